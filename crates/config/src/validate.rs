@@ -1,0 +1,341 @@
+//! Checks that need the whole document: references, uniqueness, values
+//! the schema alone cannot express.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+use switchyard_providers::{Endpoint, lookup, type_names};
+use switchyard_routing::ModelMapper;
+
+use crate::schema::Config;
+
+/// One thing wrong with the configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Where, e.g. `providers[1] (deepseek).apiTokens[0]`; empty for syntax
+    /// errors whose message carries the line.
+    pub path: String,
+    pub message: String,
+}
+
+/// Everything wrong with a configuration, all at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub source: String,
+    pub problems: Vec<Problem>,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.problems.len();
+        writeln!(
+            f,
+            "{}: {n} problem{} found",
+            self.source,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            if p.path.is_empty() {
+                writeln!(f, "  - {}", p.message)?;
+            } else {
+                writeln!(f, "  - {}: {}", p.path, p.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn valid_header_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+impl Config {
+    pub(crate) fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut add = |path: String, message: String| out.push(Problem { path, message });
+
+        if let Err(e) = self.server.listen.parse::<SocketAddr>() {
+            add(
+                "server.listen".into(),
+                format!(
+                    "`{}` is not an address like 127.0.0.1:8080 ({e})",
+                    self.server.listen
+                ),
+            );
+        }
+        if self.server.max_body_bytes == 0 {
+            add(
+                "server.maxBodyBytes".into(),
+                "must be greater than 0".into(),
+            );
+        }
+        if let Some(admin) = &self.admin
+            && let Err(e) = admin.listen.parse::<SocketAddr>()
+        {
+            add(
+                "admin.listen".into(),
+                format!(
+                    "`{}` is not an address like 127.0.0.1:8001 ({e})",
+                    admin.listen
+                ),
+            );
+        }
+
+        if self.providers.is_empty() {
+            add(
+                "providers".into(),
+                "at least one provider is required".into(),
+            );
+        }
+        let mut ids = HashSet::new();
+        for (i, p) in self.providers.iter().enumerate() {
+            let at = format!("providers[{i}] ({})", p.id);
+            if !valid_id(&p.id) {
+                add(
+                    format!("providers[{i}].id"),
+                    format!(
+                        "`{}` must be 1-64 characters of letters, digits, `-`, `_` or `.`",
+                        p.id
+                    ),
+                );
+            } else if !ids.insert(p.id.as_str()) {
+                add(
+                    format!("{at}.id"),
+                    format!("duplicate provider id `{}`; ids must be unique", p.id),
+                );
+            }
+            let Some(kind) = lookup(&p.kind) else {
+                let known: Vec<_> = type_names().collect();
+                add(
+                    format!("{at}.type"),
+                    format!(
+                        "unknown provider type `{}`; known types: {}",
+                        p.kind,
+                        known.join(", ")
+                    ),
+                );
+                continue;
+            };
+            if let Err(e) = Endpoint::build(kind, &p.endpoint_options()) {
+                add(format!("{at}.{}", e.field), e.message);
+            }
+            if kind.token_required() && p.api_tokens.is_empty() {
+                add(
+                    format!("{at}.apiTokens"),
+                    format!("type {} needs at least one API token", p.kind),
+                );
+            }
+            let mut seen = HashSet::new();
+            for (t, token) in p.api_tokens.iter().enumerate() {
+                if token.trim().is_empty() {
+                    add(
+                        format!("{at}.apiTokens[{t}]"),
+                        "is empty; remove it or set the variable it references".into(),
+                    );
+                } else if token.trim() != token {
+                    add(
+                        format!("{at}.apiTokens[{t}]"),
+                        "has leading or trailing whitespace".into(),
+                    );
+                } else if token.bytes().any(|b| b.is_ascii_control()) {
+                    add(
+                        format!("{at}.apiTokens[{t}]"),
+                        "contains control characters".into(),
+                    );
+                } else if !seen.insert(token.as_str()) {
+                    add(format!("{at}.apiTokens[{t}]"), "is listed twice".into());
+                }
+            }
+            if let Err(e) = ModelMapper::new(&p.model_mapping) {
+                add(format!("{at}.modelMapping"), e.to_string());
+            }
+            if let Some(proto) = &p.protocol
+                && proto != "openai"
+                && proto != "original"
+            {
+                add(
+                    format!("{at}.protocol"),
+                    format!("`{proto}` must be `openai` or `original`"),
+                );
+            }
+            if p.timeout.is_zero() {
+                add(format!("{at}.timeout"), "must be greater than 0".into());
+            }
+            if p.first_byte_timeout.is_some_and(|d| d.is_zero()) {
+                add(
+                    format!("{at}.firstByteTimeout"),
+                    "must be greater than 0".into(),
+                );
+            }
+            for (name, value) in &p.headers {
+                let lower = name.to_ascii_lowercase();
+                if !valid_header_name(name) {
+                    add(
+                        format!("{at}.headers"),
+                        format!("`{name}` is not a valid header name"),
+                    );
+                } else if matches!(
+                    lower.as_str(),
+                    "host" | "content-length" | "transfer-encoding" | "connection"
+                ) {
+                    add(
+                        format!("{at}.headers"),
+                        format!("`{name}` is set by the gateway and cannot be overridden"),
+                    );
+                }
+                if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+                    add(
+                        format!("{at}.headers.{name}"),
+                        "the value contains control characters".into(),
+                    );
+                }
+            }
+        }
+
+        if self.routes.is_empty() && self.providers.len() > 1 {
+            add(
+                "routes".into(),
+                "with more than one provider, add routes saying which models go where (with one provider, every model goes to it)".into(),
+            );
+        }
+        let mut names = HashSet::new();
+        for (i, r) in self.routes.iter().enumerate() {
+            let at = format!("routes[{i}] ({})", r.name);
+            if r.name.trim().is_empty() {
+                add(format!("routes[{i}].name"), "must not be empty".into());
+            } else if !names.insert(r.name.as_str()) {
+                add(
+                    format!("{at}.name"),
+                    format!("duplicate route name `{}`", r.name),
+                );
+            }
+            if !self.providers.iter().any(|p| p.id == r.provider) {
+                let known: Vec<_> = self.providers.iter().map(|p| p.id.as_str()).collect();
+                add(
+                    format!("{at}.provider"),
+                    format!(
+                        "no provider has id `{}`; configured ids: {}",
+                        r.provider,
+                        known.join(", ")
+                    ),
+                );
+            }
+            for (m, pat) in r.models.iter().enumerate() {
+                if pat.trim().is_empty() {
+                    add(
+                        format!("{at}.models[{m}]"),
+                        "is empty; omit `models` to match every model".into(),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Config;
+
+    const OK: &str = r#"
+server: { listen: "127.0.0.1:0", maxBodyBytes: 1024 }
+providers:
+  - id: deepseek
+    type: deepseek
+    apiTokens: ["sk-1", "sk-2"]
+    baseUrl: "http://127.0.0.1:9001"
+    modelMapping: { "gpt-4o": "deepseek-chat", "gpt-3-*": "deepseek-chat", "~^o(\\d)$": "deepseek-r$1", "*": "deepseek-chat" }
+    timeout: 120s
+    firstByteTimeout: 30000
+    headers: { "x-extra": "v" }
+  - id: local
+    type: ollama
+    ollamaServerPort: 11435
+routes:
+  - name: deepseek
+    models: ["deepseek-*", "gpt-*"]
+    provider: deepseek
+  - name: rest
+    provider: local
+"#;
+
+    #[test]
+    fn parses_the_documented_shape() {
+        let c = Config::from_yaml(OK, "t.yaml").unwrap();
+        assert_eq!(c.providers.len(), 2);
+        assert_eq!(c.providers[0].model_mapping[2].0, "~^o(\\d)$");
+        assert_eq!(c.providers[0].first_byte_deadline().as_secs(), 30);
+        assert_eq!(c.server.max_body_bytes, 1024);
+    }
+
+    #[test]
+    fn unknown_field_names_field_and_line() {
+        let text =
+            "providers:\n  - id: a\n    type: openai\n    apiTokens: [x]\n    apiToken: [y]\n";
+        let e = Config::from_yaml(text, "t.yaml").unwrap_err().to_string();
+        assert!(e.contains("unknown field `apiToken`"), "{e}");
+        assert!(e.contains("line 5"), "{e}");
+    }
+
+    #[test]
+    fn env_is_expanded_and_missing_env_is_named() {
+        // SAFETY: tests in this module do not read this variable concurrently.
+        unsafe { std::env::set_var("SWITCHYARD_TEST_KEY_A", "sk-from-env") };
+        let text = "providers:\n  - id: a\n    type: openai\n    apiTokens: [\"${SWITCHYARD_TEST_KEY_A}\"]\n";
+        let c = Config::from_yaml(text, "t.yaml").unwrap();
+        assert_eq!(c.providers[0].api_tokens, vec!["sk-from-env"]);
+        let text = "providers:\n  - id: a\n    type: openai\n    apiTokens: [\"${SWITCHYARD_TEST_UNSET_B}\"]\n";
+        let e = Config::from_yaml(text, "t.yaml").unwrap_err().to_string();
+        assert!(e.contains("SWITCHYARD_TEST_UNSET_B is not set"), "{e}");
+        assert!(e.contains("providers[0]") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn all_problems_are_reported_together() {
+        let text = r#"
+server: { listen: "nowhere" }
+providers:
+  - { id: a, type: nope }
+  - { id: a, type: openai, apiTokens: ["", " x"] }
+  - { id: v, type: vllm, modelMapping: { "~(": "x" } }
+routes:
+  - { name: r, provider: missing }
+  - { name: r, provider: a, models: [""] }
+"#;
+        let e = Config::from_yaml(text, "t.yaml").unwrap_err();
+        let s = e.to_string();
+        for needle in [
+            "server.listen",
+            "unknown provider type `nope`",
+            "duplicate provider id `a`",
+            "apiTokens[0]: is empty",
+            "apiTokens[1]: has leading or trailing whitespace",
+            "providers[2] (v).baseUrl: is required for type vllm",
+            "modelMapping: key `~(`",
+            "no provider has id `missing`",
+            "duplicate route name `r`",
+            "models[0]: is empty",
+        ] {
+            assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
+        }
+    }
+
+    #[test]
+    fn bad_duration_is_explained() {
+        let text =
+            "providers:\n  - id: a\n    type: openai\n    apiTokens: [x]\n    timeout: 5 parsecs\n";
+        let e = Config::from_yaml(text, "t.yaml").unwrap_err().to_string();
+        assert!(e.contains("unknown duration unit"), "{e}");
+    }
+}

@@ -1,0 +1,122 @@
+//! Errors the gateway itself produces, each with its status, OpenAI-shaped
+//! body and a message that says what to do.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use switchyard_protocol::{ErrorBody, ErrorKind, RequestError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("{0}")]
+    BadRequest(#[from] RequestError),
+    #[error(
+        "The request body is larger than the {limit}-byte limit (server.maxBodyBytes). Send a smaller body or raise the limit."
+    )]
+    BodyTooLarge { limit: usize },
+    #[error("The request body could not be read: {0}")]
+    BodyRead(String),
+    #[error("No route serves the model `{model}`. {served}")]
+    NoRoute { model: String, served: String },
+    #[error(
+        "Provider `{provider}` (type {kind}) does not offer the {api} API. Route this model to a provider that does."
+    )]
+    UnsupportedApi {
+        provider: String,
+        kind: &'static str,
+        api: &'static str,
+    },
+    #[error(
+        "Could not connect to provider `{provider}` at {origin}: {cause}. Check that the provider is up and that its baseUrl/host is right."
+    )]
+    UpstreamConnect {
+        provider: String,
+        origin: String,
+        cause: String,
+    },
+    #[error("Provider `{provider}` at {origin} failed before answering: {cause}.")]
+    UpstreamBroken {
+        provider: String,
+        origin: String,
+        cause: String,
+    },
+    #[error("Provider `{provider}` did not answer within {}ms ({which}). Retry later, or raise {which} for this provider.", after.as_millis())]
+    UpstreamTimeout {
+        provider: String,
+        after: Duration,
+        which: &'static str,
+    },
+    #[error(
+        "No handler for {method} {path}. This gateway serves POST /v1/chat/completions, POST /v1/completions, POST /v1/embeddings and GET /v1/models."
+    )]
+    UnknownEndpoint { method: String, path: String },
+    #[error("{path} does not accept {method}; use {allowed}.")]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allowed: &'static str,
+    },
+    #[error("Internal error: {0}. This is a bug in the gateway; please report it.")]
+    Internal(String),
+}
+
+impl GatewayError {
+    pub fn status(&self) -> StatusCode {
+        use GatewayError::*;
+        match self {
+            BadRequest(_) | BodyRead(_) | UnsupportedApi { .. } => StatusCode::BAD_REQUEST,
+            BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            NoRoute { .. } | UnknownEndpoint { .. } => StatusCode::NOT_FOUND,
+            MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            UpstreamConnect { .. } | UpstreamBroken { .. } => StatusCode::BAD_GATEWAY,
+            UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn kind_and_code(&self) -> (ErrorKind, &'static str, Option<&'static str>) {
+        use GatewayError::*;
+        match self {
+            BadRequest(RequestError::InvalidJson(_)) => {
+                (ErrorKind::InvalidRequest, "invalid_json", None)
+            }
+            BadRequest(RequestError::MissingModel) => {
+                (ErrorKind::InvalidRequest, "missing_model", Some("model"))
+            }
+            BadRequest(RequestError::InvalidField { field, .. }) => {
+                (ErrorKind::InvalidRequest, "invalid_type", Some(field))
+            }
+            BodyRead(_) => (ErrorKind::InvalidRequest, "body_unreadable", None),
+            BodyTooLarge { .. } => (ErrorKind::InvalidRequest, "request_too_large", None),
+            NoRoute { .. } => (ErrorKind::InvalidRequest, "model_not_found", Some("model")),
+            UnsupportedApi { .. } => (ErrorKind::InvalidRequest, "unsupported_api", None),
+            UnknownEndpoint { .. } => (ErrorKind::InvalidRequest, "unknown_url", None),
+            MethodNotAllowed { .. } => (ErrorKind::InvalidRequest, "method_not_allowed", None),
+            UpstreamConnect { .. } => (ErrorKind::Upstream, "upstream_unreachable", None),
+            UpstreamBroken { .. } => (ErrorKind::Upstream, "upstream_error", None),
+            UpstreamTimeout { .. } => (ErrorKind::Timeout, "upstream_timeout", None),
+            Internal(_) => (ErrorKind::Internal, "internal_error", None),
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let (kind, code, param) = self.kind_and_code();
+        ErrorBody {
+            message: self.to_string(),
+            kind,
+            code,
+            param,
+        }
+    }
+
+    /// Whether another attempt (another credential, another provider) could
+    /// succeed where this one failed.
+    pub fn is_upstream_failure(&self) -> bool {
+        matches!(
+            self,
+            GatewayError::UpstreamConnect { .. }
+                | GatewayError::UpstreamBroken { .. }
+                | GatewayError::UpstreamTimeout { .. }
+        )
+    }
+}

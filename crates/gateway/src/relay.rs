@@ -1,0 +1,174 @@
+//! Relaying an upstream SSE stream to the client, event by event.
+//!
+//! Each upstream read is fed to an [`SseParser`]; every complete event is
+//! forwarded as soon as it is complete, an incomplete tail waits for the
+//! next read. Nothing is buffered beyond one event. Along the way the relay
+//! reads usage from the stream, and drops the usage-only chunk when the
+//! gateway (not the client) asked for it.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame};
+use hyper::body::Incoming;
+use pin_project_lite::pin_project;
+use switchyard_protocol::usage::find_usage;
+use switchyard_protocol::{ErrorBody, ErrorKind, SseParser, Usage};
+
+use crate::body::BoxError;
+
+pin_project! {
+    pub struct SseRelay {
+        #[pin]
+        inner: Incoming,
+        parser: SseParser,
+        // Bytes read before the relay was built (the first frame, read to
+        // know the upstream is answering before the client gets headers).
+        first: Option<Bytes>,
+        // The gateway added `stream_options.include_usage`: hide its chunk.
+        strip_usage_chunk: bool,
+        provider: std::sync::Arc<str>,
+        pub usage: Option<Usage>,
+        upstream_done: bool,
+        finished: bool,
+    }
+}
+
+impl SseRelay {
+    pub fn new(
+        inner: Incoming,
+        first: Option<Bytes>,
+        strip_usage_chunk: bool,
+        provider: std::sync::Arc<str>,
+    ) -> Self {
+        SseRelay {
+            inner,
+            parser: SseParser::new(),
+            first,
+            strip_usage_chunk,
+            provider,
+            usage: None,
+            upstream_done: false,
+            finished: false,
+        }
+    }
+
+    pub fn is_end_stream(&self) -> bool {
+        self.finished
+    }
+}
+
+/// Feed `chunk` and collect every complete event into one output buffer.
+fn drain(
+    parser: &mut SseParser,
+    strip_usage_chunk: bool,
+    usage: &mut Option<Usage>,
+    out: &mut Option<BytesMut>,
+    single: &mut Option<Bytes>,
+) -> Result<(), BoxError> {
+    while let Some(ev) = parser.next_event()? {
+        if let Some(data) = &ev.data
+            && let Some(u) = find_usage(data)
+        {
+            *usage = Some(u.usage);
+            if strip_usage_chunk && u.usage_only {
+                continue;
+            }
+        }
+        // The common case is one event per read: hand its bytes on without
+        // copying. More than one is joined into a single frame.
+        match (single.take(), out.as_mut()) {
+            (None, None) => *single = Some(ev.raw),
+            (Some(prev), None) => {
+                let mut buf = BytesMut::with_capacity(prev.len() + ev.raw.len());
+                buf.extend_from_slice(&prev);
+                buf.extend_from_slice(&ev.raw);
+                *out = Some(buf);
+            }
+            (_, Some(buf)) => buf.extend_from_slice(&ev.raw),
+        }
+    }
+    Ok(())
+}
+
+impl Body for SseRelay {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        loop {
+            if *this.finished {
+                return Poll::Ready(None);
+            }
+            let mut out = None;
+            let mut single = None;
+            if let Some(first) = this.first.take() {
+                this.parser.push(&first);
+            } else if *this.upstream_done {
+                *this.finished = true;
+                // Some servers end without the final blank line.
+                if let Some(ev) = this.parser.finish() {
+                    return Poll::Ready(Some(Ok(Frame::data(ev.raw))));
+                }
+                return Poll::Ready(None);
+            } else {
+                match this.inner.as_mut().poll_frame(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(None) => {
+                        *this.upstream_done = true;
+                        continue;
+                    }
+                    Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                        Ok(data) => this.parser.push(&data),
+                        Err(_trailers) => continue,
+                    },
+                    Poll::Ready(Some(Err(e))) => {
+                        *this.finished = true;
+                        tracing::warn!(provider = %this.provider, error = %e, "upstream stream failed mid-way");
+                        let body = ErrorBody::new(
+                            ErrorKind::Upstream,
+                            "stream_interrupted",
+                            format!(
+                                "The stream from provider `{}` was interrupted ({e}). The answer above is incomplete; retry the request.",
+                                this.provider
+                            ),
+                        );
+                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from(
+                            body.to_sse_event(),
+                        )))));
+                    }
+                }
+            }
+            if let Err(e) = drain(
+                this.parser,
+                *this.strip_usage_chunk,
+                this.usage,
+                &mut out,
+                &mut single,
+            ) {
+                *this.finished = true;
+                let body = ErrorBody::new(
+                    ErrorKind::Upstream,
+                    "stream_invalid",
+                    format!(
+                        "The stream from provider `{}` is malformed: {e}.",
+                        this.provider
+                    ),
+                );
+                return Poll::Ready(Some(Ok(Frame::data(Bytes::from(body.to_sse_event())))));
+            }
+            if let Some(buf) = out {
+                return Poll::Ready(Some(Ok(Frame::data(buf.freeze()))));
+            }
+            if let Some(b) = single {
+                return Poll::Ready(Some(Ok(Frame::data(b))));
+            }
+            // Only a partial event so far: read more.
+        }
+    }
+}

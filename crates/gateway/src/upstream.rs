@@ -1,0 +1,110 @@
+//! One configured provider, compiled for the request path: endpoint,
+//! credentials as ready-made header values, model mapper, deadlines.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use switchyard_config::ProviderConfig;
+use switchyard_providers::{AuthScheme, Endpoint, lookup};
+use switchyard_routing::ModelMapper;
+
+use crate::mask::mask_credential;
+use crate::runtime::BuildError;
+
+/// One API token of one provider.
+pub struct Credential {
+    /// The header carrying it, marked sensitive so it is never logged.
+    pub header: Option<(HeaderName, HeaderValue)>,
+    /// For logs and errors.
+    pub masked: String,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.masked)
+    }
+}
+
+#[derive(Debug)]
+pub struct Upstream {
+    pub id: Arc<str>,
+    pub id_header: HeaderValue,
+    pub endpoint: Endpoint,
+    pub credentials: Vec<Credential>,
+    pub mapper: ModelMapper,
+    pub timeout: Duration,
+    pub first_byte_timeout: Duration,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+fn auth_header(
+    scheme: AuthScheme,
+    token: &str,
+) -> Result<Option<(HeaderName, HeaderValue)>, String> {
+    let (name, value) = match scheme {
+        AuthScheme::Bearer | AuthScheme::OptionalBearer => {
+            (http::header::AUTHORIZATION, format!("Bearer {token}"))
+        }
+        AuthScheme::RawAuthorization => (http::header::AUTHORIZATION, token.to_string()),
+        AuthScheme::Header(h) => (HeaderName::from_static(h), token.to_string()),
+    };
+    let mut v = HeaderValue::from_str(&value)
+        .map_err(|_| "contains characters not allowed in an HTTP header".to_string())?;
+    v.set_sensitive(true);
+    Ok(Some((name, v)))
+}
+
+impl Upstream {
+    pub fn from_config(p: &ProviderConfig) -> Result<Upstream, BuildError> {
+        let fail = |m: String| BuildError(format!("provider `{}`: {m}", p.id));
+        let kind = lookup(&p.kind).ok_or_else(|| fail(format!("unknown type `{}`", p.kind)))?;
+        let endpoint =
+            Endpoint::build(kind, &p.endpoint_options()).map_err(|e| fail(e.to_string()))?;
+        let mut credentials = Vec::with_capacity(p.api_tokens.len().max(1));
+        for (i, t) in p.api_tokens.iter().enumerate() {
+            let header =
+                auth_header(kind.auth, t).map_err(|m| fail(format!("apiTokens[{i}] {m}")))?;
+            credentials.push(Credential {
+                header,
+                masked: mask_credential(t),
+            });
+        }
+        if credentials.is_empty() && !kind.token_required() {
+            credentials.push(Credential {
+                header: None,
+                masked: "(none)".into(),
+            });
+        }
+        if credentials.is_empty() {
+            return Err(fail("no apiTokens".into()));
+        }
+        let mapper = ModelMapper::new(&p.model_mapping).map_err(|e| fail(e.to_string()))?;
+        let mut headers = Vec::with_capacity(p.headers.len());
+        for (k, v) in &p.headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| fail(format!("invalid header name `{k}`")))?;
+            let value = HeaderValue::from_str(v)
+                .map_err(|_| fail(format!("invalid value for header `{k}`")))?;
+            headers.push((name, value));
+        }
+        let id_header = HeaderValue::from_str(&p.id).map_err(|_| fail("invalid id".into()))?;
+        Ok(Upstream {
+            id: Arc::from(p.id.as_str()),
+            id_header,
+            endpoint,
+            credentials,
+            mapper,
+            timeout: p.timeout,
+            first_byte_timeout: p.first_byte_deadline().min(p.timeout),
+            headers,
+        })
+    }
+
+    /// A credential for one attempt.
+    pub fn pick_credential(&self) -> &Credential {
+        let n = self.credentials.len();
+        let i = if n > 1 { fastrand::usize(..n) } else { 0 };
+        &self.credentials[i]
+    }
+}

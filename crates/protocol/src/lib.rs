@@ -1,0 +1,22 @@
+//! Wire-level building blocks shared by the gateway and its tools.
+//!
+//! Everything here is pure: no I/O, no clocks, no global state. That keeps
+//! the parsers and rewriters unit-testable and fuzzable.
+//!
+//! - [`sse`]: an incremental Server-Sent Events parser that reassembles events
+//!   split across network reads.
+//! - [`request`]: a borrowed view of an OpenAI-style request body (model,
+//!   stream flags) and byte-splicing rewrites that never re-serialise parts
+//!   they do not change.
+//! - [`error`]: the OpenAI error body every gateway-made error uses.
+//! - [`usage`]: token usage carried by responses and stream chunks.
+
+pub mod error;
+pub mod request;
+pub mod sse;
+pub mod usage;
+
+pub use error::{ErrorBody, ErrorKind};
+pub use request::{RequestError, RequestView, Rewrite};
+pub use sse::{SseEvent, SseParser};
+pub use usage::Usage;

@@ -1,0 +1,313 @@
+//! A borrowed view of an OpenAI-style request body, and rewrites that splice
+//! bytes instead of re-serialising the whole document.
+//!
+//! The gateway must read `model` and `stream` from every request and change
+//! at most two things: the model name (model mapping) and
+//! `stream_options.include_usage` (so streamed usage can be counted).
+//! Everything else is forwarded byte for byte.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// Why a body cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestError {
+    /// Not JSON, or not a JSON object.
+    InvalidJson(String),
+    /// No `model`, or `model` is not a non-empty string.
+    MissingModel,
+    /// A known field has the wrong type.
+    InvalidField {
+        field: &'static str,
+        expected: &'static str,
+    },
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestError::InvalidJson(e) => write!(
+                f,
+                "The request body is not a valid JSON object ({e}). Send a JSON object with at least a `model` field."
+            ),
+            RequestError::MissingModel => write!(
+                f,
+                "The request body has no `model`. Add a `model` string naming the model to use, e.g. \"model\": \"gpt-4o-mini\"."
+            ),
+            RequestError::InvalidField { field, expected } => {
+                write!(f, "`{field}` must be {expected}.")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+#[derive(Deserialize)]
+struct TopLevel<'a> {
+    #[serde(borrow, default)]
+    model: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    stream: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    stream_options: Option<&'a RawValue>,
+}
+
+/// What the gateway needs to know about a request body.
+#[derive(Debug)]
+pub struct RequestView<'a> {
+    pub model: Cow<'a, str>,
+    pub stream: bool,
+    /// The client asked for the usage chunk itself.
+    pub include_usage: bool,
+    model_span: Range<usize>,
+    stream_options: Option<(Range<usize>, &'a RawValue)>,
+}
+
+fn span_of(body: &[u8], raw: &RawValue) -> Range<usize> {
+    // `raw` borrows from `body`, so its position is a pointer offset.
+    let start = (raw.get().as_ptr() as usize).saturating_sub(body.as_ptr() as usize);
+    start..start + raw.get().len()
+}
+
+impl<'a> RequestView<'a> {
+    pub fn parse(body: &'a [u8]) -> Result<Self, RequestError> {
+        let first = body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .copied()
+            .unwrap_or(b' ');
+        if first != b'{' {
+            return Err(RequestError::InvalidJson(if body.is_empty() {
+                "the body is empty".into()
+            } else {
+                "expected `{` at the start".into()
+            }));
+        }
+        let top: TopLevel<'a> =
+            serde_json::from_slice(body).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
+        let model_raw = top.model.ok_or(RequestError::MissingModel)?;
+        let model: Cow<'a, str> =
+            serde_json::from_str(model_raw.get()).map_err(|_| RequestError::MissingModel)?;
+        if model.trim().is_empty() {
+            return Err(RequestError::MissingModel);
+        }
+        let stream = match top.stream.map(RawValue::get) {
+            None | Some("null") | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(RequestError::InvalidField {
+                    field: "stream",
+                    expected: "a boolean",
+                });
+            }
+        };
+        let mut include_usage = false;
+        let mut stream_options = None;
+        if let Some(so) = top.stream_options {
+            if so.get() != "null" {
+                #[derive(Deserialize)]
+                struct So {
+                    #[serde(default)]
+                    include_usage: Option<bool>,
+                }
+                let parsed: So =
+                    serde_json::from_str(so.get()).map_err(|_| RequestError::InvalidField {
+                        field: "stream_options",
+                        expected: "an object such as {\"include_usage\": true}",
+                    })?;
+                include_usage = parsed.include_usage.unwrap_or(false);
+                stream_options = Some((span_of(body, so), so));
+            }
+        }
+        Ok(RequestView {
+            model_span: span_of(body, model_raw),
+            model,
+            stream,
+            include_usage,
+            stream_options,
+        })
+    }
+}
+
+/// The changes to make to a body.
+#[derive(Debug, Default)]
+pub struct Rewrite<'m> {
+    /// Replace `model` with this name.
+    pub model: Option<&'m str>,
+    /// Make sure `stream_options.include_usage` is true.
+    pub include_usage: bool,
+}
+
+impl Rewrite<'_> {
+    pub fn is_noop(&self) -> bool {
+        self.model.is_none() && !self.include_usage
+    }
+
+    /// Apply to `body`, which `view` was parsed from. Returns `None` when
+    /// nothing needs to change, so the caller can forward the original bytes.
+    pub fn apply(&self, body: &[u8], view: &RequestView<'_>) -> Option<Vec<u8>> {
+        let mut edits: Vec<(Range<usize>, Cow<'static, [u8]>)> = Vec::with_capacity(2);
+        if let Some(m) = self.model
+            && m != view.model
+        {
+            let quoted = serde_json::to_vec(m).unwrap_or_default();
+            edits.push((view.model_span.clone(), Cow::Owned(quoted)));
+        }
+        if self.include_usage && !view.include_usage {
+            match &view.stream_options {
+                None => {
+                    // Insert right after the opening brace; the object has
+                    // at least `model`, so a trailing comma is correct.
+                    let brace = body.iter().position(|b| *b == b'{').unwrap_or(0);
+                    edits.push((
+                        brace + 1..brace + 1,
+                        Cow::Borrowed(b"\"stream_options\":{\"include_usage\":true},"),
+                    ));
+                }
+                Some((span, raw)) => {
+                    let mut map: serde_json::Map<String, serde_json::Value> =
+                        serde_json::from_str(raw.get()).unwrap_or_default();
+                    map.insert("include_usage".into(), serde_json::Value::Bool(true));
+                    let bytes = serde_json::to_vec(&map).unwrap_or_default();
+                    edits.push((span.clone(), Cow::Owned(bytes)));
+                }
+            }
+        }
+        if edits.is_empty() {
+            return None;
+        }
+        edits.sort_by_key(|(r, _)| r.start);
+        let extra: usize = edits.iter().map(|(_, b)| b.len()).sum();
+        let mut out = Vec::with_capacity(body.len() + extra);
+        let mut at = 0;
+        for (range, bytes) in &edits {
+            out.extend_from_slice(&body[at..range.start]);
+            out.extend_from_slice(bytes);
+            at = range.end;
+        }
+        out.extend_from_slice(&body[at..]);
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(b: &[u8]) -> serde_json::Value {
+        serde_json::from_slice(b).unwrap()
+    }
+
+    #[test]
+    fn reads_model_and_stream() {
+        let b = br#" {"messages":[{"role":"user","content":"hi"}],"model":"gpt-4o","stream":true}"#;
+        let v = RequestView::parse(b).unwrap();
+        assert_eq!(v.model, "gpt-4o");
+        assert!(v.stream);
+        assert!(!v.include_usage);
+    }
+
+    #[test]
+    fn escaped_model_is_decoded() {
+        let b = br#"{"model":"a\u002db"}"#;
+        assert_eq!(RequestView::parse(b).unwrap().model, "a-b");
+    }
+
+    #[test]
+    fn errors() {
+        assert!(matches!(
+            RequestView::parse(b""),
+            Err(RequestError::InvalidJson(_))
+        ));
+        assert!(matches!(
+            RequestView::parse(b"[1]"),
+            Err(RequestError::InvalidJson(_))
+        ));
+        assert!(matches!(
+            RequestView::parse(b"{\"model\":"),
+            Err(RequestError::InvalidJson(_))
+        ));
+        assert_eq!(
+            RequestView::parse(b"{}").unwrap_err(),
+            RequestError::MissingModel
+        );
+        assert_eq!(
+            RequestView::parse(br#"{"model":""}"#).unwrap_err(),
+            RequestError::MissingModel
+        );
+        assert_eq!(
+            RequestView::parse(br#"{"model":3}"#).unwrap_err(),
+            RequestError::MissingModel
+        );
+        assert!(matches!(
+            RequestView::parse(br#"{"model":"m","stream":"yes"}"#),
+            Err(RequestError::InvalidField {
+                field: "stream",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn noop_rewrite_keeps_bytes() {
+        let b = br#"{"model":"m","x":1}"#;
+        let v = RequestView::parse(b).unwrap();
+        let r = Rewrite {
+            model: Some("m"),
+            include_usage: false,
+        };
+        assert!(r.apply(b, &v).is_none());
+    }
+
+    #[test]
+    fn model_and_usage_are_spliced() {
+        let b = br#"{ "temperature": 0.5, "model" : "gpt-4o", "stream": true, "messages": [] }"#;
+        let v = RequestView::parse(b).unwrap();
+        let out = Rewrite {
+            model: Some("deepseek-\"chat\""),
+            include_usage: true,
+        }
+        .apply(b, &v)
+        .unwrap();
+        let j = json(&out);
+        assert_eq!(j["model"], "deepseek-\"chat\"");
+        assert_eq!(j["stream_options"]["include_usage"], true);
+        assert_eq!(j["temperature"], 0.5);
+        // Untouched parts keep their original spacing.
+        assert!(
+            std::str::from_utf8(&out)
+                .unwrap()
+                .contains(r#""stream": true, "messages": [] }"#)
+        );
+    }
+
+    #[test]
+    fn existing_stream_options_are_extended() {
+        let b = br#"{"model":"m","stream":true,"stream_options":{"include_usage":false,"x":1}}"#;
+        let v = RequestView::parse(b).unwrap();
+        let out = Rewrite {
+            model: None,
+            include_usage: true,
+        }
+        .apply(b, &v)
+        .unwrap();
+        let j = json(&out);
+        assert_eq!(j["stream_options"]["include_usage"], true);
+        assert_eq!(j["stream_options"]["x"], 1);
+        let b = br#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#;
+        let v = RequestView::parse(b).unwrap();
+        assert!(v.include_usage);
+        assert!(
+            Rewrite {
+                model: None,
+                include_usage: true
+            }
+            .apply(b, &v)
+            .is_none()
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! Token usage as reported by OpenAI-style responses and stream chunks.
+
+use serde::Deserialize;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub total_tokens: u64,
+    pub cached_tokens: u64,
+    pub reasoning_tokens: u64,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    total_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct CompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct WithUsage<'a> {
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default, borrow)]
+    choices: Option<Vec<&'a serde_json::value::RawValue>>,
+}
+
+impl From<WireUsage> for Usage {
+    fn from(w: WireUsage) -> Self {
+        Usage {
+            input_tokens: w.prompt_tokens,
+            output_tokens: w.completion_tokens,
+            total_tokens: w
+                .total_tokens
+                .unwrap_or(w.prompt_tokens + w.completion_tokens),
+            cached_tokens: w
+                .prompt_tokens_details
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
+            reasoning_tokens: w
+                .completion_tokens_details
+                .and_then(|d| d.reasoning_tokens)
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// What a chat-completion chunk says about usage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkUsage {
+    pub usage: Usage,
+    /// The chunk carries no choices: it exists only to report usage (the
+    /// chunk `stream_options.include_usage` adds at the end of a stream).
+    pub usage_only: bool,
+}
+
+/// Usage in an OpenAI chunk or response body, if it has a non-null `usage`.
+///
+/// Cheap on chunks without usage: the JSON is only parsed when the bytes
+/// mention `"usage"` followed by an object.
+pub fn find_usage(json: &[u8]) -> Option<ChunkUsage> {
+    let at = memchr::memmem::find(json, b"\"usage\"")?;
+    let after = json[at + 7..]
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b':'))?;
+    if *after != b'{' {
+        return None;
+    }
+    let parsed: WithUsage<'_> = serde_json::from_slice(json).ok()?;
+    let usage = parsed.usage?;
+    Some(ChunkUsage {
+        usage: usage.into(),
+        usage_only: parsed.choices.is_some_and(|c| c.is_empty()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_only_chunk() {
+        let c = br#"{"id":"x","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":{"reasoning_tokens":1}}}"#;
+        let u = find_usage(c).unwrap();
+        assert!(u.usage_only);
+        assert_eq!(
+            u.usage,
+            Usage {
+                input_tokens: 9,
+                output_tokens: 3,
+                total_tokens: 12,
+                cached_tokens: 2,
+                reasoning_tokens: 1
+            }
+        );
+    }
+
+    #[test]
+    fn null_usage_and_content_chunks() {
+        assert_eq!(
+            find_usage(br#"{"choices":[{"delta":{}}],"usage":null}"#),
+            None
+        );
+        assert_eq!(
+            find_usage(br#"{"choices":[{"delta":{"content":"usage"}}]}"#),
+            None
+        );
+        let u = find_usage(br#"{"choices":[{"x":1}], "usage" : {"prompt_tokens":1}}"#).unwrap();
+        assert!(!u.usage_only);
+        assert_eq!(u.usage.total_tokens, 1);
+    }
+}

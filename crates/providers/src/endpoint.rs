@@ -1,0 +1,584 @@
+//! A provider endpoint: a catalog entry plus the user's overrides, resolved
+//! to the exact scheme, authority and paths to call.
+
+use http::uri::{Authority, PathAndQuery, Scheme as HttpScheme, Uri};
+
+use crate::catalog::{Api, AuthScheme, ProviderKind};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+/// The overrides a provider entry can carry, all optional.
+#[derive(Clone, Debug, Default)]
+pub struct EndpointOptions<'a> {
+    pub base_url: Option<&'a str>,
+    pub provider_domain: Option<&'a str>,
+    pub provider_base_path: Option<&'a str>,
+    pub azure_service_url: Option<&'a str>,
+    pub openai_custom_url: Option<&'a str>,
+    pub qwen_domain: Option<&'a str>,
+    pub ollama_server_host: Option<&'a str>,
+    pub ollama_server_port: Option<u16>,
+}
+
+/// A problem with the endpoint fields of a provider, phrased for the config
+/// error report (the caller adds which provider and field).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for EndpointError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for EndpointError {}
+
+fn err(field: &'static str, message: impl Into<String>) -> EndpointError {
+    EndpointError {
+        field,
+        message: message.into(),
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Shape {
+    /// `{base}{suffix}`.
+    Plain,
+    /// Azure's `{base}/deployments/{d}{suffix}?api-version=`; the deployment
+    /// is fixed by the URL or taken from the (mapped) model.
+    AzureDeployment {
+        deployment: Option<String>,
+        api_version: String,
+    },
+}
+
+/// Where and how to reach one provider.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub kind: &'static ProviderKind,
+    scheme: HttpScheme,
+    authority: Authority,
+    base_path: String,
+    shape: Shape,
+    /// Pre-built paths for APIs whose path does not depend on the model.
+    fixed: [Option<PathAndQuery>; 4],
+}
+
+struct Url<'a> {
+    scheme: Scheme,
+    authority: &'a str,
+    path: &'a str,
+    query: Option<&'a str>,
+}
+
+fn parse_url<'a>(
+    field: &'static str,
+    s: &'a str,
+    default_scheme: Option<Scheme>,
+) -> Result<Url<'a>, EndpointError> {
+    let s = s.trim();
+    let (scheme, rest) = if let Some(r) = s.strip_prefix("http://") {
+        (Scheme::Http, r)
+    } else if let Some(r) = s.strip_prefix("https://") {
+        (Scheme::Https, r)
+    } else if s.contains("://") {
+        return Err(err(
+            field,
+            format!("`{s}` must start with http:// or https://"),
+        ));
+    } else if let Some(d) = default_scheme {
+        (d, s)
+    } else {
+        return Err(err(
+            field,
+            format!("`{s}` must start with http:// or https://"),
+        ));
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if authority.is_empty() {
+        return Err(err(field, format!("`{s}` has no host")));
+    }
+    if authority.parse::<Authority>().is_err() || authority.contains('@') {
+        return Err(err(
+            field,
+            format!("`{authority}` is not a valid host[:port]"),
+        ));
+    }
+    let rest = &rest[end..];
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    Ok(Url {
+        scheme,
+        authority,
+        path: path.trim_end_matches('/'),
+        query,
+    })
+}
+
+fn join_path(prefix: &str, base: &str) -> String {
+    let prefix = prefix.trim().trim_end_matches('/');
+    let mut out = String::new();
+    if !prefix.is_empty() {
+        if !prefix.starts_with('/') {
+            out.push('/');
+        }
+        out.push_str(prefix);
+    }
+    out.push_str(base);
+    out
+}
+
+const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
+
+impl Endpoint {
+    pub fn build(
+        kind: &'static ProviderKind,
+        o: &EndpointOptions<'_>,
+    ) -> Result<Endpoint, EndpointError> {
+        let mut scheme;
+        let mut authority: String;
+        let mut base_path: String = kind.base_path.to_string();
+        let mut shape = Shape::Plain;
+
+        // The catalog default, then vendor fields, then baseUrl: the most
+        // explicit setting wins.
+        match kind.origin {
+            Some(origin) => {
+                let u = parse_url("type", origin, None)?;
+                scheme = u.scheme;
+                authority = u.authority.to_string();
+            }
+            None => {
+                scheme = Scheme::Https;
+                authority = String::new();
+            }
+        }
+
+        match kind.name {
+            "azure" => {
+                let Some(url) = o.azure_service_url else {
+                    return Err(err(
+                        "azureServiceUrl",
+                        "is required for type azure, e.g. https://RESOURCE.openai.azure.com/openai/deployments/DEPLOYMENT/chat/completions?api-version=2024-10-21",
+                    ));
+                };
+                let u = parse_url("azureServiceUrl", url, Some(Scheme::Https))?;
+                scheme = u.scheme;
+                authority = u.authority.to_string();
+                let api_version = u
+                    .query
+                    .into_iter()
+                    .flat_map(|q| q.split('&'))
+                    .find_map(|kv| kv.strip_prefix("api-version="))
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or(DEFAULT_AZURE_API_VERSION)
+                    .to_string();
+                if u.path.starts_with("/openai/v1") {
+                    // The v1 API: model in the body, OpenAI paths.
+                    base_path = "/openai/v1".into();
+                } else if let Some(rest) = u.path.strip_prefix("/openai/deployments/") {
+                    let d = rest.split('/').next().unwrap_or("");
+                    if d.is_empty() {
+                        return Err(err(
+                            "azureServiceUrl",
+                            format!("`{url}` names no deployment after /openai/deployments/"),
+                        ));
+                    }
+                    shape = Shape::AzureDeployment {
+                        deployment: Some(d.to_string()),
+                        api_version,
+                    };
+                } else if u.path.is_empty() || u.path == "/openai" {
+                    shape = Shape::AzureDeployment {
+                        deployment: None,
+                        api_version,
+                    };
+                } else {
+                    return Err(err(
+                        "azureServiceUrl",
+                        format!(
+                            "unexpected path `{}`; use https://RESOURCE.openai.azure.com[/openai/deployments/DEPLOYMENT/chat/completions]?api-version=VERSION",
+                            u.path
+                        ),
+                    ));
+                }
+            }
+            "openai" => {
+                if let Some(url) = o.openai_custom_url {
+                    let u = parse_url("openaiCustomUrl", url, Some(Scheme::Https))?;
+                    scheme = u.scheme;
+                    authority = u.authority.to_string();
+                    let mut p = u.path;
+                    for api in Api::ALL {
+                        if let Some(stripped) = p.strip_suffix(api.suffix()) {
+                            p = stripped;
+                            break;
+                        }
+                    }
+                    base_path = p.to_string();
+                }
+            }
+            "qwen" => {
+                if let Some(d) = o.qwen_domain {
+                    authority = d.trim().to_string();
+                }
+            }
+            "ollama" if o.ollama_server_host.is_some() || o.ollama_server_port.is_some() => {
+                let host = o.ollama_server_host.unwrap_or("127.0.0.1").trim();
+                let port = o.ollama_server_port.unwrap_or(11434);
+                authority = format!("{host}:{port}");
+                scheme = Scheme::Http;
+            }
+            _ => {}
+        }
+
+        if let Some(url) = o.base_url {
+            let u = parse_url("baseUrl", url, None)?;
+            scheme = u.scheme;
+            authority = u.authority.to_string();
+            // A baseUrl with a path replaces the catalog base path; one with
+            // only an origin keeps the provider's own paths.
+            if !u.path.is_empty() {
+                base_path = u.path.to_string();
+                if let Shape::AzureDeployment { .. } = shape {
+                    base_path = join_path(u.path, "/openai");
+                }
+            }
+        }
+        if let Some(domain) = o.provider_domain {
+            let d = domain.trim();
+            if d.contains('/') || d.parse::<Authority>().is_err() {
+                return Err(err(
+                    "providerDomain",
+                    format!("`{d}` must be a host name such as api.example.com"),
+                ));
+            }
+            authority = d.to_string();
+        }
+        if let Some(prefix) = o.provider_base_path {
+            base_path = join_path(prefix, &base_path);
+        }
+        if authority.is_empty() {
+            return Err(err(
+                "baseUrl",
+                format!(
+                    "is required for type {}: say where the server is, e.g. http://127.0.0.1:8000",
+                    kind.name
+                ),
+            ));
+        }
+        let authority: Authority = authority.parse().map_err(|_| {
+            err(
+                "baseUrl",
+                format!("`{authority}` is not a valid host[:port]"),
+            )
+        })?;
+        let mut ep = Endpoint {
+            kind,
+            scheme: match scheme {
+                Scheme::Http => HttpScheme::HTTP,
+                Scheme::Https => HttpScheme::HTTPS,
+            },
+            authority,
+            base_path,
+            shape,
+            fixed: [None, None, None, None],
+        };
+        for (i, api) in Api::ALL.into_iter().enumerate() {
+            if ep.model_independent(api) {
+                let p = ep.path(api, "");
+                ep.fixed[i] = Some(p.parse().map_err(|_| {
+                    err("providerBasePath", format!("`{p}` is not a valid URL path"))
+                })?);
+            }
+        }
+        // Azure deployment paths embed a model: check one builds.
+        let probe = ep.path(Api::ChatCompletions, "probe");
+        probe.parse::<PathAndQuery>().map_err(|_| {
+            err(
+                "providerBasePath",
+                format!("`{probe}` is not a valid URL path"),
+            )
+        })?;
+        Ok(ep)
+    }
+
+    fn model_independent(&self, api: Api) -> bool {
+        match &self.shape {
+            Shape::Plain => true,
+            Shape::AzureDeployment { deployment, .. } => deployment.is_some() || api == Api::Models,
+        }
+    }
+
+    pub fn scheme(&self) -> Scheme {
+        if self.scheme == HttpScheme::HTTP {
+            Scheme::Http
+        } else {
+            Scheme::Https
+        }
+    }
+
+    /// `host[:port]`, as sent in the `Host` header.
+    pub fn authority(&self) -> &str {
+        self.authority.as_str()
+    }
+
+    pub fn auth(&self) -> AuthScheme {
+        self.kind.auth
+    }
+
+    /// The path and query for `api`; `model` is the model after mapping
+    /// (it names the Azure deployment when the URL does not).
+    pub fn path(&self, api: Api, model: &str) -> String {
+        match &self.shape {
+            Shape::Plain => format!("{}{}", self.base_path, api.suffix()),
+            Shape::AzureDeployment {
+                deployment,
+                api_version,
+            } => {
+                if api == Api::Models {
+                    return format!("{}/models?api-version={api_version}", self.base_path);
+                }
+                let d = deployment.as_deref().unwrap_or(model);
+                let mut enc = String::with_capacity(d.len());
+                for b in d.bytes() {
+                    if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                        enc.push(b as char);
+                    } else {
+                        enc.push_str(&format!("%{b:02X}"));
+                    }
+                }
+                format!(
+                    "{}/deployments/{enc}{}?api-version={api_version}",
+                    self.base_path,
+                    api.suffix()
+                )
+            }
+        }
+    }
+
+    /// The full URI to call.
+    pub fn uri(&self, api: Api, model: &str) -> Result<Uri, http::Error> {
+        let idx = Api::ALL.iter().position(|a| *a == api).unwrap_or(0);
+        let pq = match &self.fixed[idx] {
+            Some(p) => p.clone(),
+            None => PathAndQuery::try_from(self.path(api, model))?,
+        };
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(pq)
+            .build()
+    }
+
+    /// `scheme://authority` for messages.
+    pub fn origin(&self) -> String {
+        format!("{}://{}", self.scheme, self.authority)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lookup;
+
+    fn ep(t: &str, o: EndpointOptions<'_>) -> Result<Endpoint, EndpointError> {
+        Endpoint::build(lookup(t).unwrap(), &o)
+    }
+
+    fn url(e: &Endpoint, api: Api, model: &str) -> String {
+        e.uri(api, model).unwrap().to_string()
+    }
+
+    #[test]
+    fn catalog_defaults() {
+        let e = ep("qwen", Default::default()).unwrap();
+        assert_eq!(
+            url(&e, Api::ChatCompletions, "qwen-max"),
+            "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions"
+        );
+        let e = ep("ollama", Default::default()).unwrap();
+        assert_eq!(
+            url(&e, Api::Embeddings, "m"),
+            "http://127.0.0.1:11434/v1/embeddings"
+        );
+    }
+
+    #[test]
+    fn base_url_with_and_without_path() {
+        let e = ep(
+            "deepseek",
+            EndpointOptions {
+                base_url: Some("http://127.0.0.1:9001"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            url(&e, Api::ChatCompletions, "m"),
+            "http://127.0.0.1:9001/v1/chat/completions"
+        );
+        let e = ep(
+            "groq",
+            EndpointOptions {
+                base_url: Some("http://127.0.0.1:9001/proxy/"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            url(&e, Api::ChatCompletions, "m"),
+            "http://127.0.0.1:9001/proxy/chat/completions"
+        );
+    }
+
+    #[test]
+    fn domain_and_base_path_overrides() {
+        let e = ep(
+            "openai",
+            EndpointOptions {
+                provider_domain: Some("oai.example.com"),
+                provider_base_path: Some("/gw"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            url(&e, Api::Models, ""),
+            "https://oai.example.com/gw/v1/models"
+        );
+        let e = ep(
+            "qwen",
+            EndpointOptions {
+                qwen_domain: Some("dashscope-intl.aliyuncs.com"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(e.authority(), "dashscope-intl.aliyuncs.com");
+        let e = ep(
+            "ollama",
+            EndpointOptions {
+                ollama_server_host: Some("gpu-box"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            url(&e, Api::ChatCompletions, "m"),
+            "http://gpu-box:11434/v1/chat/completions"
+        );
+    }
+
+    #[test]
+    fn openai_custom_url() {
+        let e = ep(
+            "openai",
+            EndpointOptions {
+                openai_custom_url: Some("http://10.0.0.1:8000/myai/v1/chat/completions"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            url(&e, Api::Embeddings, "m"),
+            "http://10.0.0.1:8000/myai/v1/embeddings"
+        );
+    }
+
+    #[test]
+    fn azure_shapes() {
+        let e = ep("azure", EndpointOptions {
+            azure_service_url: Some("https://res.openai.azure.com/openai/deployments/gpt4/chat/completions?api-version=2024-02-01"),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            url(&e, Api::Embeddings, "ignored"),
+            "https://res.openai.azure.com/openai/deployments/gpt4/embeddings?api-version=2024-02-01"
+        );
+        let e = ep(
+            "azure",
+            EndpointOptions {
+                azure_service_url: Some("http://127.0.0.1:9/?api-version=v"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            url(&e, Api::ChatCompletions, "my dep"),
+            "http://127.0.0.1:9/openai/deployments/my%20dep/chat/completions?api-version=v"
+        );
+        assert_eq!(
+            url(&e, Api::Models, ""),
+            "http://127.0.0.1:9/openai/models?api-version=v"
+        );
+        let e = ep(
+            "azure",
+            EndpointOptions {
+                azure_service_url: Some("https://r.openai.azure.com/openai/v1/"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            url(&e, Api::ChatCompletions, "m"),
+            "https://r.openai.azure.com/openai/v1/chat/completions"
+        );
+        assert_eq!(
+            ep("azure", Default::default()).unwrap_err().field,
+            "azureServiceUrl"
+        );
+    }
+
+    #[test]
+    fn bad_values() {
+        assert_eq!(ep("vllm", Default::default()).unwrap_err().field, "baseUrl");
+        assert_eq!(
+            ep(
+                "openai",
+                EndpointOptions {
+                    base_url: Some("ftp://x"),
+                    ..Default::default()
+                }
+            )
+            .unwrap_err()
+            .field,
+            "baseUrl"
+        );
+        assert_eq!(
+            ep(
+                "openai",
+                EndpointOptions {
+                    base_url: Some("api.openai.com"),
+                    ..Default::default()
+                }
+            )
+            .unwrap_err()
+            .field,
+            "baseUrl"
+        );
+        assert_eq!(
+            ep(
+                "openai",
+                EndpointOptions {
+                    provider_domain: Some("a/b"),
+                    ..Default::default()
+                }
+            )
+            .unwrap_err()
+            .field,
+            "providerDomain"
+        );
+    }
+}

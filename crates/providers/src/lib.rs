@@ -1,0 +1,13 @@
+//! The provider catalog: for each provider `type`, where it lives, which
+//! path serves each API and how a credential is presented.
+//!
+//! The catalog is a static table ([`CATALOG`]); [`Endpoint`] combines a
+//! catalog entry with a provider's overrides (`baseUrl`, `providerDomain`,
+//! `providerBasePath`, vendor fields) into the concrete origin and paths the
+//! gateway calls. Nothing here does I/O.
+
+mod catalog;
+mod endpoint;
+
+pub use catalog::{Api, AuthScheme, CATALOG, ProviderKind, lookup, type_names};
+pub use endpoint::{Endpoint, EndpointError, EndpointOptions, Scheme};

@@ -1,0 +1,205 @@
+//! `switchyard`: the command line. Thin: parse arguments, set up logging,
+//! hand over to the gateway or the emulator.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use switchyard_config::Config;
+use switchyard_emulator::{Emulator, MockConfig};
+use switchyard_gateway::Gateway;
+use tokio::net::TcpListener;
+
+mod demo;
+
+#[derive(Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "An AI gateway: one OpenAI-compatible endpoint in front of every LLM provider."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (the default).
+    Serve(ServeArgs),
+    /// Validate a configuration file and print a summary or every problem.
+    CheckConfig {
+        /// The YAML file to check.
+        file: PathBuf,
+    },
+    /// Run the provider emulator (OpenAI wire format, credential-driven faults).
+    Mock(MockArgs),
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Configuration file; without one, ./switchyard.yaml if present, else a
+    /// built-in demo backed by an in-process emulator.
+    #[arg(long, short, env = "SWITCHYARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Override server.listen.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+}
+
+#[derive(Args)]
+struct MockArgs {
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    listen: SocketAddr,
+    /// Delay before the first byte of every answer, e.g. 0ms, 50ms, 1s.
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
+    latency: Duration,
+    /// Accept only these tokens (comma-separated); any other gets 401.
+    #[arg(long, value_delimiter = ',')]
+    accept_tokens: Option<Vec<String>>,
+    /// Content chunks per streamed answer.
+    #[arg(long, default_value_t = 8)]
+    stream_chunks: usize,
+    /// Delay between streamed events.
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
+    chunk_delay: Duration,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    switchyard_config::parse_duration(s)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::CheckConfig { file }) => check_config(&file),
+        Some(Command::Mock(args)) => run(mock(args)),
+        Some(Command::Serve(args)) => run(serve(args)),
+        None => run(serve(cli.serve)),
+    }
+}
+
+fn run(fut: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+    init_logging();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_config(file: &std::path::Path) -> ExitCode {
+    match Config::load(file) {
+        Ok(cfg) => {
+            println!("{}: OK", file.display());
+            print!("{}", demo::summary(&cfg));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprint!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down");
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let default_file = PathBuf::from("switchyard.yaml");
+    let file = args
+        .config
+        .or_else(|| default_file.exists().then_some(default_file));
+    let (mut cfg, demo_emulator) = match file {
+        Some(path) => (Config::load(&path).map_err(|e| e.to_string())?, None),
+        None => {
+            let running = Emulator::new(MockConfig::default())
+                .start(SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .map_err(|e| format!("cannot start the demo emulator: {e}"))?;
+            (
+                demo::config(running.addr).map_err(|e| e.to_string())?,
+                Some(running),
+            )
+        }
+    };
+    if let Some(l) = args.listen {
+        cfg.server.listen = l.to_string();
+    }
+    let gateway = Gateway::new(&cfg).map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(&cfg.server.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.server.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    if demo_emulator.is_some() {
+        println!("{}", demo::banner(addr));
+    }
+    tracing::info!(listen = %addr, providers = cfg.providers.len(), routes = cfg.routes.len(), "switchyard listening");
+    gateway
+        .serve(listener, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn mock(args: MockArgs) -> Result<(), String> {
+    let cfg = MockConfig {
+        latency: args.latency,
+        accept_tokens: args.accept_tokens,
+        stream_chunks: args.stream_chunks,
+        chunk_delay: args.chunk_delay,
+    };
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    tracing::info!(listen = %args.listen, "switchyard emulator listening");
+    tokio::select! {
+        r = Emulator::new(cfg).serve(listener) => r.map_err(|e| e.to_string()),
+        () = shutdown_signal() => Ok(()),
+    }
+}
