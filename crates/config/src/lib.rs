@@ -10,7 +10,10 @@ mod schema;
 mod validate;
 
 pub use de::{expand_env, parse_duration};
-pub use schema::{AdminConfig, Config, ProviderConfig, RouteConfig, ServerConfig};
+pub use schema::{
+    AdminConfig, Config, FailoverConfig, FallbackConfig, FallbackTarget, ProviderConfig,
+    RetryConfig, RouteConfig, ServerConfig, TokenSelection,
+};
 pub use validate::{ConfigError, Problem};
 
 use std::path::Path;

@@ -101,6 +101,110 @@ pub struct ProviderConfig {
     pub ollama_server_host: Option<String>,
     #[serde(default)]
     pub ollama_server_port: Option<u16>,
+    /// How a request picks among healthy tokens.
+    #[serde(default)]
+    pub token_selection: TokenSelection,
+    /// Take failing tokens out of rotation and bring them back.
+    #[serde(default)]
+    pub failover: Option<FailoverConfig>,
+    /// Retry a failed attempt with another token.
+    #[serde(default)]
+    pub retry_on_failure: Option<RetryConfig>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TokenSelection {
+    #[default]
+    Random,
+    RoundRobin,
+}
+
+fn default_status_patterns() -> Vec<String> {
+    vec!["4.*".into(), "5.*".into()]
+}
+
+fn default_fallback_status() -> Vec<String> {
+    vec!["4xx".into(), "5xx".into()]
+}
+
+const fn one() -> u32 {
+    1
+}
+
+const fn three() -> u32 {
+    3
+}
+
+fn five_seconds() -> Duration {
+    Duration::from_millis(5000)
+}
+
+fn thirty_seconds() -> Duration {
+    Duration::from_millis(30000)
+}
+
+/// `failover:` (names and defaults as the reference gateway).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FailoverConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Failures in a row that take a token out of rotation.
+    #[serde(default = "three")]
+    pub failure_threshold: u32,
+    /// Health-check successes in a row that bring it back.
+    #[serde(default = "one")]
+    pub success_threshold: u32,
+    #[serde(default = "five_seconds", deserialize_with = "de::duration")]
+    pub health_check_interval: Duration,
+    #[serde(default = "five_seconds", deserialize_with = "de::duration")]
+    pub health_check_timeout: Duration,
+    /// The model of the minimal chat completion sent as a health check.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub health_check_model: Option<String>,
+    #[serde(default = "default_status_patterns", deserialize_with = "de::strings")]
+    pub failover_on_status: Vec<String>,
+    /// Instead of health checks: back in rotation after this long.
+    #[serde(default, deserialize_with = "de::opt_duration")]
+    pub cooldown: Option<Duration>,
+}
+
+/// `retryOnFailure:` (names and defaults as the reference gateway).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RetryConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default = "one")]
+    pub max_retries: u32,
+    /// No new attempt starts after this long since the request arrived.
+    #[serde(default = "thirty_seconds", deserialize_with = "de::duration")]
+    pub retry_timeout: Duration,
+    #[serde(default = "default_status_patterns", deserialize_with = "de::strings")]
+    pub retry_on_status: Vec<String>,
+}
+
+/// `fallback:` on a route.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FallbackConfig {
+    /// Statuses that move on to the next target; connect errors and
+    /// timeouts always do.
+    #[serde(default = "default_fallback_status", deserialize_with = "de::strings")]
+    pub on_status: Vec<String>,
+    pub targets: Vec<FallbackTarget>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FallbackTarget {
+    #[serde(deserialize_with = "de::string")]
+    pub provider: String,
+    /// The model to ask for; if unset, the requested model through the
+    /// target provider's modelMapping.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub model: Option<String>,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -123,6 +227,50 @@ impl ProviderConfig {
         }
     }
 
+    /// `failover`, compiled; `None` when off.
+    pub fn health_policy(&self) -> Result<Option<switchyard_routing::HealthPolicy>, String> {
+        let Some(f) = self.failover.as_ref().filter(|f| f.enabled) else {
+            return Ok(None);
+        };
+        let failover_on = switchyard_routing::StatusSet::parse(&f.failover_on_status)?;
+        let recovery = match (&f.health_check_model, f.cooldown) {
+            (Some(model), _) => switchyard_routing::Recovery::Check {
+                interval: f.health_check_interval,
+                timeout: f.health_check_timeout,
+                model: model.clone(),
+            },
+            (None, Some(c)) => switchyard_routing::Recovery::Cooldown(c),
+            (None, None) => {
+                return Err("set healthCheckModel (active health checks) or cooldown (return after a pause), so tokens that leave rotation can come back".into());
+            }
+        };
+        Ok(Some(switchyard_routing::HealthPolicy {
+            failure_threshold: f.failure_threshold,
+            success_threshold: f.success_threshold,
+            failover_on,
+            recovery,
+        }))
+    }
+
+    /// `retryOnFailure`, compiled; `None` when off.
+    pub fn retry_policy(&self) -> Result<Option<switchyard_routing::RetryPolicy>, String> {
+        let Some(r) = self.retry_on_failure.as_ref().filter(|r| r.enabled) else {
+            return Ok(None);
+        };
+        Ok(Some(switchyard_routing::RetryPolicy {
+            max_retries: r.max_retries,
+            retry_timeout: r.retry_timeout,
+            on_status: switchyard_routing::StatusSet::parse(&r.retry_on_status)?,
+        }))
+    }
+
+    pub fn selection(&self) -> switchyard_routing::Selection {
+        match self.token_selection {
+            TokenSelection::Random => switchyard_routing::Selection::Random,
+            TokenSelection::RoundRobin => switchyard_routing::Selection::RoundRobin,
+        }
+    }
+
     /// Time allowed until the first upstream byte.
     pub fn first_byte_deadline(&self) -> Duration {
         self.first_byte_timeout.unwrap_or(self.timeout)
@@ -139,4 +287,6 @@ pub struct RouteConfig {
     pub models: Vec<String>,
     #[serde(deserialize_with = "de::string")]
     pub provider: String,
+    #[serde(default)]
+    pub fallback: Option<FallbackConfig>,
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use switchyard_providers::{Endpoint, lookup, type_names};
-use switchyard_routing::ModelMapper;
+use switchyard_routing::{ModelMapper, StatusSet};
 
 use crate::schema::Config;
 
@@ -178,6 +178,54 @@ impl Config {
                     "must be greater than 0".into(),
                 );
             }
+            if let Some(f) = &p.failover {
+                if f.failure_threshold == 0 {
+                    add(
+                        format!("{at}.failover.failureThreshold"),
+                        "must be at least 1".into(),
+                    );
+                }
+                if f.success_threshold == 0 {
+                    add(
+                        format!("{at}.failover.successThreshold"),
+                        "must be at least 1".into(),
+                    );
+                }
+                if f.health_check_interval.is_zero() {
+                    add(
+                        format!("{at}.failover.healthCheckInterval"),
+                        "must be greater than 0".into(),
+                    );
+                }
+                if f.health_check_timeout.is_zero() {
+                    add(
+                        format!("{at}.failover.healthCheckTimeout"),
+                        "must be greater than 0".into(),
+                    );
+                }
+                if f.cooldown.is_some_and(|c| c.is_zero()) {
+                    add(
+                        format!("{at}.failover.cooldown"),
+                        "must be greater than 0".into(),
+                    );
+                }
+                if let Err(e) = StatusSet::parse(&f.failover_on_status) {
+                    add(format!("{at}.failover.failoverOnStatus"), e);
+                } else if let Err(e) = p.health_policy() {
+                    add(format!("{at}.failover"), e);
+                }
+            }
+            if let Some(r) = &p.retry_on_failure {
+                if let Err(e) = StatusSet::parse(&r.retry_on_status) {
+                    add(format!("{at}.retryOnFailure.retryOnStatus"), e);
+                }
+                if r.retry_timeout.is_zero() {
+                    add(
+                        format!("{at}.retryOnFailure.retryTimeout"),
+                        "must be greater than 0".into(),
+                    );
+                }
+            }
             for (name, value) in &p.headers {
                 let lower = name.to_ascii_lowercase();
                 if !valid_header_name(name) {
@@ -230,6 +278,31 @@ impl Config {
                         known.join(", ")
                     ),
                 );
+            }
+            if let Some(fb) = &r.fallback {
+                if let Err(e) = StatusSet::parse(&fb.on_status) {
+                    add(format!("{at}.fallback.onStatus"), e);
+                }
+                if fb.targets.is_empty() {
+                    add(
+                        format!("{at}.fallback.targets"),
+                        "list at least one { provider, model } to fall back to".into(),
+                    );
+                }
+                for (t, target) in fb.targets.iter().enumerate() {
+                    if !self.providers.iter().any(|p| p.id == target.provider) {
+                        add(
+                            format!("{at}.fallback.targets[{t}].provider"),
+                            format!("no provider has id `{}`", target.provider),
+                        );
+                    }
+                    if target.model.as_deref().is_some_and(|m| m.trim().is_empty()) {
+                        add(
+                            format!("{at}.fallback.targets[{t}].model"),
+                            "is empty; omit it to use the requested model".into(),
+                        );
+                    }
+                }
             }
             for (m, pat) in r.models.iter().enumerate() {
                 if pat.trim().is_empty() {
@@ -326,6 +399,63 @@ routes:
             "no provider has id `missing`",
             "duplicate route name `r`",
             "models[0]: is empty",
+        ] {
+            assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
+        }
+    }
+
+    #[test]
+    fn resilience_fields() {
+        let text = r#"
+providers:
+  - id: q
+    type: qwen
+    apiTokens: [a, b]
+    tokenSelection: round-robin
+    failover: { enabled: true, failureThreshold: 1, healthCheckModel: qwen-turbo, healthCheckInterval: 2s, failoverOnStatus: ["4.*", "503"] }
+    retryOnFailure: { enabled: true, maxRetries: 2, retryTimeout: 10s }
+  - { id: d, type: deepseek, apiTokens: [c] }
+routes:
+  - name: qwen
+    models: ["qwen-*"]
+    provider: q
+    fallback:
+      onStatus: ["4xx", "5xx"]
+      targets: [{ provider: d, model: deepseek-chat }, { provider: q }]
+"#;
+        let c = Config::from_yaml(text, "t.yaml").unwrap();
+        let p = c.providers[0].health_policy().unwrap().unwrap();
+        assert_eq!(p.failure_threshold, 1);
+        assert!(p.failover_on.contains(503) && !p.failover_on.contains(504));
+        assert_eq!(
+            c.providers[0].retry_policy().unwrap().unwrap().max_retries,
+            2
+        );
+        assert_eq!(c.routes[0].fallback.as_ref().unwrap().targets.len(), 2);
+
+        let bad = r#"
+providers:
+  - id: q
+    type: qwen
+    apiTokens: [a]
+    failover: { enabled: true, failureThreshold: 0, failoverOnStatus: ["9.*"] }
+    retryOnFailure: { enabled: true, retryOnStatus: ["("] }
+  - id: r
+    type: qwen
+    apiTokens: [a]
+    failover: { enabled: true }
+routes:
+  - { name: a, provider: q, fallback: { targets: [{ provider: nope }] } }
+  - { name: b, provider: r, fallback: { targets: [] } }
+"#;
+        let s = Config::from_yaml(bad, "t.yaml").unwrap_err().to_string();
+        for needle in [
+            "failover.failureThreshold: must be at least 1",
+            "failoverOnStatus: `9.*` matches no HTTP status",
+            "retryOnStatus: `(` is not a status pattern",
+            "providers[1] (r).failover: set healthCheckModel",
+            "fallback.targets[0].provider: no provider has id `nope`",
+            "routes[1] (b).fallback.targets: list at least one",
         ] {
             assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
         }

@@ -46,6 +46,11 @@ pub enum GatewayError {
         after: Duration,
         which: &'static str,
     },
+    #[error("{detail} Retry after {}s, or add working apiTokens.", (retry_after.as_secs_f64().ceil() as u64).max(1))]
+    NoCredential {
+        detail: String,
+        retry_after: Duration,
+    },
     #[error(
         "No handler for {method} {path}. This gateway serves POST /v1/chat/completions, POST /v1/completions, POST /v1/embeddings and GET /v1/models."
     )]
@@ -70,6 +75,7 @@ impl GatewayError {
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             UpstreamConnect { .. } | UpstreamBroken { .. } => StatusCode::BAD_GATEWAY,
             UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            NoCredential { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -95,6 +101,7 @@ impl GatewayError {
             UpstreamConnect { .. } => (ErrorKind::Upstream, "upstream_unreachable", None),
             UpstreamBroken { .. } => (ErrorKind::Upstream, "upstream_error", None),
             UpstreamTimeout { .. } => (ErrorKind::Timeout, "upstream_timeout", None),
+            NoCredential { .. } => (ErrorKind::Upstream, "no_healthy_credential", None),
             Internal(_) => (ErrorKind::Internal, "internal_error", None),
         }
     }
@@ -106,6 +113,16 @@ impl GatewayError {
             kind,
             code,
             param,
+        }
+    }
+
+    /// Seconds for a `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            GatewayError::NoCredential { retry_after, .. } => {
+                Some(retry_after.as_secs_f64().ceil().max(1.0) as u64)
+            }
+            _ => None,
         }
     }
 

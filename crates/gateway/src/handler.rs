@@ -40,6 +40,10 @@ pub fn error_response(e: &GatewayError) -> Response<GatewayBody> {
     *r.status_mut() = e.status();
     r.headers_mut()
         .insert(CONTENT_TYPE, APPLICATION_JSON.clone());
+    if let Some(secs) = e.retry_after() {
+        r.headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     r
 }
 

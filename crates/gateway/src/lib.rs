@@ -10,9 +10,11 @@
 //! 4. [`body`] relays the answer: passthrough for JSON, event by event for
 //!    SSE ([`relay`]).
 
+pub mod admin;
 pub mod body;
 pub mod error;
 pub mod handler;
+pub mod health_check;
 pub mod mask;
 pub mod proxy;
 pub mod relay;

@@ -11,8 +11,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use switchyard_config::Config;
-use switchyard_routing::RouteTable;
+use switchyard_routing::{HealthStore, MemoryHealthStore, RouteTable, StatusSet};
 
+use crate::health_check::HealthChecker;
 use crate::upstream::Upstream;
 
 pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -26,6 +27,21 @@ pub struct BuildError(pub String);
 pub struct RouteTarget {
     pub name: Arc<str>,
     pub upstream: Arc<Upstream>,
+    pub fallback: Option<Fallback>,
+}
+
+/// A route's `fallback`: where to go, in order, when its provider fails.
+#[derive(Debug)]
+pub struct Fallback {
+    pub on_status: StatusSet,
+    pub targets: Vec<FallbackTarget>,
+}
+
+#[derive(Debug)]
+pub struct FallbackTarget {
+    pub upstream: Arc<Upstream>,
+    /// `None`: the requested model through the target's modelMapping.
+    pub model: Option<String>,
 }
 
 pub struct Runtime {
@@ -37,6 +53,8 @@ pub struct Runtime {
     pub models_body: Bytes,
     /// For 404 messages: what the routes can serve.
     pub served_summary: String,
+    pub checker: HealthChecker,
+    pub health_store: Arc<dyn HealthStore>,
 }
 
 fn build_client() -> Result<HttpClient, BuildError> {
@@ -61,10 +79,19 @@ fn build_client() -> Result<HttpClient, BuildError> {
 
 impl Runtime {
     pub fn new(cfg: &Config) -> Result<Runtime, BuildError> {
+        Runtime::with_store(cfg, Arc::new(MemoryHealthStore::default()))
+    }
+
+    /// Build with a given health store: a reload passes the previous one so
+    /// unchanged credentials keep their state.
+    pub fn with_store(
+        cfg: &Config,
+        health_store: Arc<dyn HealthStore>,
+    ) -> Result<Runtime, BuildError> {
         let upstreams = cfg
             .providers
             .iter()
-            .map(|p| Upstream::from_config(p).map(Arc::new))
+            .map(|p| Upstream::from_config(p, health_store.as_ref()).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         let find = |id: &str| {
             upstreams
@@ -81,25 +108,47 @@ impl Runtime {
                     RouteTarget {
                         name: u.id.clone(),
                         upstream: u.clone(),
+                        fallback: None,
                     },
                 );
             }
         }
         for r in &cfg.routes {
+            let fallback = match &r.fallback {
+                None => None,
+                Some(f) => Some(Fallback {
+                    on_status: StatusSet::parse(&f.on_status)
+                        .map_err(|e| BuildError(format!("route `{}`: {e}", r.name)))?,
+                    targets: f
+                        .targets
+                        .iter()
+                        .map(|t| {
+                            Ok(FallbackTarget {
+                                upstream: find(&t.provider)?,
+                                model: t.model.clone(),
+                            })
+                        })
+                        .collect::<Result<_, BuildError>>()?,
+                }),
+            };
             routes.push(
                 &r.models,
                 RouteTarget {
                     name: Arc::from(r.name.as_str()),
                     upstream: find(&r.provider)?,
+                    fallback,
                 },
             );
         }
         let (models_body, served_summary) = describe_models(&routes);
+        let client = build_client()?;
         Ok(Runtime {
+            checker: HealthChecker::new(client.clone()),
+            health_store,
             routes,
             upstreams,
             max_body_bytes: cfg.server.max_body_bytes,
-            client: build_client()?,
+            client,
             models_body,
             served_summary,
         })
@@ -108,6 +157,20 @@ impl Runtime {
 
 /// The model list (literal route patterns and the exact mapping keys each
 /// route accepts) and a one-line summary of the routes for 404 messages.
+impl Runtime {
+    /// Start background work: health checks for credentials that are
+    /// already out of rotation (state kept across a reload).
+    pub fn start_background(&self) {
+        for up in &self.upstreams {
+            for i in 0..up.pool.len() {
+                if up.pool.health(i).is_some_and(|h| h.is_out()) {
+                    self.checker.spawn(up, i);
+                }
+            }
+        }
+    }
+}
+
 fn describe_models(routes: &RouteTable<RouteTarget>) -> (Bytes, String) {
     let mut models: Vec<(String, Arc<str>)> = Vec::new();
     let mut summary: Vec<String> = Vec::new();

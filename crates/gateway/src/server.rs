@@ -40,6 +40,15 @@ impl Gateway {
     ) -> std::io::Result<()> {
         serve(self.runtime, listener, shutdown).await
     }
+
+    /// Serve the admin API (`/health`, `/status`) on `listener`.
+    pub async fn serve_admin(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        crate::admin::serve(self.runtime.clone(), listener, shutdown).await
+    }
 }
 
 pub async fn serve(
@@ -53,6 +62,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))
         .keep_alive(true);
+    runtime.start_background();
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {

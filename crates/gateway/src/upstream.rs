@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue};
 use switchyard_config::ProviderConfig;
 use switchyard_providers::{AuthScheme, Endpoint, lookup};
-use switchyard_routing::ModelMapper;
+use switchyard_routing::{HealthStore, ModelMapper, Pool, RetryPolicy};
 
 use crate::mask::mask_credential;
 use crate::runtime::BuildError;
@@ -36,6 +36,9 @@ pub struct Upstream {
     pub timeout: Duration,
     pub first_byte_timeout: Duration,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Health and selection of `credentials` (same indexes).
+    pub pool: Pool,
+    pub retry: Option<RetryPolicy>,
 }
 
 fn auth_header(
@@ -56,7 +59,10 @@ fn auth_header(
 }
 
 impl Upstream {
-    pub fn from_config(p: &ProviderConfig) -> Result<Upstream, BuildError> {
+    pub fn from_config(
+        p: &ProviderConfig,
+        store: &dyn HealthStore,
+    ) -> Result<Upstream, BuildError> {
         let fail = |m: String| BuildError(format!("provider `{}`: {m}", p.id));
         let kind = lookup(&p.kind).ok_or_else(|| fail(format!("unknown type `{}`", p.kind)))?;
         let endpoint =
@@ -89,6 +95,18 @@ impl Upstream {
             headers.push((name, value));
         }
         let id_header = HeaderValue::from_str(&p.id).map_err(|_| fail("invalid id".into()))?;
+        // Health is keyed by this provider's id and the token itself, so a
+        // token shared by two endpoints has two independent records.
+        let health = if p.api_tokens.is_empty() {
+            vec![store.credential(&p.id, "")]
+        } else {
+            p.api_tokens
+                .iter()
+                .map(|t| store.credential(&p.id, t))
+                .collect()
+        };
+        let pool = Pool::new(health, p.health_policy().map_err(fail)?, p.selection());
+        let retry = p.retry_policy().map_err(fail)?;
         Ok(Upstream {
             id: Arc::from(p.id.as_str()),
             id_header,
@@ -98,13 +116,42 @@ impl Upstream {
             timeout: p.timeout,
             first_byte_timeout: p.first_byte_deadline().min(p.timeout),
             headers,
+            pool,
+            retry,
         })
     }
+}
 
-    /// A credential for one attempt.
-    pub fn pick_credential(&self) -> &Credential {
-        let n = self.credentials.len();
-        let i = if n > 1 { fastrand::usize(..n) } else { 0 };
-        &self.credentials[i]
+static APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+impl Upstream {
+    /// The upstream request for one attempt with credential `idx`. Live
+    /// requests and health checks both come through here, so a check
+    /// always uses this endpoint's origin, path, auth scheme, headers and
+    /// that one token.
+    pub fn request(
+        &self,
+        idx: usize,
+        uri: http::Uri,
+        body: bytes::Bytes,
+    ) -> http::Request<http_body_util::Full<bytes::Bytes>> {
+        let mut req = http::Request::new(http_body_util::Full::new(body));
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = uri;
+        let h = req.headers_mut();
+        h.insert(http::header::CONTENT_TYPE, APPLICATION_JSON.clone());
+        if let Some((name, value)) = self.credentials.get(idx).and_then(|c| c.header.as_ref()) {
+            h.insert(name.clone(), value.clone());
+        }
+        for (name, value) in &self.headers {
+            h.insert(name.clone(), value.clone());
+        }
+        req
+    }
+
+    pub fn masked(&self, idx: usize) -> &str {
+        self.credentials
+            .get(idx)
+            .map_or("(none)", |c| c.masked.as_str())
     }
 }

@@ -78,7 +78,7 @@ async fn bad_requests() {
     // Without content-length (chunked): the limit still holds.
     let mut s = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
     s.write_all(
-        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n",
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n",
     )
     .await
     .unwrap();

@@ -1,11 +1,23 @@
-//! Routing decisions, kept free of I/O: which route serves a requested model
-//! ([`RouteTable`], [`Glob`]) and which upstream model name it becomes
-//! ([`ModelMapper`]).
+//! Routing decisions, kept free of network I/O: which route serves a
+//! requested model ([`RouteTable`], [`Glob`]), which upstream model name it
+//! becomes ([`ModelMapper`]), which credential an attempt uses ([`Pool`]),
+//! and the health of each credential ([`health`]).
 
 mod glob;
+pub mod health;
 mod mapping;
+mod pool;
+mod retry;
+mod status;
 mod table;
 
 pub use glob::Glob;
+pub use health::{
+    CredentialHealth, HealthPolicy, HealthSnapshot, HealthStore, MemoryHealthStore, Recovery,
+    Transition,
+};
 pub use mapping::{MappingError, ModelMapper};
+pub use pool::{Pool, Selection, Tried};
+pub use retry::RetryPolicy;
+pub use status::StatusSet;
 pub use table::RouteTable;

@@ -34,7 +34,30 @@ pub async fn default_emulator() -> RunningEmulator {
 
 pub struct TestGateway {
     pub addr: SocketAddr,
+    /// The admin API (`/health`, `/status`).
+    pub admin: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestGateway {
+    /// The `/status` document.
+    pub async fn status(&self) -> serde_json::Value {
+        send(self.admin, "GET", "/status", "", &[]).await.json()
+    }
+
+    /// The state of each credential of `provider`, in `apiTokens` order.
+    pub async fn states(&self, provider: &str) -> Vec<serde_json::Value> {
+        let s = self.status().await;
+        s["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == provider)
+            .unwrap_or_else(|| panic!("no provider {provider}"))["credentials"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
 }
 
 impl Drop for TestGateway {
@@ -50,16 +73,29 @@ pub async fn gateway(yaml: &str) -> TestGateway {
     let gw = Gateway::new(&cfg).unwrap();
     let listener = TcpListener::bind(SocketAddr::from(LOCAL)).await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let admin_listener = TcpListener::bind(SocketAddr::from(LOCAL)).await.unwrap();
+    let admin = admin_listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
+    let (admin_tx, admin_rx) = oneshot::channel::<()>();
+    let gw2 = gw.clone();
+    tokio::spawn(async move {
+        gw2.serve_admin(admin_listener, async {
+            let _ = admin_rx.await;
+        })
+        .await
+        .unwrap();
+    });
     tokio::spawn(async move {
         gw.serve(listener, async {
             let _ = rx.await;
         })
         .await
         .unwrap();
+        let _ = admin_tx.send(());
     });
     TestGateway {
         addr,
+        admin,
         stop: Some(tx),
     }
 }

@@ -1,0 +1,147 @@
+//! The admin listener: liveness and the health of every credential, kept
+//! apart from client traffic (`admin: { listen: "127.0.0.1:8001" }`).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde::Serialize;
+use switchyard_routing::Recovery;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+use crate::body::GatewayBody;
+use crate::runtime::Runtime;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Status<'a> {
+    providers: Vec<ProviderStatus<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProviderStatus<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    origin: String,
+    failover: bool,
+    recovery: Option<&'static str>,
+    healthy_credentials: usize,
+    credentials: Vec<CredentialStatus<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CredentialStatus<'a> {
+    credential: &'a str,
+    state: &'static str,
+    /// Unix seconds.
+    out_since: Option<u64>,
+    consecutive_failures: u32,
+    last_error: Option<String>,
+    next_check_in_ms: Option<u128>,
+}
+
+/// The `/status` document.
+pub fn status_json(rt: &Runtime) -> Vec<u8> {
+    let now = Instant::now();
+    let providers = rt
+        .upstreams
+        .iter()
+        .map(|up| {
+            let credentials: Vec<_> = (0..up.pool.len())
+                .filter_map(|i| {
+                    let snap = up.pool.health(i)?.snapshot(now);
+                    Some(CredentialStatus {
+                        credential: up.masked(i),
+                        state: if snap.healthy { "healthy" } else { "out" },
+                        out_since: snap
+                            .out_since
+                            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                            .map(|d| d.as_secs()),
+                        consecutive_failures: snap.consecutive_failures,
+                        last_error: snap.last_error,
+                        next_check_in_ms: snap.next_check_in.map(|d| d.as_millis()),
+                    })
+                })
+                .collect();
+            ProviderStatus {
+                id: &up.id,
+                kind: up.endpoint.kind.name,
+                origin: up.endpoint.origin(),
+                failover: up.pool.policy().is_some(),
+                recovery: up.pool.policy().map(|p| match p.recovery {
+                    Recovery::Check { .. } => "health-check",
+                    Recovery::Cooldown(_) => "cooldown",
+                }),
+                healthy_credentials: credentials.iter().filter(|c| c.state == "healthy").count(),
+                credentials,
+            }
+        })
+        .collect();
+    serde_json::to_vec_pretty(&Status { providers }).unwrap_or_default()
+}
+
+fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<GatewayBody> {
+    let mut r = Response::new(GatewayBody::full(body));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+async fn handle(
+    rt: Arc<Runtime>,
+    req: Request<Incoming>,
+) -> Result<Response<GatewayBody>, Infallible> {
+    if req.method() != Method::GET {
+        return Ok(respond(
+            StatusCode::METHOD_NOT_ALLOWED,
+            r#"{"error":{"message":"the admin API is read-only: use GET","type":"invalid_request_error","code":"method_not_allowed","param":null}}"#,
+        ));
+    }
+    Ok(match req.uri().path() {
+        "/health" | "/healthz" => respond(StatusCode::OK, r#"{"status":"ok"}"#),
+        "/status" => respond(StatusCode::OK, status_json(&rt)),
+        p => respond(
+            StatusCode::NOT_FOUND,
+            format!(
+                r#"{{"error":{{"message":"no admin endpoint {p}; try /health or /status","type":"invalid_request_error","code":"unknown_url","param":null}}}}"#
+            ),
+        ),
+    })
+}
+
+pub async fn serve(
+    rt: Arc<Runtime>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let builder = auto::Builder::new(TokioExecutor::new());
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let rt = rt.clone();
+                let conn = builder
+                    .serve_connection(TokioIo::new(stream), service_fn(move |req| handle(rt.clone(), req)))
+                    .into_owned();
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            () = &mut shutdown => return Ok(()),
+        }
+    }
+}
