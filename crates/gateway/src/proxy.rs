@@ -74,7 +74,7 @@ enum HopResult {
 /// What one request carries from hop to hop.
 struct Ask<'a> {
     api: Api,
-    body: &'a [u8],
+    body: &'a Bytes,
     view: &'a RequestView<'a>,
     inject_usage: bool,
     start: Instant,
@@ -116,10 +116,10 @@ pub async fn forward(
     let mut last: Option<Failure> = None;
     let mut all_down: Vec<String> = Vec::new();
     let mut retry_after: Option<Duration> = None;
-    let mut first_served: Option<String> = None;
+    let primary_model = primary.mapper.map(&view.model);
     for hop in 0..hops {
         let (up, model): (&Arc<Upstream>, Cow<'_, str>) = match hop {
-            0 => (primary, primary.mapper.map(&view.model)),
+            0 => (primary, primary_model.clone()),
             _ => {
                 let Some(fb) = &target.fallback else { break };
                 if let Some(f) = &last
@@ -135,9 +135,6 @@ pub async fn forward(
                 (&t.upstream, model)
             }
         };
-        if hop == 0 {
-            first_served = Some(format!("{}/{}", up.id, model));
-        }
         if !up.endpoint.kind.supports(api) {
             continue;
         }
@@ -145,9 +142,8 @@ pub async fn forward(
             HopResult::Served(mut resp) => {
                 let h = resp.headers_mut();
                 if hop > 0
-                    && let Some(from) = first_served
-                        .as_deref()
-                        .and_then(|f| HeaderValue::from_str(f).ok())
+                    && let Ok(from) =
+                        HeaderValue::from_str(&format!("{}/{}", primary.id, primary_model))
                 {
                     h.insert(X_FALLBACK_FROM.clone(), from);
                 }
@@ -207,7 +203,7 @@ async fn try_provider(rt: &Runtime, up: &Arc<Upstream>, model: &str, ask: &Ask<'
     };
     let body = match rewrite.apply(ask.body, ask.view) {
         Some(v) => Bytes::from(v),
-        None => Bytes::copy_from_slice(ask.body),
+        None => ask.body.clone(),
     };
     let uri = match up.endpoint.uri(ask.api, model) {
         Ok(u) => u,
