@@ -16,6 +16,7 @@ providers:
     type: openai
     baseUrl: "http://{emulator}"
     apiTokens: ["sk-demo-emulator-key"]
+    modelMapping: {{ "gpt-4o-mini": "", "gpt-4o": "", "text-embedding-3-small": "" }}
 routes:
   - name: demo
     provider: demo

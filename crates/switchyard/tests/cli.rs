@@ -1,0 +1,160 @@
+//! The binary as a user runs it: `check-config`, and `serve` with no config
+//! answering a chat completion from the built-in demo.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+
+fn write_config(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("switchyard-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn check_config_summarises_a_good_file() {
+    let p = write_config(
+        "good.yaml",
+        "providers:\n  - { id: ds, type: deepseek, apiTokens: [\"${SWITCHYARD_CLI_TEST_KEY}\"] }\nroutes:\n  - { name: ds, models: [\"deepseek-*\"], provider: ds }\n",
+    );
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .arg(&p)
+        .env("SWITCHYARD_CLI_TEST_KEY", "sk-x")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("OK")
+            && stdout.contains("ds (type deepseek, 1 token")
+            && stdout.contains("deepseek-* -> ds"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_config_lists_every_problem_and_fails() {
+    let p = write_config(
+        "bad.yaml",
+        "providers:\n  - { id: ds, type: deepsek, apiTokens: [k] }\nroutes:\n  - { name: r, provider: nope }\n",
+    );
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .arg(&p)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("2 problems"), "{stderr}");
+    assert!(
+        stderr.contains("unknown provider type `deepsek`")
+            && stderr.contains("no provider has id `nope`"),
+        "{stderr}"
+    );
+
+    let p = write_config(
+        "typo.yaml",
+        "providers:\n  - id: ds\n    type: deepseek\n    apiTokenz: [k]\n",
+    );
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .arg(&p)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown field `apiTokenz`") && stderr.contains("line 4"),
+        "{stderr}"
+    );
+}
+
+fn http(addr: &str, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn serve_without_config_runs_the_demo() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let dir = std::env::temp_dir().join(format!("switchyard-cli-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--listen", &addr])
+        .current_dir(&dir)
+        .env_remove("SWITCHYARD_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut banner = String::new();
+    while !banner.contains("curl") && Instant::now() < deadline {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        banner.push_str(&line);
+    }
+    assert!(
+        banner.contains(&format!("http://{addr}/v1/chat/completions")),
+        "{banner}"
+    );
+
+    let body = r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}"#;
+    let resp = http(
+        &addr,
+        &format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(
+        resp.contains("chat.completion") && resp.contains("\"usage\""),
+        "{resp}"
+    );
+
+    let body =
+        r#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Hello!"}]}"#;
+    let resp = http(
+        &addr,
+        &format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(
+        resp.contains("text/event-stream")
+            && resp.contains("chat.completion.chunk")
+            && resp.contains("data: [DONE]"),
+        "{resp}"
+    );
+
+    let resp = http(
+        &addr,
+        "GET /v1/models HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    assert!(resp.contains("\"gpt-4o-mini\""), "{resp}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
