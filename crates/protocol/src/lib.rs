@@ -11,6 +11,8 @@
 //! - [`error`]: the OpenAI error body every gateway-made error uses.
 //! - [`usage`]: token usage carried by responses and stream chunks.
 
+pub mod canonical;
+pub mod dialect;
 pub mod error;
 pub mod request;
 pub mod sse;
