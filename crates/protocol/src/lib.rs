@@ -11,8 +11,12 @@
 //! - [`error`]: the OpenAI error body every gateway-made error uses.
 //! - [`usage`]: token usage carried by responses and stream chunks.
 
+pub mod anthropic;
+pub mod bedrock;
 pub mod canonical;
 pub mod dialect;
+pub mod gemini;
+pub mod openai;
 pub mod error;
 pub mod request;
 pub mod sse;

@@ -1,0 +1,1 @@
+//! The bedrock dialect (in progress).

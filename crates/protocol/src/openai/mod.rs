@@ -1,0 +1,1 @@
+//! The openai dialect (in progress).
