@@ -362,7 +362,12 @@ pub struct StreamCollector {
 impl StreamCollector {
     pub fn push(&mut self, ev: &StreamEvent) {
         match ev {
-            StreamEvent::Start { id, model, created, usage } => {
+            StreamEvent::Start {
+                id,
+                model,
+                created,
+                usage,
+            } => {
                 self.id = id.clone();
                 self.model = model.clone();
                 self.created = *created;
@@ -373,7 +378,10 @@ impl StreamCollector {
                 _ => self.content.push(Part::Text { text: text.clone() }),
             },
             StreamEvent::ThinkingDelta { text } => match self.content.last_mut() {
-                Some(Part::Thinking { text: t, signature: None }) => t.push_str(text),
+                Some(Part::Thinking {
+                    text: t,
+                    signature: None,
+                }) => t.push_str(text),
                 _ => self.content.push(Part::Thinking {
                     text: text.clone(),
                     signature: None,
@@ -389,7 +397,9 @@ impl StreamCollector {
                     });
                 }
             }
-            StreamEvent::RedactedThinking { data } => self.content.push(Part::RedactedThinking { data: data.clone() }),
+            StreamEvent::RedactedThinking { data } => self
+                .content
+                .push(Part::RedactedThinking { data: data.clone() }),
             StreamEvent::ToolCallStart { index, id, name } => {
                 self.tool_slots.push((*index, self.content.len()));
                 self.content.push(Part::ToolCall {

@@ -1,1 +1,122 @@
-//! The openai dialect (in progress).
+//! The OpenAI Chat Completions dialect.
+//!
+//! OpenAI-to-OpenAI traffic never comes here: it is passed through with at
+//! most a byte splice (`crate::request`). These conversions serve the other
+//! pairs: an OpenAI client in front of Claude, Gemini or Bedrock, and
+//! Claude/Gemini clients in front of OpenAI-style providers.
+//!
+//! | canonical | OpenAI | notes |
+//! |---|---|---|
+//! | `system` | `system` and `developer` messages | encoded as one `system` message each |
+//! | `Image` | `image_url` parts (URL or `data:` URL) | |
+//! | `ToolCall` | assistant `tool_calls[]` | arguments kept as JSON text |
+//! | `ToolResult` | `tool` messages | image parts in results are dropped (text only) |
+//! | `Thinking` | `reasoning_content` (DeepSeek, Qwen, OpenRouter style) | decoded from responses and streams; not sent back in requests |
+//! | `RedactedThinking` | — | dropped |
+//! | `reasoning` | `reasoning_effort` | a budget becomes the nearest effort |
+//! | `top_k` | — | dropped |
+//! | `max_tokens` | `max_tokens` (`max_completion_tokens` read too) | |
+//! | `response_format` | `response_format` | |
+
+mod request;
+mod response;
+mod stream;
+
+pub use request::{decode_request, encode_request};
+pub use response::{decode_error, decode_response, encode_error, encode_response};
+pub use stream::{StreamDecoder, StreamEncoder};
+
+use crate::canonical::StopReason;
+
+/// `null` where a list is expected (Mistral sends `"tool_calls": null`).
+pub(crate) fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+pub(crate) fn stop_reason_from(s: &str) -> StopReason {
+    match s {
+        "stop" => StopReason::Stop,
+        "length" => StopReason::Length,
+        "tool_calls" | "function_call" => StopReason::ToolCalls,
+        "content_filter" => StopReason::ContentFilter,
+        _ => StopReason::Other,
+    }
+}
+
+pub(crate) fn stop_reason_to(r: StopReason) -> &'static str {
+    match r {
+        StopReason::Stop | StopReason::Other => "stop",
+        StopReason::Length => "length",
+        StopReason::ToolCalls => "tool_calls",
+        StopReason::ContentFilter => "content_filter",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chat_fixtures(file: &str) -> Vec<(String, Vec<u8>)> {
+        let root = format!("{}/../../../shared/fixtures", env!("CARGO_MANIFEST_DIR"));
+        let mut out = vec![];
+        for dialect in [
+            "openai",
+            "azure-openai",
+            "groq",
+            "mistral",
+            "openrouter",
+            "deepseek",
+            "ollama",
+        ] {
+            let Ok(cases) = std::fs::read_dir(format!("{root}/{dialect}")) else {
+                continue;
+            };
+            for case in cases.flatten() {
+                let name = case.file_name().to_string_lossy().to_string();
+                if !name.starts_with("chat") {
+                    continue;
+                }
+                if let Ok(b) = std::fs::read(case.path().join(file)) {
+                    out.push((format!("{dialect}/{name}"), b));
+                }
+            }
+        }
+        assert!(out.len() >= 5, "fixtures found: {}", out.len());
+        out
+    }
+
+    #[test]
+    fn fixture_requests_decode_and_round_trip() {
+        for (name, body) in chat_fixtures("request.json") {
+            if name.contains("audio") {
+                // Audio input has no equivalent elsewhere: a clear error.
+                let e = decode_request(&body).unwrap_err().to_string();
+                assert!(e.contains("cannot be translated"), "{name}: {e}");
+                continue;
+            }
+            let req = decode_request(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let again = decode_request(&encode_request(&req).unwrap()).unwrap();
+            // Thinking is not sent back to OpenAI-style providers.
+            let mut expected = req.clone();
+            for m in &mut expected.messages {
+                m.content
+                    .retain(|p| !matches!(p, crate::canonical::Part::Thinking { .. }));
+            }
+            assert_eq!(again, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn fixture_responses_decode_and_round_trip() {
+        for (name, body) in chat_fixtures("response.json") {
+            let resp = decode_response(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let again = decode_response(&encode_response(&resp)).unwrap();
+            assert_eq!(again, resp, "{name}");
+        }
+    }
+}
