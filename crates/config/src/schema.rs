@@ -101,6 +101,25 @@ pub struct ProviderConfig {
     pub ollama_server_host: Option<String>,
     #[serde(default)]
     pub ollama_server_port: Option<u16>,
+    /// claude: the `anthropic-version` header (default 2023-06-01).
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub claude_version: Option<String>,
+    /// bedrock: the region, e.g. us-east-1.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub aws_region: Option<String>,
+    /// bedrock: an IAM access key id, to sign requests (SigV4).
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub aws_access_key: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub aws_secret_key: Option<String>,
+    /// bedrock: a session token for temporary credentials.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub aws_session_token: Option<String>,
+    /// vertex: region (e.g. us-central1, or global) and project.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub vertex_region: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub vertex_project_id: Option<String>,
     /// How a request picks among healthy tokens.
     #[serde(default)]
     pub token_selection: TokenSelection,
@@ -224,6 +243,9 @@ impl ProviderConfig {
             qwen_domain: self.qwen_domain.as_deref(),
             ollama_server_host: self.ollama_server_host.as_deref(),
             ollama_server_port: self.ollama_server_port,
+            aws_region: self.aws_region.as_deref(),
+            vertex_region: self.vertex_region.as_deref(),
+            vertex_project_id: self.vertex_project_id.as_deref(),
         }
     }
 

@@ -130,6 +130,24 @@ impl Config {
             if let Err(e) = Endpoint::build(kind, &p.endpoint_options()) {
                 add(format!("{at}.{}", e.field), e.message);
             }
+            if p.kind == "bedrock" {
+                match (&p.aws_access_key, &p.aws_secret_key) {
+                    (Some(_), Some(_)) | (None, None) => {}
+                    _ => add(
+                        format!("{at}.awsSecretKey"),
+                        "awsAccessKey and awsSecretKey go together".into(),
+                    ),
+                }
+                if p.aws_access_key.is_none() && p.api_tokens.is_empty() {
+                    add(
+                        format!("{at}.apiTokens"),
+                        "type bedrock needs awsAccessKey and awsSecretKey (SigV4), or Bedrock API keys in apiTokens".into(),
+                    );
+                }
+                if p.aws_access_key.is_some() && !p.api_tokens.is_empty() {
+                    add(format!("{at}.apiTokens"), "use either apiTokens (Bedrock API keys) or awsAccessKey/awsSecretKey, not both".into());
+                }
+            }
             if kind.token_required() && p.api_tokens.is_empty() {
                 add(
                     format!("{at}.apiTokens"),

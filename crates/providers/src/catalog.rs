@@ -47,6 +47,30 @@ impl Api {
     }
 }
 
+/// The wire format a provider speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// OpenAI Chat Completions (and the rest of the OpenAI API).
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
+    /// Google Gemini `generateContent` (AI Studio and Vertex AI).
+    Gemini,
+    /// AWS Bedrock Converse.
+    Bedrock,
+}
+
+impl Dialect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::OpenAi => "openai",
+            Dialect::Anthropic => "anthropic",
+            Dialect::Gemini => "gemini",
+            Dialect::Bedrock => "bedrock",
+        }
+    }
+}
+
 /// How a credential is presented to the provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthScheme {
@@ -74,6 +98,7 @@ pub struct ProviderKind {
     pub auth: AuthScheme,
     supported: u8,
     pub docs: &'static str,
+    pub dialect: Dialect,
 }
 
 impl ProviderKind {
@@ -81,9 +106,10 @@ impl ProviderKind {
         self.supported & api.bit() != 0
     }
 
-    /// Whether a provider of this type is unusable without a token.
+    /// Whether a provider of this type is unusable without a token
+    /// (Bedrock can sign with AWS keys instead; the config checks that).
     pub fn token_required(&self) -> bool {
-        !matches!(self.auth, AuthScheme::OptionalBearer)
+        !matches!(self.auth, AuthScheme::OptionalBearer) && self.dialect != Dialect::Bedrock
     }
 }
 
@@ -108,7 +134,13 @@ const fn kind(
         auth,
         supported,
         docs,
+        dialect: Dialect::OpenAi,
     }
+}
+
+const fn native(mut k: ProviderKind, dialect: Dialect) -> ProviderKind {
+    k.dialect = dialect;
+    k
 }
 
 use AuthScheme::*;
@@ -130,6 +162,28 @@ pub static CATALOG: &[ProviderKind] = &[
         Bearer,
         CHAT | EMB | MODELS,
         "Baidu Qianfan v2 (OpenAI-compatible)",
+    ),
+    native(
+        kind(
+            "bedrock",
+            None,
+            "",
+            Bearer,
+            CHAT,
+            "AWS Bedrock Converse; awsRegion with awsAccessKey/awsSecretKey (SigV4) or Bedrock API keys in apiTokens",
+        ),
+        Dialect::Bedrock,
+    ),
+    native(
+        kind(
+            "claude",
+            Some("https://api.anthropic.com"),
+            "/v1",
+            Header("x-api-key"),
+            CHAT,
+            "Anthropic Claude (Messages API); claudeVersion",
+        ),
+        Dialect::Anthropic,
     ),
     kind(
         "deepseek",
@@ -154,6 +208,17 @@ pub static CATALOG: &[ProviderKind] = &[
         Bearer,
         ALL,
         "Fireworks AI",
+    ),
+    native(
+        kind(
+            "gemini",
+            Some("https://generativelanguage.googleapis.com"),
+            "/v1beta",
+            Header("x-goog-api-key"),
+            CHAT,
+            "Google Gemini (AI Studio)",
+        ),
+        Dialect::Gemini,
     ),
     kind(
         "generic",
@@ -243,6 +308,17 @@ pub static CATALOG: &[ProviderKind] = &[
         ALL,
         "Together AI",
     ),
+    native(
+        kind(
+            "vertex",
+            None,
+            "/v1",
+            Header("x-goog-api-key"),
+            CHAT,
+            "Google Vertex AI Gemini; vertexRegion and vertexProjectId, express-mode API keys",
+        ),
+        Dialect::Gemini,
+    ),
     kind(
         "vllm",
         None,
@@ -295,7 +371,10 @@ mod tests {
                 );
                 assert!(!o.ends_with('/'), "{}", k.name);
             }
-            assert!(k.base_path.starts_with('/') && !k.base_path.ends_with('/'));
+            assert!(
+                k.base_path.is_empty()
+                    || (k.base_path.starts_with('/') && !k.base_path.ends_with('/'))
+            );
             assert!(
                 k.supports(Api::ChatCompletions),
                 "{} must serve chat",

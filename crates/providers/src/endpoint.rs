@@ -22,6 +22,9 @@ pub struct EndpointOptions<'a> {
     pub qwen_domain: Option<&'a str>,
     pub ollama_server_host: Option<&'a str>,
     pub ollama_server_port: Option<u16>,
+    pub aws_region: Option<&'a str>,
+    pub vertex_region: Option<&'a str>,
+    pub vertex_project_id: Option<&'a str>,
 }
 
 /// A problem with the endpoint fields of a provider, phrased for the config
@@ -57,6 +60,12 @@ enum Shape {
         deployment: Option<String>,
         api_version: String,
     },
+    /// Anthropic Messages: `{base}/messages`.
+    Anthropic,
+    /// Gemini: `{base}/models/{model}:generateContent`.
+    Gemini,
+    /// Bedrock: `{base}/model/{model}/converse`.
+    Bedrock,
 }
 
 /// Where and how to reach one provider.
@@ -136,6 +145,20 @@ fn join_path(prefix: &str, base: &str) -> String {
     }
     out.push_str(base);
     out
+}
+
+/// Percent-encode one path segment (RFC 3986 unreserved characters kept);
+/// Bedrock model ids contain `:`, which AWS wants encoded.
+pub fn encode_segment(s: &str) -> String {
+    let mut enc = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            enc.push(b as char);
+        } else {
+            enc.push_str(&format!("%{b:02X}"));
+        }
+    }
+    enc
 }
 
 const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
@@ -239,6 +262,51 @@ impl Endpoint {
                 authority = format!("{host}:{port}");
                 scheme = Scheme::Http;
             }
+            "claude" => shape = Shape::Anthropic,
+            "gemini" => shape = Shape::Gemini,
+            "vertex" => {
+                shape = Shape::Gemini;
+                scheme = Scheme::Https;
+                match (o.vertex_project_id, o.vertex_region) {
+                    (Some(project), Some(region)) => {
+                        let (project, region) = (project.trim(), region.trim());
+                        authority = if region == "global" {
+                            "aiplatform.googleapis.com".into()
+                        } else {
+                            format!("{region}-aiplatform.googleapis.com")
+                        };
+                        base_path =
+                            format!("/v1/projects/{project}/locations/{region}/publishers/google");
+                    }
+                    (Some(_), None) => {
+                        return Err(err(
+                            "vertexRegion",
+                            "is required with vertexProjectId, e.g. us-central1",
+                        ));
+                    }
+                    // Express mode: an API key, no project.
+                    _ => {
+                        authority = "aiplatform.googleapis.com".into();
+                        base_path = "/v1/publishers/google".into();
+                    }
+                }
+            }
+            "bedrock" => {
+                shape = Shape::Bedrock;
+                scheme = Scheme::Https;
+                match o.aws_region {
+                    Some(r) if !r.trim().is_empty() => {
+                        authority = format!("bedrock-runtime.{}.amazonaws.com", r.trim());
+                    }
+                    _ if o.base_url.is_some() => {}
+                    _ => {
+                        return Err(err(
+                            "awsRegion",
+                            "is required for type bedrock, e.g. us-east-1",
+                        ));
+                    }
+                }
+            }
             _ => {}
         }
 
@@ -302,8 +370,8 @@ impl Endpoint {
                 })?);
             }
         }
-        // Azure deployment paths embed a model: check one builds.
-        let probe = ep.path(Api::ChatCompletions, "probe");
+        // Paths that embed a model: check one builds.
+        let probe = ep.path_for(Api::ChatCompletions, "probe", true);
         probe.parse::<PathAndQuery>().map_err(|_| {
             err(
                 "providerBasePath",
@@ -315,7 +383,8 @@ impl Endpoint {
 
     fn model_independent(&self, api: Api) -> bool {
         match &self.shape {
-            Shape::Plain => true,
+            Shape::Plain | Shape::Anthropic => true,
+            Shape::Gemini | Shape::Bedrock => api != Api::ChatCompletions,
             Shape::AzureDeployment { deployment, .. } => deployment.is_some() || api == Api::Models,
         }
     }
@@ -340,8 +409,56 @@ impl Endpoint {
     /// The path and query for `api`; `model` is the model after mapping
     /// (it names the Azure deployment when the URL does not).
     pub fn path(&self, api: Api, model: &str) -> String {
+        self.path_for(api, model, false)
+    }
+
+    /// The dialect this endpoint speaks.
+    pub fn dialect(&self) -> crate::Dialect {
+        self.kind.dialect
+    }
+
+    /// The chat URI for `model`; native dialects use another path (and
+    /// Gemini another verb) for streams.
+    pub fn chat_uri(&self, model: &str, stream: bool) -> Result<Uri, http::Error> {
+        if matches!(self.shape, Shape::Gemini | Shape::Bedrock) {
+            let pq = PathAndQuery::try_from(self.path_for(Api::ChatCompletions, model, stream))?;
+            return Uri::builder()
+                .scheme(self.scheme.clone())
+                .authority(self.authority.clone())
+                .path_and_query(pq)
+                .build();
+        }
+        self.uri(Api::ChatCompletions, model)
+    }
+
+    fn path_for(&self, api: Api, model: &str, stream: bool) -> String {
         match &self.shape {
             Shape::Plain => format!("{}{}", self.base_path, api.suffix()),
+            Shape::Anthropic => match api {
+                Api::Models => format!("{}/models", self.base_path),
+                _ => format!("{}/messages", self.base_path),
+            },
+            Shape::Gemini => match api {
+                Api::Models => format!("{}/models", self.base_path),
+                _ if stream => format!(
+                    "{}/models/{}:streamGenerateContent?alt=sse",
+                    self.base_path,
+                    encode_segment(model)
+                ),
+                _ => format!(
+                    "{}/models/{}:generateContent",
+                    self.base_path,
+                    encode_segment(model)
+                ),
+            },
+            Shape::Bedrock => {
+                let verb = if stream {
+                    "converse-stream"
+                } else {
+                    "converse"
+                };
+                format!("{}/model/{}/{verb}", self.base_path, encode_segment(model))
+            }
             Shape::AzureDeployment {
                 deployment,
                 api_version,
@@ -349,15 +466,7 @@ impl Endpoint {
                 if api == Api::Models {
                     return format!("{}/models?api-version={api_version}", self.base_path);
                 }
-                let d = deployment.as_deref().unwrap_or(model);
-                let mut enc = String::with_capacity(d.len());
-                for b in d.bytes() {
-                    if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                        enc.push(b as char);
-                    } else {
-                        enc.push_str(&format!("%{b:02X}"));
-                    }
-                }
+                let enc = encode_segment(deployment.as_deref().unwrap_or(model));
                 format!(
                     "{}/deployments/{enc}{}?api-version={api_version}",
                     self.base_path,
@@ -538,6 +647,68 @@ mod tests {
         assert_eq!(
             ep("azure", Default::default()).unwrap_err().field,
             "azureServiceUrl"
+        );
+    }
+
+    #[test]
+    fn native_dialect_paths() {
+        let e = ep("claude", Default::default()).unwrap();
+        assert_eq!(
+            e.chat_uri("claude-sonnet-4", true).unwrap().to_string(),
+            "https://api.anthropic.com/v1/messages"
+        );
+        let e = ep("gemini", Default::default()).unwrap();
+        assert_eq!(
+            e.chat_uri("gemini-2.5-flash", true).unwrap().to_string(),
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+        );
+        let e = ep(
+            "bedrock",
+            EndpointOptions {
+                aws_region: Some("us-west-2"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            e.chat_uri("anthropic.claude-3-5-sonnet-20240620-v1:0", false)
+                .unwrap()
+                .to_string(),
+            "https://bedrock-runtime.us-west-2.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse"
+        );
+        assert_eq!(
+            ep("bedrock", Default::default()).unwrap_err().field,
+            "awsRegion"
+        );
+        let e = ep(
+            "vertex",
+            EndpointOptions {
+                vertex_project_id: Some("p1"),
+                vertex_region: Some("europe-west4"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            e.chat_uri("gemini-2.5-pro", false).unwrap().to_string(),
+            "https://europe-west4-aiplatform.googleapis.com/v1/projects/p1/locations/europe-west4/publishers/google/models/gemini-2.5-pro:generateContent"
+        );
+        let e = ep("vertex", Default::default()).unwrap();
+        assert_eq!(
+            e.chat_uri("g", false).unwrap().to_string(),
+            "https://aiplatform.googleapis.com/v1/publishers/google/models/g:generateContent"
+        );
+        let e = ep(
+            "gemini",
+            EndpointOptions {
+                base_url: Some("http://127.0.0.1:9"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            e.chat_uri("g", false).unwrap().to_string(),
+            "http://127.0.0.1:9/v1beta/models/g:generateContent"
         );
     }
 

@@ -9,5 +9,5 @@
 mod catalog;
 mod endpoint;
 
-pub use catalog::{Api, AuthScheme, CATALOG, ProviderKind, lookup, type_names};
+pub use catalog::{Api, AuthScheme, CATALOG, Dialect, ProviderKind, lookup, type_names};
 pub use endpoint::{Endpoint, EndpointError, EndpointOptions, Scheme};
