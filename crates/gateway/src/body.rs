@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
-use crate::relay::SseRelay;
+use crate::relay::{SseRelay, TranslateRelay};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -23,6 +23,8 @@ pin_project! {
         Passthrough { #[pin] inner: Incoming, #[pin] deadline: Sleep, timeout_ms: u128 },
         /// An upstream SSE stream relayed event by event.
         Sse { #[pin] relay: SseRelay },
+        /// An upstream stream translated into the client's dialect.
+        Translate { #[pin] relay: TranslateRelay },
     }
 }
 
@@ -77,6 +79,7 @@ impl Body for GatewayBody {
                 },
             },
             Proj::Sse { relay } => relay.poll_frame(cx),
+            Proj::Translate { relay } => relay.poll_frame(cx),
         }
     }
 
@@ -85,6 +88,7 @@ impl Body for GatewayBody {
             GatewayBody::Full { data } => data.is_none(),
             GatewayBody::Passthrough { inner, .. } => inner.is_end_stream(),
             GatewayBody::Sse { relay } => relay.is_end_stream(),
+            GatewayBody::Translate { relay } => relay.is_end_stream(),
         }
     }
 
@@ -94,7 +98,7 @@ impl Body for GatewayBody {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
             GatewayBody::Passthrough { inner, .. } => inner.size_hint(),
-            GatewayBody::Sse { .. } => SizeHint::default(),
+            GatewayBody::Sse { .. } | GatewayBody::Translate { .. } => SizeHint::default(),
         }
     }
 }

@@ -10,6 +10,8 @@ use switchyard_protocol::{ErrorBody, ErrorKind, RequestError};
 pub enum GatewayError {
     #[error("{0}")]
     BadRequest(#[from] RequestError),
+    #[error("The request cannot be translated for the provider that serves this model: {0}")]
+    Translation(switchyard_protocol::canonical::ConvertError),
     #[error(
         "The request body is larger than the {limit}-byte limit (server.maxBodyBytes). Send a smaller body or raise the limit."
     )]
@@ -69,7 +71,9 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         use GatewayError::*;
         match self {
-            BadRequest(_) | BodyRead(_) | UnsupportedApi { .. } => StatusCode::BAD_REQUEST,
+            BadRequest(_) | BodyRead(_) | UnsupportedApi { .. } | Translation(_) => {
+                StatusCode::BAD_REQUEST
+            }
             BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             NoRoute { .. } | UnknownEndpoint { .. } => StatusCode::NOT_FOUND,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -93,6 +97,7 @@ impl GatewayError {
                 (ErrorKind::InvalidRequest, "invalid_type", Some(field))
             }
             BodyRead(_) => (ErrorKind::InvalidRequest, "body_unreadable", None),
+            Translation(_) => (ErrorKind::InvalidRequest, "untranslatable_request", None),
             BodyTooLarge { .. } => (ErrorKind::InvalidRequest, "request_too_large", None),
             NoRoute { .. } => (ErrorKind::InvalidRequest, "model_not_found", Some("model")),
             UnsupportedApi { .. } => (ErrorKind::InvalidRequest, "unsupported_api", None),

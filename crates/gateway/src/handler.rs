@@ -9,12 +9,15 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use switchyard_providers::Api;
+use switchyard_protocol::ErrorKind;
+use switchyard_protocol::canonical::StreamError;
+use switchyard_providers::{Api, Dialect};
 
 use crate::body::GatewayBody;
 use crate::error::GatewayError;
-use crate::proxy;
+use crate::proxy::{self, Ingress};
 use crate::runtime::Runtime;
+use crate::translate;
 
 static APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
@@ -22,6 +25,10 @@ pub async fn handle(
     rt: Arc<Runtime>,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, Infallible> {
+    let dialect = match endpoint_for(req.uri().path()) {
+        Some(Endpoint::Model(i)) => i.dialect,
+        _ => Dialect::OpenAi,
+    };
     Ok(match dispatch(&rt, req).await {
         Ok(r) => r,
         Err(e) => {
@@ -30,13 +37,33 @@ pub async fn handle(
             } else {
                 tracing::debug!(status = e.status().as_u16(), error = %e, "request rejected");
             }
-            error_response(&e)
+            error_response(&e, dialect)
         }
     })
 }
 
-pub fn error_response(e: &GatewayError) -> Response<GatewayBody> {
-    let mut r = Response::new(GatewayBody::full(e.body().to_json()));
+/// A gateway-made error in the client's dialect.
+pub fn error_response(e: &GatewayError, dialect: Dialect) -> Response<GatewayBody> {
+    let body = e.body();
+    let bytes = match dialect {
+        Dialect::OpenAi | Dialect::Bedrock => body.to_json(),
+        _ => {
+            let kind = match body.kind {
+                ErrorKind::InvalidRequest => "invalid_request_error",
+                ErrorKind::Authentication => "authentication_error",
+                ErrorKind::Permission => "permission_error",
+                ErrorKind::RateLimit => "rate_limit_error",
+                ErrorKind::Upstream | ErrorKind::Timeout | ErrorKind::Internal => "api_error",
+            };
+            let err = StreamError {
+                status: Some(e.status().as_u16()),
+                kind: kind.to_string(),
+                message: body.message,
+            };
+            translate::encode_error(dialect, e.status().as_u16(), &err)
+        }
+    };
+    let mut r = Response::new(GatewayBody::full(bytes));
     *r.status_mut() = e.status();
     r.headers_mut()
         .insert(CONTENT_TYPE, APPLICATION_JSON.clone());
@@ -55,17 +82,69 @@ fn json_response(body: Bytes) -> Response<GatewayBody> {
 }
 
 enum Endpoint {
-    Model(Api),
+    Model(Ingress),
     Models,
     Health,
 }
 
+/// `/v1beta/models/{model}:generateContent` and `:streamGenerateContent`.
+fn gemini_ingress(path: &str) -> Option<Ingress> {
+    let rest = path
+        .strip_prefix("/v1beta/models/")
+        .or_else(|| path.strip_prefix("/v1/models/"))?;
+    let (model, verb) = rest.rsplit_once(':')?;
+    let stream = match verb {
+        "generateContent" => false,
+        "streamGenerateContent" => true,
+        _ => return None,
+    };
+    let model = percent_decode(model)?;
+    if model.is_empty() {
+        return None;
+    }
+    Some(Ingress {
+        dialect: Dialect::Gemini,
+        api: Api::ChatCompletions,
+        path_model: Some(model),
+        path_stream: stream,
+    })
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return Some(s.to_string());
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 fn endpoint_for(path: &str) -> Option<Endpoint> {
+    if let Some(i) = gemini_ingress(path) {
+        return Some(Endpoint::Model(i));
+    }
     let p = path.strip_prefix("/v1").unwrap_or(path);
     Some(match p {
-        "/chat/completions" => Endpoint::Model(Api::ChatCompletions),
-        "/completions" => Endpoint::Model(Api::Completions),
-        "/embeddings" => Endpoint::Model(Api::Embeddings),
+        "/chat/completions" => Endpoint::Model(Ingress::openai(Api::ChatCompletions)),
+        "/completions" => Endpoint::Model(Ingress::openai(Api::Completions)),
+        "/embeddings" => Endpoint::Model(Ingress::openai(Api::Embeddings)),
+        "/messages" => Endpoint::Model(Ingress {
+            dialect: Dialect::Anthropic,
+            api: Api::ChatCompletions,
+            path_model: None,
+            path_stream: false,
+        }),
         "/models" => Endpoint::Models,
         _ if path == "/health" || path == "/healthz" => Endpoint::Health,
         _ => return None,
@@ -101,12 +180,12 @@ async fn dispatch(
             }
             Ok(json_response(rt.models_body.clone()))
         }
-        Endpoint::Model(api) => {
+        Endpoint::Model(ingress) => {
             if method != Method::POST {
                 return Err(not_allowed("POST"));
             }
             let body = read_body(req, rt.max_body_bytes).await?;
-            proxy::forward(rt, api, body).await
+            proxy::forward(rt, &ingress, body).await
         }
     }
 }

@@ -4,7 +4,7 @@
 //! response. See `docs/resilience.md`.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,15 +12,17 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
+use switchyard_protocol::canonical::{ChatRequest, ConvertError};
 use switchyard_protocol::{RequestView, Rewrite};
-use switchyard_providers::Api;
+use switchyard_providers::{Api, Dialect};
 use switchyard_routing::{Transition, Tried};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::body::GatewayBody;
 use crate::error::GatewayError;
-use crate::relay::SseRelay;
+use crate::relay::{SseRelay, TranslateRelay};
 use crate::runtime::{Fallback, Runtime};
+use crate::translate::{self, Fill};
 use crate::upstream::Upstream;
 
 pub static X_PROVIDER: HeaderName = HeaderName::from_static("x-switchyard-provider");
@@ -71,31 +73,121 @@ enum HopResult {
     Failed(Failure),
 }
 
+/// Where a request came in: its dialect and API, and for Gemini the model
+/// and stream flag its URL carries.
+#[derive(Clone, Debug)]
+pub struct Ingress {
+    pub dialect: Dialect,
+    pub api: Api,
+    pub path_model: Option<String>,
+    pub path_stream: bool,
+}
+
+impl Ingress {
+    pub fn openai(api: Api) -> Self {
+        Ingress {
+            dialect: Dialect::OpenAi,
+            api,
+            path_model: None,
+            path_stream: false,
+        }
+    }
+}
+
 /// What one request carries from hop to hop.
 struct Ask<'a> {
-    api: Api,
+    ingress: &'a Ingress,
     body: &'a Bytes,
-    view: &'a RequestView<'a>,
-    inject_usage: bool,
+    /// A borrowed view for splicing (OpenAI and Anthropic bodies).
+    view: Option<&'a RequestView<'a>>,
+    /// The canonical request, decoded once, only if some hop needs it.
+    canonical: OnceLock<Result<ChatRequest, ConvertError>>,
+    model: &'a str,
+    stream: bool,
+    /// The client asked for OpenAI's usage chunk itself.
+    include_usage: bool,
     start: Instant,
 }
 
-/// Forward a model API request (chat, completions, embeddings).
+impl Ask<'_> {
+    fn canonical(&self) -> Result<&ChatRequest, ConvertError> {
+        self.canonical
+            .get_or_init(|| {
+                translate::decode_request(
+                    self.ingress.dialect,
+                    self.body,
+                    self.ingress.path_model.as_deref().unwrap_or(self.model),
+                    self.ingress.path_stream,
+                )
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The body a provider speaking `target` gets, asking for `model`.
+    fn body_for(&self, target: Dialect, model: &str) -> Result<Bytes, ConvertError> {
+        let client = self.ingress.dialect;
+        if target == client {
+            if let Some(view) = self.view {
+                // Same dialect: splice, never re-serialise.
+                let rewrite = Rewrite {
+                    model: Some(model),
+                    include_usage: target == Dialect::OpenAi && self.stream && !self.include_usage,
+                };
+                return Ok(match rewrite.apply(self.body, view) {
+                    Some(v) => Bytes::from(v),
+                    None => self.body.clone(),
+                });
+            }
+            // Gemini: the model is in the URL; the body is unchanged.
+            return Ok(self.body.clone());
+        }
+        let mut req = self.canonical()?.clone();
+        req.model = model.to_string();
+        req.stream = self.stream;
+        translate::encode_request(target, &req).map(Bytes::from)
+    }
+}
+
+/// Forward a model API request (chat, completions, embeddings, messages).
 pub async fn forward(
     rt: &Runtime,
-    api: Api,
+    ingress: &Ingress,
     body: Bytes,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     let start = Instant::now();
-    let view = RequestView::parse(&body)?;
-    let Some(target) = rt.routes.find(&view.model) else {
+    let api = ingress.api;
+    let parsed;
+    let (view, model, stream, include_usage): (Option<&RequestView<'_>>, &str, bool, bool) =
+        match &ingress.path_model {
+            Some(m) => {
+                // Gemini: check the body now, so a bad one is a clean 400.
+                translate::decode_request(ingress.dialect, &body, m, ingress.path_stream)
+                    .map_err(GatewayError::Translation)?;
+                (None, m.as_str(), ingress.path_stream, false)
+            }
+            None => {
+                parsed = RequestView::parse(&body)?;
+                (
+                    Some(&parsed),
+                    &*parsed.model,
+                    parsed.stream,
+                    parsed.include_usage,
+                )
+            }
+        };
+    let Some(target) = rt.routes.find(model) else {
         return Err(GatewayError::NoRoute {
-            model: view.model.into_owned(),
+            model: model.to_string(),
             served: rt.served_summary.clone(),
         });
     };
     let primary = &target.upstream;
-    if !primary.endpoint.kind.supports(api) && target.fallback.is_none() {
+    let serves = |up: &Upstream| {
+        let d = up.endpoint.dialect();
+        up.endpoint.kind.supports(api) && (d == ingress.dialect || api == Api::ChatCompletions)
+    };
+    if !serves(primary) && target.fallback.is_none() {
         return Err(GatewayError::UnsupportedApi {
             provider: primary.id.to_string(),
             kind: primary.endpoint.kind.name,
@@ -103,12 +195,13 @@ pub async fn forward(
         });
     }
     let ask = Ask {
-        api,
+        ingress,
         body: &body,
-        view: &view,
-        // Ask for the usage chunk so streamed usage can be counted; the
-        // relay hides it again if the client did not ask for it.
-        inject_usage: view.stream && api == Api::ChatCompletions && !view.include_usage,
+        view,
+        canonical: OnceLock::new(),
+        model,
+        stream,
+        include_usage,
         start,
     };
 
@@ -116,9 +209,9 @@ pub async fn forward(
     let mut last: Option<Failure> = None;
     let mut all_down: Vec<String> = Vec::new();
     let mut retry_after: Option<Duration> = None;
-    let primary_model = primary.mapper.map(&view.model);
+    let primary_model = primary.mapper.map(model);
     for hop in 0..hops {
-        let (up, model): (&Arc<Upstream>, Cow<'_, str>) = match hop {
+        let (up, hop_model): (&Arc<Upstream>, Cow<'_, str>) = match hop {
             0 => (primary, primary_model.clone()),
             _ => {
                 let Some(fb) = &target.fallback else { break };
@@ -128,17 +221,27 @@ pub async fn forward(
                     break;
                 }
                 let t = &fb.targets[hop - 1];
-                let model = match &t.model {
+                let m = match &t.model {
                     Some(m) => Cow::Borrowed(m.as_str()),
-                    None => t.upstream.mapper.map(&view.model),
+                    None => t.upstream.mapper.map(model),
                 };
-                (&t.upstream, model)
+                (&t.upstream, m)
             }
         };
-        if !up.endpoint.kind.supports(api) {
+        if !serves(up) {
             continue;
         }
-        match try_provider(rt, up, &model, &ask).await {
+        let upstream_body = match ask.body_for(up.endpoint.dialect(), &hop_model) {
+            Ok(b) => b,
+            // The request cannot be expressed for this provider: a clear
+            // 400 if it is the route's own, else try the next target.
+            Err(e) if hop == 0 => return Err(GatewayError::Translation(e)),
+            Err(e) => {
+                tracing::debug!(provider = %up.id, error = %e, "fallback target cannot take this request");
+                continue;
+            }
+        };
+        match try_provider(rt, up, &hop_model, upstream_body, &ask).await {
             HopResult::Served(mut resp) => {
                 let h = resp.headers_mut();
                 if hop > 0
@@ -196,16 +299,18 @@ fn allows_fallback(fb: &Fallback, f: &Failure) -> bool {
 
 /// Attempts on one provider: the first credential, then retries with
 /// credentials not yet tried, while the retry policy allows.
-async fn try_provider(rt: &Runtime, up: &Arc<Upstream>, model: &str, ask: &Ask<'_>) -> HopResult {
-    let rewrite = Rewrite {
-        model: Some(model),
-        include_usage: ask.inject_usage,
+async fn try_provider(
+    rt: &Runtime,
+    up: &Arc<Upstream>,
+    model: &str,
+    body: Bytes,
+    ask: &Ask<'_>,
+) -> HopResult {
+    let uri = match ask.ingress.api {
+        Api::ChatCompletions => up.endpoint.chat_uri(model, ask.stream),
+        api => up.endpoint.uri(api, model),
     };
-    let body = match rewrite.apply(ask.body, ask.view) {
-        Some(v) => Bytes::from(v),
-        None => ask.body.clone(),
-    };
-    let uri = match up.endpoint.uri(ask.api, model) {
+    let uri = match uri {
         Ok(u) => u,
         Err(e) => {
             return HopResult::Failed(Failure::Error(GatewayError::Internal(format!(
@@ -218,6 +323,11 @@ async fn try_provider(rt: &Runtime, up: &Arc<Upstream>, model: &str, ask: &Ask<'
         Some(r) => (r.max_retries.saturating_add(1), ask.start + r.retry_timeout),
         None => (1, ask.start),
     };
+    let target = up.endpoint.dialect();
+    let fill = (target != ask.ingress.dialect).then(|| Fill {
+        model: model.to_string(),
+        client: ask.ingress.dialect,
+    });
     let mut tried = Tried::default();
     let mut attempts = 0u32;
     let mut last: Option<Failure> = None;
@@ -232,16 +342,15 @@ async fn try_provider(rt: &Runtime, up: &Arc<Upstream>, model: &str, ask: &Ask<'
         };
         tried.insert(idx);
         attempts += 1;
-        let result = attempt(
-            rt,
+        let call = Call {
             up,
             idx,
-            uri.clone(),
-            body.clone(),
-            ask,
-            model_header.clone(),
-        )
-        .await;
+            uri: uri.clone(),
+            body: body.clone(),
+            model_header: model_header.clone(),
+            fill: fill.as_ref(),
+        };
+        let result = attempt(rt, call, ask).await;
         let health = up.pool.health(idx);
         let failure = match result {
             Ok(resp) => {
@@ -278,18 +387,31 @@ async fn try_provider(rt: &Runtime, up: &Arc<Upstream>, model: &str, ask: &Ask<'
     }
 }
 
+/// One attempt's inputs.
+struct Call<'a> {
+    up: &'a Arc<Upstream>,
+    idx: usize,
+    uri: Uri,
+    body: Bytes,
+    model_header: Option<HeaderValue>,
+    /// Set when the provider's dialect is not the client's.
+    fill: Option<&'a Fill>,
+}
+
+/// Largest non-streamed answer read whole for translation.
+const MAX_TRANSLATED_BODY: usize = 64 * 1024 * 1024;
+
 /// One upstream call with one credential. `Ok` only for a 2xx answer that
 /// can be relayed; for a stream, only once its first bytes have arrived,
 /// so a failure before then can still be retried.
 async fn attempt(
     rt: &Runtime,
-    up: &Arc<Upstream>,
-    idx: usize,
-    uri: Uri,
-    body: Bytes,
+    call: Call<'_>,
     ask: &Ask<'_>,
-    model_header: Option<HeaderValue>,
 ) -> Result<Response<GatewayBody>, Failure> {
+    let up = call.up;
+    let target = up.endpoint.dialect();
+    let client = ask.ingress.dialect;
     let start = Instant::now();
     let deadline = start + up.timeout;
     let first_byte_deadline = start + up.first_byte_timeout;
@@ -305,8 +427,15 @@ async fn attempt(
             which,
         })
     };
+    let broken = |cause: String| {
+        Failure::Error(GatewayError::UpstreamBroken {
+            provider: up.id.to_string(),
+            origin: up.endpoint.origin(),
+            cause,
+        })
+    };
 
-    let req = up.request(idx, uri, body);
+    let req = up.request(call.idx, call.uri, call.body);
     let resp = match timeout_at(first_byte_deadline, rt.client.request(req)).await {
         Err(_) => return Err(timeout_err()),
         Ok(Err(e)) => return Err(Failure::Error(classify(up, &e))),
@@ -317,19 +446,24 @@ async fn attempt(
     let mut headers = parts.headers;
     strip_hop_by_hop(&mut headers);
     headers.insert(X_PROVIDER.clone(), up.id_header.clone());
-    if let Some(m) = model_header {
+    if let Some(m) = call.model_header {
         headers.insert(X_MODEL.clone(), m);
     }
 
     if !status.is_success() {
         // Read the (small) error body so the connection is free and the
         // answer can be relayed if no other attempt does better.
-        let body =
+        let mut body =
             match timeout_at(deadline, Limited::new(incoming, MAX_ERROR_BODY).collect()).await {
                 Ok(Ok(c)) => c.to_bytes(),
                 _ => Bytes::new(),
             };
         headers.remove(CONTENT_LENGTH);
+        if call.fill.is_some() {
+            let err = translate::decode_error(target, status.as_u16(), &body);
+            body = Bytes::from(translate::encode_error(client, status.as_u16(), &err));
+            headers.insert(CONTENT_TYPE, APPLICATION_JSON.clone());
+        }
         return Err(Failure::Status {
             status,
             headers,
@@ -337,39 +471,90 @@ async fn attempt(
         });
     }
 
-    let is_sse = headers
+    let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/event-stream"));
-    let body = if ask.view.stream && is_sse {
+        .unwrap_or("");
+    let is_stream = content_type.starts_with(translate::stream_content_type(target));
+    if ask.stream && is_stream {
         // Wait for the first bytes before answering the client: a provider
         // that never starts is a clean 504 (or a retry), not a hung stream.
         let first = match first_frame(&mut incoming, first_byte_deadline).await {
             Ok(f) => f,
             Err(FirstFrame::Timeout) => return Err(timeout_err()),
-            Err(FirstFrame::Broken(cause)) => {
-                return Err(Failure::Error(GatewayError::UpstreamBroken {
-                    provider: up.id.to_string(),
-                    origin: up.endpoint.origin(),
-                    cause,
-                }));
-            }
+            Err(FirstFrame::Broken(cause)) => return Err(broken(cause)),
         };
         headers.remove(CONTENT_LENGTH);
-        GatewayBody::Sse {
-            relay: SseRelay::new(incoming, first, ask.inject_usage, up.id.clone()),
-        }
-    } else {
-        GatewayBody::Passthrough {
+        let body = match call.fill {
+            None => GatewayBody::Sse {
+                relay: SseRelay::new(
+                    incoming,
+                    first,
+                    client == Dialect::OpenAi && !ask.include_usage,
+                    up.id.clone(),
+                    client,
+                ),
+            },
+            Some(fill) => {
+                headers.insert(CONTENT_TYPE, TEXT_EVENT_STREAM.clone());
+                GatewayBody::Translate {
+                    relay: TranslateRelay::new(
+                        incoming,
+                        first,
+                        translate::stream_decoder(target),
+                        translate::stream_encoder(client, ask.include_usage),
+                        fill.clone(),
+                        up.id.clone(),
+                    ),
+                }
+            }
+        };
+        return Ok(respond(status, headers, body));
+    }
+    let Some(fill) = call.fill else {
+        let body = GatewayBody::Passthrough {
             inner: incoming,
             deadline: sleep_until(deadline),
             timeout_ms: up.timeout.as_millis(),
-        }
+        };
+        return Ok(respond(status, headers, body));
     };
+    // Translate a whole answer: read it, convert, answer.
+    let raw = match timeout_at(
+        deadline,
+        Limited::new(incoming, MAX_TRANSLATED_BODY).collect(),
+    )
+    .await
+    {
+        Err(_) => {
+            return Err(Failure::Error(GatewayError::UpstreamTimeout {
+                provider: up.id.to_string(),
+                after: up.timeout,
+                which: "timeout",
+            }));
+        }
+        Ok(Err(e)) => return Err(broken(e.to_string())),
+        Ok(Ok(c)) => c.to_bytes(),
+    };
+    let body = translate::translate_response(target, fill, &raw).map_err(|e| {
+        broken(format!(
+            "its answer is not a valid {} response ({e})",
+            target.name()
+        ))
+    })?;
+    headers.remove(CONTENT_LENGTH);
+    headers.insert(CONTENT_TYPE, APPLICATION_JSON.clone());
+    Ok(respond(status, headers, GatewayBody::full(body)))
+}
+
+static APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+static TEXT_EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
+
+fn respond(status: StatusCode, headers: HeaderMap, body: GatewayBody) -> Response<GatewayBody> {
     let mut out = Response::new(body);
     *out.status_mut() = status;
     *out.headers_mut() = headers;
-    Ok(out)
+    out
 }
 
 enum FirstFrame {

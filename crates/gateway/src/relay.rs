@@ -13,10 +13,14 @@ use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame};
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
+use switchyard_protocol::canonical::StreamEvent;
+use switchyard_protocol::dialect::{StreamDecode, StreamEncode, stream_error};
 use switchyard_protocol::usage::find_usage;
 use switchyard_protocol::{ErrorBody, ErrorKind, SseParser, Usage};
+use switchyard_providers::Dialect;
 
 use crate::body::BoxError;
+use crate::translate::{Fill, stream_error_event};
 
 pin_project! {
     pub struct SseRelay {
@@ -29,6 +33,8 @@ pin_project! {
         // The gateway added `stream_options.include_usage`: hide its chunk.
         strip_usage_chunk: bool,
         provider: std::sync::Arc<str>,
+        // The client's dialect, for error events.
+        client: Dialect,
         pub usage: Option<Usage>,
         upstream_done: bool,
         finished: bool,
@@ -41,6 +47,7 @@ impl SseRelay {
         first: Option<Bytes>,
         strip_usage_chunk: bool,
         provider: std::sync::Arc<str>,
+        client: Dialect,
     ) -> Self {
         SseRelay {
             inner,
@@ -48,6 +55,7 @@ impl SseRelay {
             first,
             strip_usage_chunk,
             provider,
+            client,
             usage: None,
             upstream_done: false,
             finished: false,
@@ -56,6 +64,16 @@ impl SseRelay {
 
     pub fn is_end_stream(&self) -> bool {
         self.finished
+    }
+}
+
+/// A gateway-made error event in the client's stream format.
+fn error_event(client: Dialect, code: &'static str, message: String) -> Bytes {
+    match client {
+        Dialect::OpenAi => {
+            Bytes::from(ErrorBody::new(ErrorKind::Upstream, code, message).to_sse_event())
+        }
+        _ => stream_error_event(client, &stream_error(Some(502), message)),
     }
 }
 
@@ -130,16 +148,14 @@ impl Body for SseRelay {
                     Poll::Ready(Some(Err(e))) => {
                         *this.finished = true;
                         tracing::warn!(provider = %this.provider, error = %e, "upstream stream failed mid-way");
-                        let body = ErrorBody::new(
-                            ErrorKind::Upstream,
-                            "stream_interrupted",
-                            format!(
-                                "The stream from provider `{}` was interrupted ({e}). The answer above is incomplete; retry the request.",
-                                this.provider
-                            ),
+                        let msg = format!(
+                            "The stream from provider `{}` was interrupted ({e}). The answer above is incomplete; retry the request.",
+                            this.provider
                         );
-                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from(
-                            body.to_sse_event(),
+                        return Poll::Ready(Some(Ok(Frame::data(error_event(
+                            *this.client,
+                            "stream_interrupted",
+                            msg,
                         )))));
                     }
                 }
@@ -152,15 +168,15 @@ impl Body for SseRelay {
                 &mut single,
             ) {
                 *this.finished = true;
-                let body = ErrorBody::new(
-                    ErrorKind::Upstream,
-                    "stream_invalid",
-                    format!(
-                        "The stream from provider `{}` is malformed: {e}.",
-                        this.provider
-                    ),
+                let msg = format!(
+                    "The stream from provider `{}` is malformed: {e}.",
+                    this.provider
                 );
-                return Poll::Ready(Some(Ok(Frame::data(Bytes::from(body.to_sse_event())))));
+                return Poll::Ready(Some(Ok(Frame::data(error_event(
+                    *this.client,
+                    "stream_invalid",
+                    msg,
+                )))));
             }
             if let Some(buf) = out {
                 return Poll::Ready(Some(Ok(Frame::data(buf.freeze()))));
@@ -169,6 +185,139 @@ impl Body for SseRelay {
                 return Poll::Ready(Some(Ok(Frame::data(b))));
             }
             // Only a partial event so far: read more.
+        }
+    }
+}
+
+pin_project! {
+    /// A provider stream in one dialect relayed to a client in another:
+    /// provider bytes -> canonical events -> client bytes, one network read
+    /// at a time. Only the converters' per-stream state is kept.
+    pub struct TranslateRelay {
+        #[pin]
+        inner: Incoming,
+        first: Option<Bytes>,
+        decoder: Box<dyn StreamDecode>,
+        encoder: Box<dyn StreamEncode>,
+        fill: Fill,
+        events: Vec<StreamEvent>,
+        provider: std::sync::Arc<str>,
+        upstream_done: bool,
+        finished: bool,
+    }
+}
+
+impl TranslateRelay {
+    pub fn new(
+        inner: Incoming,
+        first: Option<Bytes>,
+        decoder: Box<dyn StreamDecode>,
+        encoder: Box<dyn StreamEncode>,
+        fill: Fill,
+        provider: std::sync::Arc<str>,
+    ) -> Self {
+        TranslateRelay {
+            inner,
+            first,
+            decoder,
+            encoder,
+            fill,
+            events: Vec::new(),
+            provider,
+            upstream_done: false,
+            finished: false,
+        }
+    }
+
+    pub fn is_end_stream(&self) -> bool {
+        self.finished
+    }
+}
+
+impl Body for TranslateRelay {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        loop {
+            if *this.finished {
+                return Poll::Ready(None);
+            }
+            let mut out = Vec::new();
+            let decoded = if let Some(first) = this.first.take() {
+                this.decoder.push(&first, this.events)
+            } else if *this.upstream_done {
+                *this.finished = true;
+                let r = this.decoder.finish(this.events);
+                for mut ev in this.events.drain(..) {
+                    this.fill.event(&mut ev);
+                    this.encoder.encode(&ev, &mut out);
+                }
+                if let Err(e) = r {
+                    let err = stream_error(
+                        Some(502),
+                        format!(
+                            "the stream from provider `{}` is malformed: {e}",
+                            this.provider
+                        ),
+                    );
+                    this.encoder
+                        .encode(&StreamEvent::Error { error: err }, &mut out);
+                }
+                this.encoder.finish(&mut out);
+                return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
+            } else {
+                match this.inner.as_mut().poll_frame(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(None) => {
+                        *this.upstream_done = true;
+                        continue;
+                    }
+                    Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                        Ok(data) => this.decoder.push(&data, this.events),
+                        Err(_trailers) => continue,
+                    },
+                    Poll::Ready(Some(Err(e))) => {
+                        *this.finished = true;
+                        tracing::warn!(provider = %this.provider, error = %e, "upstream stream failed mid-way");
+                        let err = stream_error(
+                            Some(502),
+                            format!(
+                                "The stream from provider `{}` was interrupted ({e}). The answer above is incomplete; retry the request.",
+                                this.provider
+                            ),
+                        );
+                        this.encoder
+                            .encode(&StreamEvent::Error { error: err }, &mut out);
+                        this.encoder.finish(&mut out);
+                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
+                    }
+                }
+            };
+            for mut ev in this.events.drain(..) {
+                this.fill.event(&mut ev);
+                this.encoder.encode(&ev, &mut out);
+            }
+            if let Err(e) = decoded {
+                *this.finished = true;
+                let err = stream_error(
+                    Some(502),
+                    format!(
+                        "the stream from provider `{}` is malformed: {e}",
+                        this.provider
+                    ),
+                );
+                this.encoder
+                    .encode(&StreamEvent::Error { error: err }, &mut out);
+                this.encoder.finish(&mut out);
+            }
+            if !out.is_empty() {
+                return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
+            }
         }
     }
 }

@@ -39,6 +39,27 @@ pub struct Upstream {
     /// Health and selection of `credentials` (same indexes).
     pub pool: Pool,
     pub retry: Option<RetryPolicy>,
+    /// Bedrock with IAM keys: every request is signed (SigV4).
+    pub aws: Option<AwsKeys>,
+}
+
+/// IAM credentials for SigV4; never printed.
+pub struct AwsKeys {
+    pub access_key: String,
+    secret_key: String,
+    session_token: Option<String>,
+    region: String,
+}
+
+impl std::fmt::Debug for AwsKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "AwsKeys({}, {})",
+            mask_credential(&self.access_key),
+            self.region
+        )
+    }
 }
 
 fn auth_header(
@@ -67,6 +88,15 @@ impl Upstream {
         let kind = lookup(&p.kind).ok_or_else(|| fail(format!("unknown type `{}`", p.kind)))?;
         let endpoint =
             Endpoint::build(kind, &p.endpoint_options()).map_err(|e| fail(e.to_string()))?;
+        let aws = match (&p.aws_access_key, &p.aws_secret_key) {
+            (Some(a), Some(k)) => Some(AwsKeys {
+                access_key: a.clone(),
+                secret_key: k.clone(),
+                session_token: p.aws_session_token.clone(),
+                region: p.aws_region.clone().unwrap_or_default(),
+            }),
+            _ => None,
+        };
         let mut credentials = Vec::with_capacity(p.api_tokens.len().max(1));
         for (i, t) in p.api_tokens.iter().enumerate() {
             let header =
@@ -76,7 +106,12 @@ impl Upstream {
                 masked: mask_credential(t),
             });
         }
-        if credentials.is_empty() && !kind.token_required() {
+        if let Some(aws) = &aws {
+            credentials.push(Credential {
+                header: None,
+                masked: mask_credential(&aws.access_key),
+            });
+        } else if credentials.is_empty() && !kind.token_required() {
             credentials.push(Credential {
                 header: None,
                 masked: "(none)".into(),
@@ -94,10 +129,21 @@ impl Upstream {
                 .map_err(|_| fail(format!("invalid value for header `{k}`")))?;
             headers.push((name, value));
         }
+        if kind.name == "claude" && !headers.iter().any(|(n, _)| n == "anthropic-version") {
+            let v = p
+                .claude_version
+                .as_deref()
+                .unwrap_or(DEFAULT_ANTHROPIC_VERSION);
+            let v = HeaderValue::from_str(v)
+                .map_err(|_| fail(format!("invalid claudeVersion `{v}`")))?;
+            headers.push((HeaderName::from_static("anthropic-version"), v));
+        }
         let id_header = HeaderValue::from_str(&p.id).map_err(|_| fail("invalid id".into()))?;
         // Health is keyed by this provider's id and the token itself, so a
         // token shared by two endpoints has two independent records.
-        let health = if p.api_tokens.is_empty() {
+        let health = if let Some(aws) = &aws {
+            vec![store.credential(&p.id, &aws.access_key)]
+        } else if p.api_tokens.is_empty() {
             vec![store.credential(&p.id, "")]
         } else {
             p.api_tokens
@@ -118,9 +164,13 @@ impl Upstream {
             headers,
             pool,
             retry,
+            aws,
         })
     }
 }
+
+/// The `anthropic-version` sent when `claudeVersion` is not set.
+pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 
 static APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
@@ -135,6 +185,24 @@ impl Upstream {
         uri: http::Uri,
         body: bytes::Bytes,
     ) -> http::Request<http_body_util::Full<bytes::Bytes>> {
+        let signed = self.aws.as_ref().map(|aws| {
+            switchyard_providers::SigV4 {
+                access_key: &aws.access_key,
+                secret_key: &aws.secret_key,
+                session_token: aws.session_token.as_deref(),
+                region: &aws.region,
+                service: "bedrock",
+            }
+            .sign(
+                "POST",
+                uri.authority().map_or("", |a| a.as_str()),
+                uri.path(),
+                uri.query().unwrap_or(""),
+                &[("content-type", "application/json")],
+                &body,
+                std::time::SystemTime::now(),
+            )
+        });
         let mut req = http::Request::new(http_body_util::Full::new(body));
         *req.method_mut() = http::Method::POST;
         *req.uri_mut() = uri;
@@ -145,6 +213,20 @@ impl Upstream {
         }
         for (name, value) in &self.headers {
             h.insert(name.clone(), value.clone());
+        }
+        if let Some(sig) = signed {
+            let mut put = |name: &'static str, v: &str| {
+                if let Ok(mut v) = HeaderValue::from_str(v) {
+                    v.set_sensitive(name == "authorization" || name == "x-amz-security-token");
+                    h.insert(HeaderName::from_static(name), v);
+                }
+            };
+            put("authorization", &sig.authorization);
+            put("x-amz-date", &sig.x_amz_date);
+            put("x-amz-content-sha256", &sig.x_amz_content_sha256);
+            if let Some(t) = &sig.x_amz_security_token {
+                put("x-amz-security-token", t);
+            }
         }
         req
     }

@@ -8,6 +8,8 @@
 
 mod catalog;
 mod endpoint;
+mod sigv4;
 
 pub use catalog::{Api, AuthScheme, CATALOG, Dialect, ProviderKind, lookup, type_names};
 pub use endpoint::{Endpoint, EndpointError, EndpointOptions, Scheme};
+pub use sigv4::{SigV4, SignedHeaders};

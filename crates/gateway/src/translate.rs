@@ -1,0 +1,167 @@
+//! Dialect translation at the gateway's edges: which converter reads and
+//! writes each wire format, and the ids, models and timestamps a
+//! translated answer needs but its source did not carry. The conversions
+//! themselves live in `switchyard-protocol` (hub and spoke through the
+//! canonical model).
+
+use bytes::Bytes;
+use switchyard_protocol::canonical::{
+    ChatRequest, ChatResponse, ConvertError, StreamError, StreamEvent,
+};
+use switchyard_protocol::dialect::{StreamDecode, StreamEncode};
+use switchyard_protocol::{anthropic, bedrock, gemini, openai};
+use switchyard_providers::Dialect;
+
+/// Read a client's chat request. `path_model`/`path_stream`: Gemini puts
+/// them in the URL.
+pub fn decode_request(
+    client: Dialect,
+    body: &[u8],
+    path_model: &str,
+    path_stream: bool,
+) -> Result<ChatRequest, ConvertError> {
+    match client {
+        Dialect::OpenAi => openai::decode_request(body),
+        Dialect::Anthropic => anthropic::decode_request(body),
+        Dialect::Gemini => gemini::decode_request(path_model, path_stream, body),
+        Dialect::Bedrock => bedrock::decode_request(body),
+    }
+}
+
+/// Write the body a provider of `target` expects.
+pub fn encode_request(target: Dialect, req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
+    match target {
+        Dialect::OpenAi => openai::encode_request(req),
+        Dialect::Anthropic => anthropic::encode_request(req),
+        Dialect::Gemini => gemini::encode_request(req),
+        Dialect::Bedrock => bedrock::encode_request(req),
+    }
+}
+
+/// What a translated answer is missing, filled in by the gateway.
+#[derive(Clone, Debug)]
+pub struct Fill {
+    /// The model the request was sent with.
+    pub model: String,
+    pub client: Dialect,
+}
+
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A fresh id in the client's style.
+pub fn new_id(client: Dialect) -> String {
+    let n = fastrand::u64(..);
+    match client {
+        Dialect::Anthropic => format!("msg_sy{n:016x}"),
+        Dialect::OpenAi => format!("chatcmpl-sy{n:016x}"),
+        Dialect::Gemini | Dialect::Bedrock => format!("sy{n:016x}"),
+    }
+}
+
+impl Fill {
+    fn ids(&self, id: &mut String, model: &mut String, created: &mut u64) {
+        if id.is_empty() {
+            *id = new_id(self.client);
+        } else if self.client == Dialect::Anthropic && !id.starts_with("msg_") {
+            // Claude clients expect message ids in their own form.
+            *id = format!("msg_{id}");
+        }
+        if model.is_empty() {
+            model.clone_from(&self.model);
+        }
+        if *created == 0 {
+            *created = now_secs();
+        }
+    }
+
+    pub fn response(&self, r: &mut ChatResponse) {
+        self.ids(&mut r.id, &mut r.model, &mut r.created);
+    }
+
+    pub fn event(&self, ev: &mut StreamEvent) {
+        if let StreamEvent::Start {
+            id, model, created, ..
+        } = ev
+        {
+            self.ids(id, model, created);
+        }
+    }
+}
+
+/// A provider's non-streamed answer in the client's dialect.
+pub fn translate_response(
+    target: Dialect,
+    fill: &Fill,
+    body: &[u8],
+) -> Result<Vec<u8>, ConvertError> {
+    let mut r = match target {
+        Dialect::OpenAi => openai::decode_response(body),
+        Dialect::Anthropic => anthropic::decode_response(body),
+        Dialect::Gemini => gemini::decode_response(body),
+        Dialect::Bedrock => bedrock::decode_response(body),
+    }?;
+    fill.response(&mut r);
+    Ok(match fill.client {
+        Dialect::OpenAi => openai::encode_response(&r),
+        Dialect::Anthropic => anthropic::encode_response(&r),
+        Dialect::Gemini => gemini::encode_response(&r),
+        Dialect::Bedrock => bedrock::encode_response(&r),
+    })
+}
+
+/// A provider's error body as a canonical error.
+pub fn decode_error(target: Dialect, status: u16, body: &[u8]) -> StreamError {
+    match target {
+        Dialect::OpenAi => openai::decode_error(status, body),
+        Dialect::Anthropic => anthropic::decode_error(status, body),
+        Dialect::Gemini => gemini::decode_error(status, body),
+        Dialect::Bedrock => bedrock::decode_error(status, body),
+    }
+}
+
+/// An error body in the client's dialect.
+pub fn encode_error(client: Dialect, status: u16, err: &StreamError) -> Vec<u8> {
+    match client {
+        Dialect::OpenAi | Dialect::Bedrock => openai::encode_error(status, err),
+        Dialect::Anthropic => anthropic::encode_error(status, err),
+        Dialect::Gemini => gemini::encode_error(status, err),
+    }
+}
+
+/// One error event in the client's stream format.
+pub fn stream_error_event(client: Dialect, err: &StreamError) -> Bytes {
+    let mut out = Vec::new();
+    let mut enc = stream_encoder(client, false);
+    enc.encode(&StreamEvent::Error { error: err.clone() }, &mut out);
+    Bytes::from(out)
+}
+
+pub fn stream_decoder(target: Dialect) -> Box<dyn StreamDecode> {
+    match target {
+        Dialect::OpenAi => Box::new(openai::StreamDecoder::new()),
+        Dialect::Anthropic => Box::new(anthropic::StreamDecoder::new()),
+        Dialect::Gemini => Box::new(gemini::StreamDecoder::new()),
+        Dialect::Bedrock => Box::new(bedrock::StreamDecoder::new()),
+    }
+}
+
+pub fn stream_encoder(client: Dialect, include_usage: bool) -> Box<dyn StreamEncode> {
+    match client {
+        Dialect::OpenAi => Box::new(openai::StreamEncoder::new(include_usage)),
+        Dialect::Anthropic => Box::new(anthropic::StreamEncoder::new()),
+        Dialect::Gemini => Box::new(gemini::StreamEncoder::new()),
+        Dialect::Bedrock => Box::new(bedrock::StreamEncoder::new()),
+    }
+}
+
+/// The content type of a provider's stream.
+pub fn stream_content_type(target: Dialect) -> &'static str {
+    match target {
+        Dialect::Bedrock => "application/vnd.amazon.eventstream",
+        _ => "text/event-stream",
+    }
+}

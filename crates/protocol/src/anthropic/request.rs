@@ -1,0 +1,737 @@
+//! Anthropic Messages request bodies to and from canonical.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+use super::DEFAULT_MAX_TOKENS;
+use super::wire::{
+    Content, OutBlock, OutImageSource, OutToolContent, WireBlock, arguments_text, image_source,
+    is_server_block, parse_content, tool_input,
+};
+use crate::canonical::{
+    ChatRequest, ConvertError, Message, Part, Reasoning, ResponseFormat, Role, Tool, ToolChoice,
+};
+
+/// Anthropic's smallest thinking budget.
+const MIN_THINKING_BUDGET: u32 = 1024;
+
+#[derive(Deserialize)]
+struct WireRequest {
+    model: String,
+    messages: Vec<WireMessage>,
+    #[serde(default)]
+    system: Option<Box<RawValue>>,
+    #[serde(default)]
+    max_tokens: Option<u32>,
+    #[serde(default)]
+    temperature: Option<f64>,
+    #[serde(default)]
+    top_p: Option<f64>,
+    #[serde(default)]
+    top_k: Option<u32>,
+    #[serde(default)]
+    stop_sequences: Option<Vec<String>>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    tools: Option<Vec<WireTool>>,
+    #[serde(default)]
+    tool_choice: Option<WireToolChoice>,
+    #[serde(default)]
+    thinking: Option<WireThinking>,
+    #[serde(default)]
+    metadata: Option<WireMetadata>,
+    #[serde(default)]
+    output_config: Option<WireOutputConfig>,
+    /// The structured-outputs beta's spelling of `output_config.format`.
+    #[serde(default)]
+    output_format: Option<WireFormat>,
+}
+
+#[derive(Deserialize)]
+struct WireMessage {
+    role: String,
+    content: Box<RawValue>,
+}
+
+#[derive(Deserialize)]
+struct WireTool {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    input_schema: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct WireToolChoice {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    disable_parallel_tool_use: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct WireThinking {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    budget_tokens: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct WireMetadata {
+    #[serde(default)]
+    user_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireOutputConfig {
+    #[serde(default)]
+    format: Option<WireFormat>,
+    #[serde(default)]
+    effort: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireFormat {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    schema: Option<Value>,
+}
+
+/// A client's `POST /v1/messages` body to canonical.
+pub fn decode_request(body: &[u8]) -> Result<ChatRequest, ConvertError> {
+    let w: WireRequest = serde_json::from_slice(body)
+        .map_err(|e| ConvertError::new("", format!("invalid request body: {e}")))?;
+
+    let system = match &w.system {
+        None => Vec::new(),
+        Some(raw) => match parse_content(raw, "system")? {
+            Content::Text(t) => {
+                if t.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![t]
+                }
+            }
+            Content::Blocks(blocks) => {
+                let mut out = Vec::new();
+                for (j, b) in blocks.into_iter().enumerate() {
+                    if b.kind != "text" {
+                        return Err(ConvertError::new(
+                            format!("system[{j}]"),
+                            format!(
+                                "`{}` blocks in the system prompt cannot be translated",
+                                b.kind
+                            ),
+                        ));
+                    }
+                    if let Some(t) = b.text.filter(|t| !t.is_empty()) {
+                        out.push(t);
+                    }
+                }
+                out
+            }
+        },
+    };
+
+    // Tool names by call id, so that results can name their function.
+    let mut call_names: Vec<(String, String)> = Vec::new();
+    let mut messages = Vec::new();
+    for (i, m) in w.messages.iter().enumerate() {
+        let path = format!("messages[{i}]");
+        let blocks = match parse_content(&m.content, &format!("{path}.content"))? {
+            Content::Text(t) => {
+                let mut b = WireBlock {
+                    kind: "text".into(),
+                    ..WireBlock::default()
+                };
+                b.text = Some(t);
+                vec![b]
+            }
+            Content::Blocks(b) => b,
+        };
+        match m.role.as_str() {
+            "assistant" => {
+                let mut content = Vec::new();
+                for (j, b) in blocks.into_iter().enumerate() {
+                    let p = format!("{path}.content[{j}]");
+                    if let Some(part) = assistant_part(b, &p)? {
+                        if let Part::ToolCall { id, name, .. } = &part {
+                            call_names.push((id.clone(), name.clone()));
+                        }
+                        content.push(part);
+                    }
+                }
+                messages.push(Message {
+                    role: Role::Assistant,
+                    content,
+                });
+            }
+            "user" => {
+                let mut results = Vec::new();
+                let mut rest = Vec::new();
+                for (j, b) in blocks.into_iter().enumerate() {
+                    let p = format!("{path}.content[{j}]");
+                    if b.kind == "tool_result" {
+                        results.push(tool_result(b, &p, &call_names)?);
+                    } else if let Some(part) = user_part(b, &p)? {
+                        rest.push(part);
+                    }
+                }
+                let had_results = !results.is_empty();
+                if had_results {
+                    messages.push(Message {
+                        role: Role::Tool,
+                        content: results,
+                    });
+                }
+                if !rest.is_empty() || !had_results {
+                    messages.push(Message {
+                        role: Role::User,
+                        content: rest,
+                    });
+                }
+            }
+            other => {
+                return Err(ConvertError::new(
+                    format!("{path}.role"),
+                    format!("unknown role `{other}`"),
+                ));
+            }
+        }
+    }
+
+    // Built-in (server) tools have a `type` and no `input_schema`: dropped.
+    let tools: Vec<Tool> = w
+        .tools
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| {
+            t.input_schema.map(|schema| Tool {
+                name: t.name,
+                description: t.description,
+                parameters: schema,
+            })
+        })
+        .collect();
+
+    let mut parallel_tool_calls = None;
+    let tool_choice = match w.tool_choice {
+        None => None,
+        Some(c) => {
+            parallel_tool_calls = c.disable_parallel_tool_use.map(|d| !d);
+            match c.kind.as_str() {
+                "auto" => Some(ToolChoice::Auto),
+                "any" => Some(ToolChoice::Required),
+                "none" => Some(ToolChoice::None),
+                "tool" => {
+                    let name = c.name.unwrap_or_default();
+                    // A built-in tool that was dropped cannot be forced.
+                    if tools.iter().any(|t| t.name == name) {
+                        Some(ToolChoice::Tool(name))
+                    } else {
+                        None
+                    }
+                }
+                other => {
+                    return Err(ConvertError::new(
+                        "tool_choice.type",
+                        format!("unknown tool_choice `{other}`"),
+                    ));
+                }
+            }
+        }
+    };
+    let tool_choice = if tools.is_empty() { None } else { tool_choice };
+    if tools.is_empty() {
+        parallel_tool_calls = None;
+    }
+
+    let (format, effort) = match w.output_config {
+        Some(c) => (c.format, c.effort),
+        None => (None, None),
+    };
+    let response_format = match format.or(w.output_format) {
+        Some(f) if f.kind == "json_schema" => Some(ResponseFormat::JsonSchema {
+            name: "response".into(),
+            schema: f.schema.unwrap_or_else(|| json!({"type": "object"})),
+            strict: None,
+        }),
+        _ => None,
+    };
+
+    let reasoning = match w.thinking {
+        Some(t) if t.kind == "enabled" => Some(Reasoning {
+            effort: None,
+            budget_tokens: t.budget_tokens,
+        }),
+        Some(t) if t.kind == "adaptive" => Some(Reasoning {
+            effort: Some(
+                match effort.as_deref() {
+                    Some("low") => "low",
+                    Some("medium") => "medium",
+                    _ => "high",
+                }
+                .to_string(),
+            ),
+            budget_tokens: None,
+        }),
+        _ => None,
+    };
+
+    Ok(ChatRequest {
+        model: w.model,
+        system,
+        messages,
+        max_tokens: w.max_tokens,
+        temperature: w.temperature,
+        top_p: w.top_p,
+        top_k: w.top_k,
+        stop: w.stop_sequences.unwrap_or_default(),
+        stream: w.stream.unwrap_or(false),
+        tools,
+        tool_choice,
+        parallel_tool_calls,
+        response_format,
+        reasoning,
+        presence_penalty: None,
+        frequency_penalty: None,
+        seed: None,
+        user: w.metadata.and_then(|m| m.user_id),
+    })
+}
+
+fn unsupported(kind: &str, path: &str) -> ConvertError {
+    ConvertError::new(
+        path,
+        format!("`{kind}` content blocks cannot be translated to other providers"),
+    )
+}
+
+fn text_part(b: WireBlock) -> Option<Part> {
+    b.text
+        .filter(|t| !t.is_empty())
+        .map(|text| Part::Text { text })
+}
+
+fn assistant_part(b: WireBlock, path: &str) -> Result<Option<Part>, ConvertError> {
+    Ok(match b.kind.as_str() {
+        "text" => text_part(b),
+        "tool_use" => Some(Part::ToolCall {
+            arguments: arguments_text(b.input.as_deref()),
+            id: b.id.unwrap_or_default(),
+            name: b.name.unwrap_or_default(),
+        }),
+        "thinking" => Some(Part::Thinking {
+            text: b.thinking.unwrap_or_default(),
+            signature: b.signature.filter(|s| !s.is_empty()),
+        }),
+        "redacted_thinking" => Some(Part::RedactedThinking {
+            data: b.data.unwrap_or_default(),
+        }),
+        "image" => {
+            return Err(ConvertError::new(
+                path,
+                "images are not allowed in assistant messages",
+            ));
+        }
+        k if is_server_block(k) => None,
+        k => return Err(unsupported(k, path)),
+    })
+}
+
+fn user_part(b: WireBlock, path: &str) -> Result<Option<Part>, ConvertError> {
+    Ok(match b.kind.as_str() {
+        "text" => text_part(b),
+        "image" => Some(Part::Image {
+            source: image_source(b.source.as_ref(), path)?,
+        }),
+        k => return Err(unsupported(k, path)),
+    })
+}
+
+fn tool_result(
+    b: WireBlock,
+    path: &str,
+    call_names: &[(String, String)],
+) -> Result<Part, ConvertError> {
+    let Some(id) = b.tool_use_id else {
+        return Err(ConvertError::new(
+            format!("{path}.tool_use_id"),
+            "missing tool_use_id",
+        ));
+    };
+    let content = match &b.content {
+        None => Vec::new(),
+        Some(raw) => match parse_content(raw, &format!("{path}.content"))? {
+            Content::Text(t) if t.is_empty() => Vec::new(),
+            Content::Text(text) => vec![Part::Text { text }],
+            Content::Blocks(blocks) => {
+                let mut out = Vec::new();
+                for (k, inner) in blocks.into_iter().enumerate() {
+                    if let Some(p) = user_part(inner, &format!("{path}.content[{k}]"))? {
+                        out.push(p);
+                    }
+                }
+                out
+            }
+        },
+    };
+    let name = call_names
+        .iter()
+        .rev()
+        .find(|(i, _)| *i == id)
+        .map(|(_, n)| n.clone());
+    Ok(Part::ToolResult {
+        tool_call_id: id,
+        name,
+        content,
+        is_error: b.is_error.unwrap_or(false),
+    })
+}
+
+#[derive(Serialize)]
+struct OutRequest<'a> {
+    model: &'a str,
+    max_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<OutSystem>,
+    messages: Vec<OutMessage<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_k: Option<u32>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    stop_sequences: &'a [String],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stream: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<OutTool<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<OutToolChoice<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thinking: Option<OutThinking>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<OutMetadata<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum OutSystem {
+    Text(String),
+    Blocks(Vec<OutSystemBlock>),
+}
+
+#[derive(Serialize)]
+struct OutSystemBlock {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct OutMessage<'a> {
+    role: &'static str,
+    content: Vec<OutBlock<'a>>,
+}
+
+#[derive(Serialize)]
+struct OutTool<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    input_schema: Value,
+}
+
+#[derive(Serialize)]
+struct OutToolChoice<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disable_parallel_tool_use: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct OutThinking {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    budget_tokens: u32,
+}
+
+#[derive(Serialize)]
+struct OutMetadata<'a> {
+    user_id: &'a str,
+}
+
+/// The system instruction that stands in for `response_format`, which
+/// Anthropic does not have.
+pub(super) fn json_instruction(format: &ResponseFormat) -> Option<String> {
+    match format {
+        ResponseFormat::Text => None,
+        ResponseFormat::JsonObject => Some(
+            "Respond with a single valid JSON object and nothing else: no prose, no Markdown code fences."
+                .to_string(),
+        ),
+        ResponseFormat::JsonSchema { name, schema, .. } => Some(format!(
+            "Respond with a single valid JSON value and nothing else: no prose, no Markdown code fences. \
+             It must conform to this JSON Schema (named \"{name}\"):\n{schema}"
+        )),
+    }
+}
+
+/// Canonical to the body for Anthropic's `POST /v1/messages`.
+pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
+    let mut system: Vec<String> = req
+        .system
+        .iter()
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect();
+    if let Some(i) = req.response_format.as_ref().and_then(json_instruction) {
+        system.push(i);
+    }
+    let system = match system.len() {
+        0 => None,
+        1 => system.pop().map(OutSystem::Text),
+        _ => Some(OutSystem::Blocks(
+            system
+                .into_iter()
+                .map(|text| OutSystemBlock { kind: "text", text })
+                .collect(),
+        )),
+    };
+
+    let mut messages: Vec<OutMessage> = Vec::new();
+    for (i, m) in req.messages.iter().enumerate() {
+        let role = match m.role {
+            Role::Assistant => "assistant",
+            Role::User | Role::Tool => "user",
+        };
+        let mut blocks = Vec::new();
+        for (j, p) in m.content.iter().enumerate() {
+            let path = format!("messages[{i}].content[{j}]");
+            if let Some(b) = encode_part(m.role, p, &path)? {
+                blocks.push(b);
+            }
+        }
+        if blocks.is_empty() {
+            continue;
+        }
+        match messages.last_mut() {
+            Some(last) if last.role == role => last.content.extend(blocks),
+            _ => messages.push(OutMessage {
+                role,
+                content: blocks,
+            }),
+        }
+    }
+    // Tool results must open the user message that follows the calls.
+    for m in &mut messages {
+        if m.role == "user" {
+            let (mut results, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut m.content)
+                .into_iter()
+                .partition(|b| matches!(b, OutBlock::ToolResult { .. }));
+            results.extend(rest);
+            m.content = results;
+        }
+    }
+
+    let tools: Vec<OutTool> = req
+        .tools
+        .iter()
+        .map(|t| OutTool {
+            name: &t.name,
+            description: t.description.as_deref(),
+            input_schema: if t.parameters.is_object() {
+                t.parameters.clone()
+            } else {
+                json!({"type": "object", "properties": {}})
+            },
+        })
+        .collect();
+
+    let disable_parallel = req.parallel_tool_calls.map(|p| !p);
+    let tool_choice = if tools.is_empty() {
+        None
+    } else {
+        match &req.tool_choice {
+            Some(ToolChoice::None) => Some(OutToolChoice {
+                kind: "none",
+                name: None,
+                disable_parallel_tool_use: None,
+            }),
+            Some(ToolChoice::Auto) => Some(OutToolChoice {
+                kind: "auto",
+                name: None,
+                disable_parallel_tool_use: disable_parallel,
+            }),
+            Some(ToolChoice::Required) => Some(OutToolChoice {
+                kind: "any",
+                name: None,
+                disable_parallel_tool_use: disable_parallel,
+            }),
+            Some(ToolChoice::Tool(name)) => Some(OutToolChoice {
+                kind: "tool",
+                name: Some(name),
+                disable_parallel_tool_use: disable_parallel,
+            }),
+            None if disable_parallel == Some(true) => Some(OutToolChoice {
+                kind: "auto",
+                name: None,
+                disable_parallel_tool_use: Some(true),
+            }),
+            None => None,
+        }
+    };
+
+    // Thinking: Anthropic wants 1024 <= budget < max_tokens.
+    let mut max_tokens = req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
+    let mut budget = req
+        .reasoning
+        .as_ref()
+        .and_then(Reasoning::budget)
+        .filter(|b| *b > 0)
+        .map(|b| b.max(MIN_THINKING_BUDGET));
+    if let Some(b) = budget
+        && b >= max_tokens
+    {
+        if req.max_tokens.is_none() {
+            max_tokens = b.saturating_add(DEFAULT_MAX_TOKENS);
+        } else {
+            let lowered = max_tokens.saturating_sub(1);
+            budget = (lowered >= MIN_THINKING_BUDGET).then_some(lowered);
+        }
+    }
+    let thinking_on = budget.is_some();
+    let (temperature, top_p, top_k) = if thinking_on {
+        (
+            req.temperature.filter(|t| *t == 1.0),
+            req.top_p.filter(|p| *p >= 0.95),
+            None,
+        )
+    } else {
+        (req.temperature, req.top_p, req.top_k)
+    };
+
+    let body = OutRequest {
+        model: &req.model,
+        max_tokens,
+        system,
+        messages,
+        temperature,
+        top_p,
+        top_k,
+        stop_sequences: &req.stop,
+        stream: req.stream,
+        tools,
+        tool_choice,
+        thinking: budget.map(|budget_tokens| OutThinking {
+            kind: "enabled",
+            budget_tokens,
+        }),
+        metadata: req.user.as_deref().map(|user_id| OutMetadata { user_id }),
+    };
+    serde_json::to_vec(&body).map_err(|e| ConvertError::new("", e.to_string()))
+}
+
+fn encode_part<'a>(
+    role: Role,
+    p: &'a Part,
+    path: &str,
+) -> Result<Option<OutBlock<'a>>, ConvertError> {
+    let assistant = role == Role::Assistant;
+    Ok(match p {
+        Part::Text { text } if text.is_empty() => None,
+        Part::Text { text } => Some(OutBlock::Text { text }),
+        Part::Image { .. } if assistant => {
+            return Err(ConvertError::new(
+                path,
+                "Anthropic does not accept images in assistant messages",
+            ));
+        }
+        Part::Image { source } => Some(OutBlock::Image {
+            source: OutImageSource::from(source),
+        }),
+        Part::ToolCall {
+            id,
+            name,
+            arguments,
+        } => {
+            if !assistant {
+                return Err(ConvertError::new(
+                    path,
+                    "tool calls belong in assistant messages",
+                ));
+            }
+            let input = tool_input(arguments)
+                .map_err(|m| ConvertError::new(format!("{path}.arguments"), m))?;
+            Some(OutBlock::ToolUse { id, name, input })
+        }
+        Part::ToolResult {
+            tool_call_id,
+            content,
+            is_error,
+            ..
+        } => {
+            if assistant {
+                return Err(ConvertError::new(
+                    path,
+                    "tool results belong in user or tool messages",
+                ));
+            }
+            let content = match content.as_slice() {
+                [] => None,
+                [Part::Text { text }] if text.is_empty() => None,
+                [Part::Text { text }] => Some(OutToolContent::Text(text)),
+                parts => {
+                    let mut blocks = Vec::new();
+                    for (k, inner) in parts.iter().enumerate() {
+                        let inner_path = format!("{path}.content[{k}]");
+                        match inner {
+                            Part::Text { text } if text.is_empty() => {}
+                            Part::Text { text } => blocks.push(OutBlock::Text { text }),
+                            Part::Image { source } => blocks.push(OutBlock::Image {
+                                source: OutImageSource::from(source),
+                            }),
+                            _ => {
+                                return Err(ConvertError::new(
+                                    inner_path,
+                                    "tool results can only hold text and images",
+                                ));
+                            }
+                        }
+                    }
+                    (!blocks.is_empty()).then_some(OutToolContent::Blocks(blocks))
+                }
+            };
+            Some(OutBlock::ToolResult {
+                tool_use_id: tool_call_id,
+                content,
+                is_error: *is_error,
+            })
+        }
+        // Anthropic verifies signatures: unsigned reasoning (from other
+        // providers) and reasoning in user turns cannot be sent back.
+        Part::Thinking {
+            text,
+            signature: Some(signature),
+        } if assistant && !signature.is_empty() => Some(OutBlock::Thinking {
+            thinking: text,
+            signature,
+        }),
+        Part::Thinking { .. } => None,
+        Part::RedactedThinking { data } if assistant => Some(OutBlock::RedactedThinking { data }),
+        Part::RedactedThinking { .. } => None,
+    })
+}
