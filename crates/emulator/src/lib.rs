@@ -1,10 +1,13 @@
 //! # Switchyard provider emulator
 //!
-//! A small, fast, OpenAI-compatible HTTP server used as the upstream in tests,
-//! demos and benchmarks. It is a raw hyper 1 server (HTTP/1.1 with keep-alive
-//! and HTTP/2 prior knowledge), one task per connection.
+//! A small, fast HTTP server used as the upstream in tests, demos and
+//! benchmarks. It speaks the OpenAI wire format plus three native provider
+//! formats (Anthropic Messages, Gemini / Vertex `generateContent`, Bedrock
+//! Converse), each implemented here independently of the gateway's own
+//! translators. It is a raw hyper 1 server (HTTP/1.1 with keep-alive and
+//! HTTP/2 prior knowledge), one task per connection.
 //!
-//! ## Wire format
+//! ## Wire format (OpenAI)
 //!
 //! Endpoints are matched by path **suffix**, so any base path works
 //! (`/v1/chat/completions`, `/compatible-mode/v1/chat/completions`,
@@ -22,14 +25,140 @@
 //! when the body has none. Unknown paths give 404, a wrong method 405. Invalid
 //! JSON or a missing `model` give 400. All errors are OpenAI-shaped JSON
 //! (`{"error":{"message","type","param","code"}}`, `application/json`).
+//!
+//! Chat follows the same tool rules as the native formats (see **Answers**
+//! below): when `tools` are declared and the last message is the user's, the
+//! answer is `Calling <name>.` plus one `tool_calls` entry (`call_…`,
+//! `arguments` a JSON string; streamed as a chunk with id and name, then 2-3
+//! argument fragments) and `finish_reason: "tool_calls"`; when the
+//! conversation ends with `tool` messages it is `Tool said: <first 40 chars
+//! of the first of them>`.
 //! Every non-control response carries an `x-request-id` header, is delayed by
 //! [`MockConfig::latency`], and non-streamed bodies have a `content-length`.
+//!
+//! ## Native provider formats
+//!
+//! These routes are checked before the OpenAI ones (any prefix before them
+//! works, and the query string is ignored unless stated):
+//!
+//! | Route                                                       | Format |
+//! |-------------------------------------------------------------|--------|
+//! | `POST .../v1/messages` (suffix)                             | Anthropic Messages |
+//! | `POST .../models/{model}:generateContent`                   | Gemini, non-streamed |
+//! | `POST .../models/{model}:streamGenerateContent?alt=sse`     | Gemini, SSE |
+//! | `POST .../models/{model}:streamGenerateContent`             | Gemini, streamed JSON array |
+//! | `POST .../model/{modelId}/converse`                         | Bedrock Converse |
+//! | `POST .../model/{modelId}/converse-stream`                  | Bedrock ConverseStream (AWS event stream) |
+//!
+//! Gemini paths work for AI Studio (`/v1beta/models/...`), Vertex
+//! (`/v1/projects/P/locations/L/publishers/google/models/...`) and Vertex
+//! express (`/v1/publishers/google/models/...`). The Gemini model and the
+//! Bedrock `modelId` come from the URL (percent-decoded: `...-v1%3A0` is
+//! `...-v1:0`) and are what gets recorded; for Anthropic the model and
+//! `stream` come from the body. Other methods on these routes give 405 with
+//! `allow: POST`.
+//!
+//! **Requests.** Anthropic: `model`, `max_tokens` (400 when missing),
+//! `system` (string or blocks), `messages` (string or block contents: `text`,
+//! `tool_result` with string or block content, others ignored), `tools`,
+//! `stream`; an `anthropic-version` header is required (400
+//! `anthropic-version: header is required`, checked before the credential).
+//! Gemini: `contents` (required, non-empty; a content without `role` is the
+//! user's), `systemInstruction`, `tools[].functionDeclarations` (`parameters`
+//! or `parametersJsonSchema`), `generationConfig.maxOutputTokens`;
+//! snake_case spellings are accepted too. Bedrock: `messages` (required;
+//! blocks `text`, `toolResult` with `text`/`json` content), `system[].text`,
+//! `inferenceConfig.maxTokens`, `toolConfig.tools[].toolSpec`
+//! (`name`, `inputSchema.json`). Unknown fields are ignored everywhere.
+//!
+//! **Answers** (same rules in every format, OpenAI chat included):
+//! - the last user message holds a tool result (`tool_result`,
+//!   `functionResponse`, `toolResult`): text `Tool said: <first 40 chars of
+//!   the result>`, end of turn. A JSON result is its string, the string of a
+//!   single-field object (`{"result":"x"}` is `x`), else compact JSON;
+//! - else, when tools are declared and the last message is the user's: text
+//!   `Calling <first tool>.` plus a call of the first tool, whose input is
+//!   `{}` or, when its schema has `required` properties, one sample value per
+//!   property by type (string `"sf"`, number/integer `1`, boolean `true`,
+//!   array `[]`, object `{}`, the first `enum` value if any; types matched
+//!   case-insensitively); stop reason `tool_use` (Gemini: `STOP`);
+//! - else the usual echo answer, truncated to `max_tokens` /
+//!   `maxOutputTokens` / `maxTokens` words (`max_tokens`, Gemini
+//!   `MAX_TOKENS`).
+//!
+//! Usage: input tokens as for chat completions (system included), output
+//! tokens = words of the text + about (tool name + input JSON)/4.
+//!
+//! **Anthropic responses.** `{"id":"msg_…","type":"message","role":"assistant",
+//! "model","content":[{"type":"text"},{"type":"tool_use","id":"toolu_…","name","input"}],
+//! "stop_reason","stop_sequence":null,"usage":{"input_tokens","output_tokens",
+//! "cache_read_input_tokens":0,"cache_creation_input_tokens":0}}` with a
+//! `request-id` header. Streams (`text/event-stream; charset=utf-8`, `event:`
+//! and `data:` lines): `message_start` (usage with `output_tokens: 1`),
+//! `content_block_start` (text), `ping` (sent as `{"type": "ping"}` like
+//! Anthropic), up to [`MockConfig::stream_chunks`] non-empty `text_delta`s,
+//! `content_block_stop`; for a call `content_block_start` (`tool_use`, input
+//! `{}`), 2-3 `input_json_delta` fragments (one empty `partial_json` for a
+//! tool without arguments, as Anthropic does), `content_block_stop`; then
+//! `message_delta` (stop reason, usage) and `message_stop`.
+//!
+//! **Gemini responses.** `{"candidates":[{"content":{"role":"model","parts":
+//! [{"text"},{"functionCall":{"name","args"}}]},"finishReason","index":0}],
+//! "usageMetadata":{"promptTokenCount","candidatesTokenCount","totalTokenCount"},
+//! "modelVersion","responseId"}` (`application/json; charset=UTF-8`). Streams
+//! send one full response per text piece with cumulative usage; the finish
+//! reason is on the last one, and a call comes in a last chunk of its own.
+//! With `alt=sse` each is `data: {...}\r\n\r\n` (no `event:`, no `[DONE]`);
+//! without, the body is a JSON array `[{...},\r\n{...}]` sent element by
+//! element.
+//!
+//! **Bedrock responses.** `{"output":{"message":{"role":"assistant","content":
+//! [{"text"},{"toolUse":{"toolUseId":"tooluse_…","name","input"}}]}},"stopReason",
+//! "usage":{"inputTokens","outputTokens","totalTokens"},"metrics":{"latencyMs"}}`
+//! with an `x-amzn-requestid` header; `latencyMs` is the time spent answering
+//! (at least 1). Streams are `application/vnd.amazon.eventstream`: binary
+//! frames (total length u32 BE, headers length u32 BE, CRC32 of those 8
+//! bytes, string headers `:event-type`, `:content-type: application/json`,
+//! `:message-type: event`, the JSON payload, CRC32 of the whole frame; CRC-32
+//! IEEE). Events: `messageStart`, `contentBlockDelta` (`contentBlockIndex` 0,
+//! `delta.text`) per piece, `contentBlockStop`; for a call
+//! `contentBlockStart` (index 1, `start.toolUse`), 2-3 `contentBlockDelta`
+//! with `delta.toolUse.input` JSON fragments, `contentBlockStop`; then
+//! `messageStop` (`stopReason`) and `metadata` (usage, metrics). Like
+//! Bedrock, every payload has a `"p"` padding field of varying length.
+//!
+//! **Errors** (by [`Behaviour`] and for bad requests):
+//!
+//! | Case               | Anthropic                                          | Gemini                                              | Bedrock (`x-amzn-errortype`, `{"message"}`) |
+//! |--------------------|----------------------------------------------------|-----------------------------------------------------|----------------------------------------------|
+//! | `Unauthorized`     | 401 `authentication_error`                         | 401 `UNAUTHENTICATED`                               | 403 `UnrecognizedClientException` (no credential: 403 `MissingAuthenticationTokenException`) |
+//! | `RateLimited`      | 429 `rate_limit_error`, `retry-after: 1`           | 429 `RESOURCE_EXHAUSTED`, `RetryInfo` detail `1s`   | 429 `ThrottlingException` |
+//! | `Unavailable`      | **529** `overloaded_error` (as Anthropic does)     | 503 `UNAVAILABLE`                                   | 503 `ServiceUnavailableException` |
+//! | bad JSON / field   | 400 `invalid_request_error`                        | 400 `INVALID_ARGUMENT`                              | 400 `ValidationException` |
+//! | SigV4 headers      |                                                    |                                                     | 400 `IncompleteSignatureException` |
+//!
+//! Shapes: Anthropic `{"type":"error","error":{"type","message"}}`; Gemini
+//! `{"error":{"code","message","status"}}`. Real AI Studio answers a bad key
+//! with 400 `API_KEY_INVALID`; the emulator uses 401 for every dialect but
+//! Bedrock. `cut-` streams stop after Anthropic `message_start` … first
+//! `content_block_delta` (4 events), after the first Gemini chunk, or after
+//! Bedrock `messageStart` + the first delta; non-streamed answers are cut in
+//! half as for OpenAI. `slow-`, `hang-`, latency, recording and overrides work
+//! as everywhere.
 //!
 //! ## Behaviour by credential
 //!
 //! The token is taken from `Authorization: Bearer X` (or a raw
 //! `Authorization: X`), else `api-key`, else `x-api-key`, else
-//! `x-goog-api-key`. No credential is the token `""`.
+//! `x-goog-api-key`; on Gemini routes only, else the `key` query parameter
+//! (recorded with `auth_header` `?key`). No credential is the token `""`.
+//!
+//! An AWS SigV4 header (`Authorization: AWS4-HMAC-SHA256
+//! Credential=<AKID>/<date>/<region>/<service>/aws4_request, ...`) gives the
+//! access key id as the token, so `bad-AKIA…` or `limited-AKIA…` select
+//! behaviours. On Bedrock routes a SigV4 request must also carry
+//! `x-amz-date` and `x-amz-content-sha256` (400 otherwise); **the signature is
+//! not verified**. Bedrock API keys (`Authorization: Bearer ...`) work too.
 //!
 //! Resolution order: an override set with [`Emulator::set_behaviour`] (or
 //! `PUT /_mock/tokens/{token}`) wins; else, when
@@ -38,13 +167,13 @@
 //!
 //! | Token prefix           | Behaviour ([`Behaviour`])                                                    |
 //! |------------------------|-------------------------------------------------------------------------------|
-//! | `bad-`                 | 401 `invalid_api_key` (`Unauthorized`)                                        |
+//! | `bad-`                 | 401 `invalid_api_key` (`Unauthorized`; native formats: see above)             |
 //! | `limited-`             | 429 `rate_limit_exceeded` with `retry-after: 1` (`RateLimited`)               |
-//! | `down-`                | 503 `server_error` (`Unavailable`)                                            |
+//! | `down-`                | 503 `server_error` (`Unavailable`; Anthropic: 529 `overloaded_error`)         |
 //! | `slow-<ms>-...`        | waits `<ms>` milliseconds, then succeeds (`Slow`)                             |
 //! | `slow-...` (no number) | waits 2000 ms, then succeeds (`Slow`)                                         |
 //! | `hang-`                | never answers; the connection stays open until the client leaves (`Hang`)     |
-//! | `cut-`                 | streaming: headers + first 2 SSE events, then the connection is dropped; non-streaming: headers with the full `content-length` + half of the body, then dropped (`Cut`) |
+//! | `cut-`                 | streaming: headers + first 2 SSE events (native formats: see above), then the connection is dropped; non-streaming: headers with the full `content-length` + half of the body, then dropped (`Cut`) |
 //! | anything else          | success (`Ok`)                                                                |
 //!
 //! Error messages never echo a full token (`bad-…abcd` at most).
@@ -59,7 +188,12 @@
 //! | `PUT /_mock/tokens/{token}`      | body is a serialized [`Behaviour`] (`"Hang"`, `{"Slow":{"secs":1,"nanos":0}}`) |
 //! | `DELETE /_mock/tokens/{token}`   | removes the override                                 |
 
+mod anthropic;
+mod bedrock;
 mod body;
+mod eventstream;
+mod gemini;
+mod native;
 mod record;
 mod server;
 mod wire;
@@ -104,11 +238,11 @@ impl Default for MockConfig {
 pub enum Behaviour {
     /// Success.
     Ok,
-    /// 401 `invalid_api_key`.
+    /// 401 `invalid_api_key` (each native format uses its own error; Bedrock 403).
     Unauthorized,
-    /// 429 `rate_limit_exceeded` with `retry-after: 1`.
+    /// 429 `rate_limit_exceeded` with `retry-after: 1` (native formats: their own 429).
     RateLimited,
-    /// 503 `server_error`.
+    /// 503 `server_error` (Anthropic: 529 `overloaded_error`).
     Unavailable,
     /// Wait, then succeed.
     Slow(Duration),
@@ -125,12 +259,18 @@ pub struct RecordedRequest {
     /// Path and query.
     pub path: String,
     pub host: Option<String>,
-    /// The raw token found (see the crate docs for the header order).
+    /// The raw token found (see the crate docs for the header order); for an
+    /// AWS SigV4 `Authorization` header, the access key id.
     pub credential: Option<String>,
     /// Name of the header the credential came from:
-    /// `authorization`, `api-key`, `x-api-key` or `x-goog-api-key`.
+    /// `authorization`, `api-key`, `x-api-key` or `x-goog-api-key`; `?key`
+    /// when it came from the `key` query parameter (Gemini routes only).
     pub auth_header: Option<String>,
+    /// The model in the body, or in the URL for Azure deployments, Gemini
+    /// (`models/{model}:...`) and Bedrock (`model/{modelId}/...`, decoded).
     pub model: Option<String>,
+    /// A streamed answer was asked for (`stream: true`, or the Gemini
+    /// `:streamGenerateContent` / Bedrock `converse-stream` URL).
     pub stream: bool,
     pub headers: Vec<(String, String)>,
 }

@@ -14,6 +14,8 @@ pub(crate) struct Record {
     path: Span,
     host: Option<Span>,
     model: Option<Span>,
+    /// The credential and where it came from.
+    credential: Option<(Span, &'static str)>,
     /// (name start, value start, value end); the name ends where the value starts.
     headers: Box<[(u32, u32, u32)]>,
 }
@@ -31,6 +33,7 @@ impl Record {
         headers: &HeaderMap,
         model: Option<&str>,
         stream: bool,
+        credential: Option<(&str, &'static str)>,
     ) -> Self {
         let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
         let authority = if headers.contains_key(http::header::HOST) {
@@ -38,14 +41,17 @@ impl Record {
         } else {
             uri.authority().map(|a| a.as_str())
         };
-        let mut cap =
-            path_and_query.len() + model.map_or(0, str::len) + authority.map_or(0, str::len);
+        let mut cap = path_and_query.len()
+            + model.map_or(0, str::len)
+            + authority.map_or(0, str::len)
+            + credential.map_or(0, |(t, _)| t.len());
         for (name, value) in headers {
             cap += name.as_str().len() + value.len();
         }
         let mut buf = String::with_capacity(cap);
         let path = push(&mut buf, path_and_query);
         let model = model.map(|m| push(&mut buf, m));
+        let credential = credential.map(|(t, src)| (push(&mut buf, t), src));
         let mut host = authority.map(|a| push(&mut buf, a));
         let mut spans = Vec::with_capacity(headers.len());
         for (name, value) in headers {
@@ -66,6 +72,7 @@ impl Record {
             path,
             host,
             model,
+            credential,
             headers: spans.into_boxed_slice(),
         }
     }
@@ -81,11 +88,7 @@ impl Record {
     }
 
     pub(crate) fn to_recorded(&self) -> RecordedRequest {
-        let cred = crate::wire::find_credential(|name| {
-            self.header_pairs()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v)
-        });
+        let cred = self.credential.map(|(span, src)| (self.get(span), src));
         RecordedRequest {
             method: self.method.as_str().to_owned(),
             path: self.get(self.path).to_owned(),

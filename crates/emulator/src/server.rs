@@ -17,16 +17,17 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::body::EmuBody;
+use crate::native;
 use crate::record::Record;
 use crate::wire::{self, Answer, ApiRequest, Meta};
 use crate::{Behaviour, Emulator, Inner};
 
-const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+pub(crate) const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
-const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
+pub(crate) const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-const RETRY_AFTER: HeaderName = HeaderName::from_static("retry-after");
+pub(crate) const RETRY_AFTER: HeaderName = HeaderName::from_static("retry-after");
 
 static RATE_LIMITED: &[u8] = b"{\"error\":{\"message\":\"Rate limit reached for requests (emulated). Please try again in 1s.\",\"type\":\"requests\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}";
 static UNAVAILABLE: &[u8] = b"{\"error\":{\"message\":\"The server is overloaded or not ready yet (emulated).\",\"type\":\"server_error\",\"param\":null,\"code\":null}}";
@@ -104,7 +105,11 @@ fn has_api_version(query: Option<&str>) -> bool {
     })
 }
 
-fn respond(status: StatusCode, content_type: HeaderValue, body: EmuBody) -> Response<EmuBody> {
+pub(crate) fn respond(
+    status: StatusCode,
+    content_type: HeaderValue,
+    body: EmuBody,
+) -> Response<EmuBody> {
     let mut r = Response::new(body);
     *r.status_mut() = status;
     r.headers_mut().insert(CONTENT_TYPE, content_type);
@@ -135,6 +140,7 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Response<EmuBody> 
         return control(inner, req).await;
     }
     let (parts, body) = req.into_parts();
+    let route = native::classify(parts.uri.path(), parts.uri.query());
     let bytes = match body.collect().await {
         Ok(c) => c.to_bytes(),
         Err(e) => {
@@ -142,6 +148,12 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Response<EmuBody> 
             return error(StatusCode::BAD_REQUEST, "could not read the body", None);
         }
     };
+    let id = wire::next_id();
+    if let Some(route) = route {
+        let mut resp = native::handle(&inner, &parts, &bytes, &route, &id).await;
+        set_request_id(&mut resp, &id);
+        return resp;
+    }
     let parsed: Result<ApiRequest<'_>, serde_json::Error> = if bytes.is_empty() {
         Ok(ApiRequest::default())
     } else {
@@ -158,25 +170,21 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Response<EmuBody> 
     let model = body_model.or(deployment);
     let stream = parsed.as_ref().is_ok_and(ApiRequest::is_stream);
     let headers = &parts.headers;
-    let token = wire::find_credential(|n| {
-        headers
-            .get(n)
-            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
-    })
-    .map_or("", |(t, _)| t);
+    let credential = wire::find_credential(|n| header_str(headers, n));
+    let token = credential.map_or("", |(t, _)| t);
     inner.record(Record::new(
         &parts.method,
         &parts.uri,
         headers,
         model,
         stream,
+        credential,
     ));
 
     if !inner.cfg.latency.is_zero() {
         tokio::time::sleep(inner.cfg.latency).await;
     }
 
-    let id = wire::next_id();
     let mut resp = api(
         &inner,
         &parts.method,
@@ -188,13 +196,25 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Response<EmuBody> 
         &id,
     )
     .await;
+    set_request_id(&mut resp, &id);
+    resp
+}
+
+/// `x-request-id: req_<id>` on every non-control response.
+fn set_request_id(resp: &mut Response<EmuBody>, id: &[u8; 16]) {
     let mut rid = [0u8; 20];
     rid[..4].copy_from_slice(b"req_");
-    rid[4..].copy_from_slice(&id);
+    rid[4..].copy_from_slice(id);
     if let Ok(v) = HeaderValue::from_bytes(&rid) {
         resp.headers_mut().insert(X_REQUEST_ID, v);
     }
-    resp
+}
+
+/// A header value as UTF-8 (`None` when absent or not UTF-8).
+pub(crate) fn header_str<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -311,7 +331,7 @@ async fn api(
     match endpoint {
         Endpoint::Chat => {
             let messages = req.messages.as_deref().unwrap_or(&[]);
-            let answer = Answer::new(wire::chat_echo(messages), req.max_tokens());
+            let (answer, call) = wire::chat_reply(req);
             let meta = Meta {
                 id,
                 created: wire::unix_now(),
@@ -319,9 +339,15 @@ async fn api(
                 prompt_tokens: wire::chat_prompt_tokens(messages),
             };
             if stream {
-                sse(wire::chat_stream(&meta, &answer, chunks, include_usage))
+                sse(wire::chat_stream(
+                    &meta,
+                    &answer,
+                    call.as_ref(),
+                    chunks,
+                    include_usage,
+                ))
             } else {
-                finish(wire::chat_completion(&meta, &answer))
+                finish(wire::chat_completion(&meta, &answer, call.as_ref()))
             }
         }
         Endpoint::Completions => {
@@ -345,26 +371,6 @@ async fn api(
         }
         Endpoint::Models | Endpoint::Unknown => finish(inner.models_body.clone()),
     }
-}
-
-/// Minimal `%XX` decoding for tokens in control paths.
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn parse_behaviour(body: &[u8]) -> Option<Behaviour> {
@@ -392,7 +398,7 @@ async fn control(inner: Arc<Inner>, req: Request<Incoming>) -> Response<EmuBody>
             text(StatusCode::OK, "ok")
         }
         (r, m) if r.starts_with("tokens/") && (*m == Method::PUT || *m == Method::DELETE) => {
-            let token = percent_decode(&r["tokens/".len()..]);
+            let token = wire::percent_decode(&r["tokens/".len()..]).into_owned();
             if method == Method::DELETE {
                 emu.set_behaviour(&token, None);
                 return text(StatusCode::OK, "ok");
@@ -449,9 +455,10 @@ mod tests {
 
     #[test]
     fn decoding() {
-        assert_eq!(percent_decode("a%2Fb%20c"), "a/b c");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(wire::percent_decode("a%2Fb%20c"), "a/b c");
+        assert_eq!(wire::percent_decode("100%"), "100%");
+        assert_eq!(wire::percent_decode("%4"), "%4");
+        assert_eq!(wire::percent_decode("a%3A0"), "a:0");
         assert_eq!(parse_behaviour(b"\"Hang\""), Some(Behaviour::Hang));
         assert_eq!(parse_behaviour(b" Cut\n"), Some(Behaviour::Cut));
         assert_eq!(

@@ -13,8 +13,29 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 // Credentials
 // ---------------------------------------------------------------------------
 
+/// The scheme of an AWS Signature Version 4 `Authorization` header.
+pub(crate) const SIGV4: &str = "AWS4-HMAC-SHA256";
+
+/// Whether an `Authorization` value is an AWS SigV4 signature.
+pub(crate) fn is_sigv4(v: &str) -> bool {
+    let v = v.trim_start();
+    v.len() > SIGV4.len()
+        && v.as_bytes()[..SIGV4.len()].eq_ignore_ascii_case(SIGV4.as_bytes())
+        && v.as_bytes()[SIGV4.len()].is_ascii_whitespace()
+}
+
+/// The access key id in `AWS4-HMAC-SHA256 Credential=<AKID>/<date>/...`
+/// (`""` when there is no `Credential=`). The signature is not verified.
+fn sigv4_access_key(v: &str) -> &str {
+    let rest = &v.trim_start()[SIGV4.len()..];
+    rest.split([',', ' ', '\t'])
+        .find_map(|kv| kv.trim().strip_prefix("Credential="))
+        .map_or("", |c| c.split('/').next().unwrap_or("").trim())
+}
+
 /// Finds the credential with the documented header order. `get` looks a
-/// header up by its lowercase name. Empty tokens count as absent.
+/// header up by its lowercase name. Empty tokens count as absent. For an AWS
+/// SigV4 `Authorization` header the token is the access key id.
 pub(crate) fn find_credential<'a>(
     get: impl Fn(&'static str) -> Option<&'a str>,
 ) -> Option<(&'a str, &'static str)> {
@@ -24,6 +45,8 @@ pub(crate) fn find_credential<'a>(
             ""
         } else if v.len() >= 7 && v.as_bytes()[..7].eq_ignore_ascii_case(b"bearer ") {
             v[7..].trim_start()
+        } else if is_sigv4(v) {
+            sigv4_access_key(v)
         } else {
             v
         };
@@ -60,6 +83,23 @@ pub(crate) struct ApiRequest<'a> {
     pub input: Option<TextList<'a>>,
     pub max_tokens: Option<u64>,
     pub max_completion_tokens: Option<u64>,
+    #[serde(borrow)]
+    pub tools: Option<Vec<Tool<'a>>>,
+}
+
+/// `{"type":"function","function":{"name","parameters"}}`
+#[derive(Deserialize)]
+pub(crate) struct Tool<'a> {
+    #[serde(borrow)]
+    pub function: Option<Function<'a>>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Function<'a> {
+    #[serde(borrow)]
+    pub name: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub parameters: Option<&'a serde_json::value::RawValue>,
 }
 
 #[derive(Deserialize, Default)]
@@ -314,6 +354,67 @@ pub(crate) fn chat_echo<'s>(messages: &'s [Message<'_>]) -> &'s str {
         .map_or("", |c| &c.0)
 }
 
+/// A chat tool call: the first declared function, with sample arguments.
+pub(crate) struct ToolCall {
+    pub id: [u8; 16],
+    pub name: String,
+    /// Compact JSON object.
+    pub arguments: String,
+}
+
+impl ToolCall {
+    /// About (name + arguments)/4, as for the native formats.
+    pub(crate) fn tokens(&self) -> u64 {
+        ((self.name.len() + self.arguments.len()) as u64).div_ceil(4)
+    }
+}
+
+/// The chat answer, with the tool rules shared by every format:
+/// - the conversation ends with `tool` messages: `Tool said: <first 40 chars
+///   of the first of them>`;
+/// - else functions are declared and the last message is the user's: the text
+///   `Calling <name>.` plus a call of the first function (finish reason
+///   `tool_calls`);
+/// - else the echo answer.
+pub(crate) fn chat_reply(req: &ApiRequest<'_>) -> (Answer, Option<ToolCall>) {
+    let messages = req.messages.as_deref().unwrap_or(&[]);
+    fn role<'m>(m: &'m Message<'_>) -> &'m str {
+        m.role.as_ref().map_or("", |r| &r.0)
+    }
+    if messages.last().is_some_and(|m| role(m) == "tool") {
+        let first = messages
+            .iter()
+            .rposition(|m| role(m) != "tool")
+            .map_or(0, |i| i + 1);
+        let result = messages
+            .get(first)
+            .and_then(|m| m.content.as_ref())
+            .map_or("", |c| &c.0);
+        return (
+            Answer::with_prefix("Tool said:", result, req.max_tokens()),
+            None,
+        );
+    }
+    let function = req
+        .tools
+        .iter()
+        .flatten()
+        .filter_map(|t| t.function.as_ref())
+        .find(|f| f.name.is_some());
+    if let (Some(f), Some("user")) = (function, messages.last().map(role)) {
+        let name = f.name.as_ref().map_or("", |n| &n.0);
+        let mut answer = Answer::plain(format!("Calling {name}."));
+        answer.finish = "tool_calls";
+        let call = ToolCall {
+            id: next_id(),
+            name: name.to_owned(),
+            arguments: crate::native::tool_input(f.parameters),
+        };
+        return (answer, Some(call));
+    }
+    (Answer::new(chat_echo(messages), req.max_tokens()), None)
+}
+
 pub(crate) fn list_echo<'s>(items: &'s [Item<'_>]) -> &'s str {
     match items.last() {
         Some(Item::Text(t)) => t,
@@ -334,8 +435,24 @@ impl Answer {
     /// `GREETING` + the first 40 chars of `echo` (whitespace collapsed),
     /// truncated to `max_tokens` words (finish reason `length`).
     pub(crate) fn new(echo: &str, max_tokens: Option<u64>) -> Self {
-        let mut text = String::with_capacity(GREETING.len() + 48);
-        text.push_str(GREETING);
+        Self::with_prefix(GREETING, echo, max_tokens)
+    }
+
+    /// A text used as is (no truncation): words are counted by spaces.
+    pub(crate) fn plain(text: String) -> Self {
+        let words = text.bytes().filter(|&b| b == b' ').count() as u64 + 1;
+        Self {
+            text,
+            words,
+            finish: "stop",
+        }
+    }
+
+    /// `prefix` + the first 40 chars of `echo` (whitespace collapsed),
+    /// truncated to `max_tokens` words (finish reason `length`).
+    pub(crate) fn with_prefix(prefix: &str, echo: &str, max_tokens: Option<u64>) -> Self {
+        let mut text = String::with_capacity(prefix.len() + 48);
+        text.push_str(prefix);
         let mut pending_space = true;
         for c in echo.chars().take(40) {
             if c.is_whitespace() {
@@ -383,6 +500,30 @@ impl Answer {
             self.text.get(a..b).unwrap_or("")
         })
     }
+}
+
+/// Minimal `%XX` decoding (URL path segments, query values, control paths).
+/// `+` is kept as is; invalid escapes are kept verbatim.
+pub(crate) fn percent_decode(s: &str) -> Cow<'_, str> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s);
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 // ---------------------------------------------------------------------------
@@ -536,7 +677,7 @@ pub(crate) struct Meta<'a> {
     pub prompt_tokens: u64,
 }
 
-pub(crate) fn chat_completion(m: &Meta<'_>, a: &Answer) -> Bytes {
+pub(crate) fn chat_completion(m: &Meta<'_>, a: &Answer, call: Option<&ToolCall>) -> Bytes {
     let mut o = Out::with_capacity(320 + a.text.len() + m.model.len());
     o.raw("{\"id\":\"chatcmpl-")
         .bytes(m.id)
@@ -546,10 +687,24 @@ pub(crate) fn chat_completion(m: &Meta<'_>, a: &Answer) -> Bytes {
         .str(m.model)
         .raw(",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":")
         .str(&a.text)
-        .raw(",\"refusal\":null},\"logprobs\":null,\"finish_reason\":")
+        .raw(",\"refusal\":null");
+    if let Some(c) = call {
+        o.raw(",\"tool_calls\":[{\"id\":\"call_")
+            .bytes(&c.id)
+            .raw("\",\"type\":\"function\",\"function\":{\"name\":")
+            .str(&c.name)
+            .raw(",\"arguments\":")
+            .str(&c.arguments)
+            .raw("}}]");
+    }
+    o.raw("},\"logprobs\":null,\"finish_reason\":")
         .str(a.finish)
         .raw("}],\"usage\":");
-    usage(&mut o, m.prompt_tokens, a.words);
+    usage(
+        &mut o,
+        m.prompt_tokens,
+        a.words + call.map_or(0, ToolCall::tokens),
+    );
     o.raw(",\"system_fingerprint\":\"fp_emulator\"}");
     o.into_bytes()
 }
@@ -578,9 +733,15 @@ pub(crate) struct Sse {
     pub ends: Vec<usize>,
 }
 
-/// Streamed chat: role chunk, `chunks` content chunks, finish chunk,
-/// optional usage chunk, `[DONE]`.
-pub(crate) fn chat_stream(m: &Meta<'_>, a: &Answer, chunks: usize, include_usage: bool) -> Sse {
+/// Streamed chat: role chunk, `chunks` content chunks, [tool call chunk +
+/// 2-3 argument chunks], finish chunk, optional usage chunk, `[DONE]`.
+pub(crate) fn chat_stream(
+    m: &Meta<'_>,
+    a: &Answer,
+    call: Option<&ToolCall>,
+    chunks: usize,
+    include_usage: bool,
+) -> Sse {
     let mut head = Out::with_capacity(128 + m.model.len());
     head.raw("data: {\"id\":\"chatcmpl-")
         .bytes(m.id)
@@ -605,6 +766,22 @@ pub(crate) fn chat_stream(m: &Meta<'_>, a: &Answer, chunks: usize, include_usage
             .raw("},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
         ends.push(o.len());
     }
+    if let Some(c) = call {
+        o.bytes(&head)
+            .raw("{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_")
+            .bytes(&c.id)
+            .raw("\",\"type\":\"function\",\"function\":{\"name\":")
+            .str(&c.name)
+            .raw(",\"arguments\":\"\"}}]},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+        ends.push(o.len());
+        for frag in crate::native::split_json(&c.arguments) {
+            o.bytes(&head)
+                .raw("{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":")
+                .str(frag)
+                .raw("}}]},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+            ends.push(o.len());
+        }
+    }
     o.bytes(&head)
         .raw("{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":")
         .str(a.finish)
@@ -612,7 +789,11 @@ pub(crate) fn chat_stream(m: &Meta<'_>, a: &Answer, chunks: usize, include_usage
     ends.push(o.len());
     if include_usage {
         o.bytes(&head).raw("],\"usage\":");
-        usage(&mut o, m.prompt_tokens, a.words);
+        usage(
+            &mut o,
+            m.prompt_tokens,
+            a.words + call.map_or(0, ToolCall::tokens),
+        );
         o.raw("}\n\n");
         ends.push(o.len());
     }
@@ -814,7 +995,7 @@ mod tests {
             prompt_tokens: 3,
         };
         let a = Answer::new("q\"uote", None);
-        let v: serde_json::Value = serde_json::from_slice(&chat_completion(&m, &a)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&chat_completion(&m, &a, None)).unwrap();
         assert_eq!(v["model"], "m\"odel");
         assert_eq!(v["usage"]["total_tokens"], 3 + a.words);
         let v: serde_json::Value = serde_json::from_slice(&text_completion(&m, &a)).unwrap();
@@ -851,5 +1032,30 @@ mod tests {
         assert_eq!(h(&[("x-goog-api-key", "g")]), Some(("g", "x-goog-api-key")));
         assert_eq!(h(&[("authorization", "Bearer ")]), None);
         assert_eq!(h(&[]), None);
+        assert_eq!(
+            h(&[(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIAX/20250101/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=ab"
+            )]),
+            Some(("AKIAX", "authorization"))
+        );
+        assert_eq!(
+            h(&[(
+                "authorization",
+                "AWS4-HMAC-SHA256 SignedHeaders=host,Credential=bad-K/d/r/s/aws4_request"
+            )]),
+            Some(("bad-K", "authorization"))
+        );
+        // No Credential= in a SigV4 header: fall back to the other headers.
+        assert_eq!(
+            h(&[
+                ("authorization", "AWS4-HMAC-SHA256 Signature=x"),
+                ("x-api-key", "k")
+            ]),
+            Some(("k", "x-api-key"))
+        );
+        assert!(is_sigv4("AWS4-HMAC-SHA256 Credential=a"));
+        assert!(!is_sigv4("AWS4-HMAC-SHA256"));
+        assert!(!is_sigv4("Bearer AWS4-HMAC-SHA256 x"));
     }
 }
