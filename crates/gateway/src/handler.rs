@@ -107,6 +107,7 @@ fn gemini_ingress(path: &str) -> Option<Ingress> {
         api: Api::ChatCompletions,
         path_model: Some(model),
         path_stream: stream,
+        anthropic_headers: Vec::new(),
     })
 }
 
@@ -144,6 +145,7 @@ fn endpoint_for(path: &str) -> Option<Endpoint> {
             api: Api::ChatCompletions,
             path_model: None,
             path_stream: false,
+            anthropic_headers: Vec::new(),
         }),
         "/models" => Endpoint::Models,
         _ if path == "/health" || path == "/healthz" => Endpoint::Health,
@@ -180,9 +182,18 @@ async fn dispatch(
             }
             Ok(json_response(rt.models_body.clone()))
         }
-        Endpoint::Model(ingress) => {
+        Endpoint::Model(mut ingress) => {
             if method != Method::POST {
                 return Err(not_allowed("POST"));
+            }
+            if ingress.dialect == Dialect::Anthropic {
+                for name in ["anthropic-version", "anthropic-beta"] {
+                    if let Some(v) = req.headers().get(name) {
+                        ingress
+                            .anthropic_headers
+                            .push((http::HeaderName::from_static(name), v.clone()));
+                    }
+                }
             }
             let body = read_body(req, rt.max_body_bytes).await?;
             proxy::forward(rt, &ingress, body).await

@@ -81,6 +81,9 @@ pub struct Ingress {
     pub api: Api,
     pub path_model: Option<String>,
     pub path_stream: bool,
+    /// Claude clients' `anthropic-version` and `anthropic-beta`, forwarded
+    /// to Anthropic-dialect providers.
+    pub anthropic_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Ingress {
@@ -90,9 +93,14 @@ impl Ingress {
             api,
             path_model: None,
             path_stream: false,
+            anthropic_headers: Vec::new(),
         }
     }
 }
+
+static ANTHROPIC_VERSION: HeaderName = HeaderName::from_static("anthropic-version");
+static DEFAULT_ANTHROPIC_VERSION: HeaderValue =
+    HeaderValue::from_static(crate::upstream::DEFAULT_ANTHROPIC_VERSION);
 
 /// What one request carries from hop to hop.
 struct Ask<'a> {
@@ -125,8 +133,13 @@ impl Ask<'_> {
     }
 
     /// The body a provider speaking `target` gets, asking for `model`.
-    fn body_for(&self, target: Dialect, model: &str) -> Result<Bytes, ConvertError> {
+    fn body_for(&self, up: &Upstream, model: &str) -> Result<Bytes, ConvertError> {
         let client = self.ingress.dialect;
+        let target = up.dialect_for(client);
+        if target == client && up.original {
+            // `protocol: original`: the client's bytes, untouched.
+            return Ok(self.body.clone());
+        }
         if target == client {
             if let Some(view) = self.view {
                 // Same dialect: splice, never re-serialise.
@@ -184,7 +197,7 @@ pub async fn forward(
     };
     let primary = &target.upstream;
     let serves = |up: &Upstream| {
-        let d = up.endpoint.dialect();
+        let d = up.dialect_for(ingress.dialect);
         up.endpoint.kind.supports(api) && (d == ingress.dialect || api == Api::ChatCompletions)
     };
     if !serves(primary) && target.fallback.is_none() {
@@ -231,7 +244,7 @@ pub async fn forward(
         if !serves(up) {
             continue;
         }
-        let upstream_body = match ask.body_for(up.endpoint.dialect(), &hop_model) {
+        let upstream_body = match ask.body_for(up, &hop_model) {
             Ok(b) => b,
             // The request cannot be expressed for this provider: a clear
             // 400 if it is the route's own, else try the next target.
@@ -307,8 +320,17 @@ async fn try_provider(
     ask: &Ask<'_>,
 ) -> HopResult {
     let uri = match ask.ingress.api {
-        Api::ChatCompletions => up.endpoint.chat_uri(model, ask.stream),
-        api => up.endpoint.uri(api, model),
+        Api::ChatCompletions if up.dialect_for(ask.ingress.dialect) != up.endpoint.dialect() => {
+            // The provider's own Anthropic-compatible endpoint.
+            up.endpoint
+                .messages_uri()
+                .ok_or_else(|| "no Anthropic-compatible endpoint".to_string())
+        }
+        Api::ChatCompletions => up
+            .endpoint
+            .chat_uri(model, ask.stream)
+            .map_err(|e| e.to_string()),
+        api => up.endpoint.uri(api, model).map_err(|e| e.to_string()),
     };
     let uri = match uri {
         Ok(u) => u,
@@ -323,7 +345,7 @@ async fn try_provider(
         Some(r) => (r.max_retries.saturating_add(1), ask.start + r.retry_timeout),
         None => (1, ask.start),
     };
-    let target = up.endpoint.dialect();
+    let target = up.dialect_for(ask.ingress.dialect);
     let fill = (target != ask.ingress.dialect).then(|| Fill {
         model: model.to_string(),
         client: ask.ingress.dialect,
@@ -410,7 +432,7 @@ async fn attempt(
     ask: &Ask<'_>,
 ) -> Result<Response<GatewayBody>, Failure> {
     let up = call.up;
-    let target = up.endpoint.dialect();
+    let target = up.dialect_for(ask.ingress.dialect);
     let client = ask.ingress.dialect;
     let start = Instant::now();
     let deadline = start + up.timeout;
@@ -435,7 +457,19 @@ async fn attempt(
         })
     };
 
-    let req = up.request(call.idx, call.uri, call.body);
+    let mut req = up.request(call.idx, call.uri, call.body);
+    if target == Dialect::Anthropic {
+        let h = req.headers_mut();
+        for (k, v) in &ask.ingress.anthropic_headers {
+            // The provider's configured version (claudeVersion) wins.
+            if !(k == ANTHROPIC_VERSION && h.contains_key(&ANTHROPIC_VERSION)) {
+                h.insert(k.clone(), v.clone());
+            }
+        }
+        if !h.contains_key(&ANTHROPIC_VERSION) {
+            h.insert(ANTHROPIC_VERSION.clone(), DEFAULT_ANTHROPIC_VERSION.clone());
+        }
+    }
     let resp = match timeout_at(first_byte_deadline, rt.client.request(req)).await {
         Err(_) => return Err(timeout_err()),
         Ok(Err(e)) => return Err(Failure::Error(classify(up, &e))),

@@ -41,6 +41,8 @@ pub struct Upstream {
     pub retry: Option<RetryPolicy>,
     /// Bedrock with IAM keys: every request is signed (SigV4).
     pub aws: Option<AwsKeys>,
+    /// `protocol: original`: same-dialect bodies are sent untouched.
+    pub original: bool,
 }
 
 /// IAM credentials for SigV4; never printed.
@@ -165,6 +167,7 @@ impl Upstream {
             pool,
             retry,
             aws,
+            original: p.protocol.as_deref() == Some("original"),
         })
     }
 }
@@ -229,6 +232,21 @@ impl Upstream {
             }
         }
         req
+    }
+
+    /// The dialect spoken with this provider for a client of `client`: its
+    /// own, or Anthropic where the provider has an Anthropic-compatible
+    /// endpoint and the client is a Claude client (no translation).
+    pub fn dialect_for(
+        &self,
+        client: switchyard_providers::Dialect,
+    ) -> switchyard_providers::Dialect {
+        use switchyard_providers::Dialect;
+        if client == Dialect::Anthropic && self.endpoint.kind.anthropic_base.is_some() {
+            Dialect::Anthropic
+        } else {
+            self.endpoint.dialect()
+        }
     }
 
     pub fn masked(&self, idx: usize) -> &str {

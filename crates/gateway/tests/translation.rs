@@ -399,3 +399,65 @@ async fn same_dialect_passes_through_with_model_mapping() {
             .any(|(k, v)| k == "anthropic-version" && v == "2023-06-01")
     );
 }
+
+#[tokio::test]
+async fn claude_clients_use_the_providers_own_anthropic_endpoint() {
+    let emu = default_emulator().await;
+    let gw = gateway(&format!(
+        "providers:\n  - {{ id: ds, type: deepseek, baseUrl: \"http://{}\", apiTokens: [\"sk-ds-000000001\"] }}\n",
+        emu.addr
+    ))
+    .await;
+    let r = anthropic_post(gw.addr, json!({"model": "deepseek-chat", "max_tokens": 50, "messages": [{"role": "user", "content": "Hi"}]})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["type"], "message");
+    assert_eq!(
+        emu.emulator.requests()[0].path,
+        "/anthropic/v1/messages",
+        "no translation: the native endpoint"
+    );
+    // OpenAI clients still use the OpenAI-compatible one.
+    emu.emulator.clear_requests();
+    assert_eq!(
+        post(gw.addr, "/v1/chat/completions", chat("deepseek-chat"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(emu.emulator.requests()[0].path, "/v1/chat/completions");
+}
+
+#[tokio::test]
+async fn protocol_original_forwards_the_body_untouched() {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+    let up = raw_upstream(move |mut s| {
+        let tx = tx.clone();
+        async move {
+            use tokio::io::AsyncWriteExt;
+            let req = read_request(&mut s).await;
+            tx.send(req.body).await.unwrap();
+            let body = r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}"#;
+            let resp = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+            s.write_all(resp.as_bytes()).await.unwrap();
+        }
+    })
+    .await;
+    let gw = gateway(&format!(
+        "providers:\n  - {{ id: c, type: claude, baseUrl: \"http://{up}\", apiTokens: [\"sk-ant-000000001\"], protocol: original, modelMapping: {{ \"*\": \"other\" }} }}\n"
+    ))
+    .await;
+    let sent = "{\"model\" : \"claude-x\",  \"max_tokens\": 5, \"messages\": [{\"role\":\"user\",\"content\":\"hi\"}]}";
+    let r = send(
+        gw.addr,
+        "POST",
+        "/v1/messages",
+        sent,
+        &[
+            ("content-type", "application/json"),
+            ("anthropic-version", "2023-06-01"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(rx.recv().await.unwrap(), sent.as_bytes());
+}

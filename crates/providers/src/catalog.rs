@@ -99,6 +99,9 @@ pub struct ProviderKind {
     supported: u8,
     pub docs: &'static str,
     pub dialect: Dialect,
+    /// Base path of the provider's own Anthropic-compatible endpoint, used
+    /// untranslated for Claude clients (`{base}/v1/messages`).
+    pub anthropic_base: Option<&'static str>,
 }
 
 impl ProviderKind {
@@ -135,7 +138,13 @@ const fn kind(
         supported,
         docs,
         dialect: Dialect::OpenAi,
+        anthropic_base: None,
     }
+}
+
+const fn with_anthropic(mut k: ProviderKind, base: &'static str) -> ProviderKind {
+    k.anthropic_base = Some(base);
+    k
 }
 
 const fn native(mut k: ProviderKind, dialect: Dialect) -> ProviderKind {
@@ -185,13 +194,16 @@ pub static CATALOG: &[ProviderKind] = &[
         ),
         Dialect::Anthropic,
     ),
-    kind(
-        "deepseek",
-        Some("https://api.deepseek.com"),
-        "/v1",
-        Bearer,
-        CHAT | COMPL | MODELS,
-        "DeepSeek",
+    with_anthropic(
+        kind(
+            "deepseek",
+            Some("https://api.deepseek.com"),
+            "/v1",
+            Bearer,
+            CHAT | COMPL | MODELS,
+            "DeepSeek",
+        ),
+        "/anthropic",
     ),
     kind(
         "doubao",
@@ -260,13 +272,16 @@ pub static CATALOG: &[ProviderKind] = &[
         CHAT | EMB | MODELS,
         "Mistral AI",
     ),
-    kind(
-        "moonshot",
-        Some("https://api.moonshot.cn"),
-        "/v1",
-        Bearer,
-        CHAT | EMB | MODELS,
-        "Moonshot (Kimi)",
+    with_anthropic(
+        kind(
+            "moonshot",
+            Some("https://api.moonshot.cn"),
+            "/v1",
+            Bearer,
+            CHAT | EMB | MODELS,
+            "Moonshot (Kimi)",
+        ),
+        "/anthropic",
     ),
     kind(
         "ollama",
@@ -292,13 +307,16 @@ pub static CATALOG: &[ProviderKind] = &[
         CHAT | COMPL | MODELS,
         "OpenRouter",
     ),
-    kind(
-        "qwen",
-        Some("https://dashscope.aliyuncs.com"),
-        "/compatible-mode/v1",
-        Bearer,
-        ALL,
-        "Alibaba DashScope compatible mode; qwenDomain",
+    with_anthropic(
+        kind(
+            "qwen",
+            Some("https://dashscope.aliyuncs.com"),
+            "/compatible-mode/v1",
+            Bearer,
+            ALL,
+            "Alibaba DashScope compatible mode; qwenDomain",
+        ),
+        "/apps/anthropic",
     ),
     kind(
         "together-ai",
@@ -327,13 +345,16 @@ pub static CATALOG: &[ProviderKind] = &[
         ALL,
         "vLLM server; needs baseUrl",
     ),
-    kind(
-        "zhipuai",
-        Some("https://open.bigmodel.cn"),
-        "/api/paas/v4",
-        Bearer,
-        CHAT | EMB,
-        "Zhipu AI (GLM)",
+    with_anthropic(
+        kind(
+            "zhipuai",
+            Some("https://open.bigmodel.cn"),
+            "/api/paas/v4",
+            Bearer,
+            CHAT | EMB,
+            "Zhipu AI (GLM)",
+        ),
+        "/api/anthropic",
     ),
 ];
 

@@ -78,6 +78,8 @@ pub struct Endpoint {
     shape: Shape,
     /// Pre-built paths for APIs whose path does not depend on the model.
     fixed: [Option<PathAndQuery>; 4],
+    /// The provider's own Anthropic-compatible Messages path, if it has one.
+    messages: Option<PathAndQuery>,
 }
 
 struct Url<'a> {
@@ -333,8 +335,10 @@ impl Endpoint {
             }
             authority = d.to_string();
         }
+        let mut messages_path = kind.anthropic_base.map(|b| format!("{b}/v1/messages"));
         if let Some(prefix) = o.provider_base_path {
             base_path = join_path(prefix, &base_path);
+            messages_path = messages_path.map(|m| join_path(prefix, &m));
         }
         if authority.is_empty() {
             return Err(err(
@@ -361,6 +365,12 @@ impl Endpoint {
             base_path,
             shape,
             fixed: [None, None, None, None],
+            messages: match messages_path {
+                Some(m) => Some(m.parse().map_err(|_| {
+                    err("providerBasePath", format!("`{m}` is not a valid URL path"))
+                })?),
+                None => None,
+            },
         };
         for (i, api) in Api::ALL.into_iter().enumerate() {
             if ep.model_independent(api) {
@@ -415,6 +425,18 @@ impl Endpoint {
     /// The dialect this endpoint speaks.
     pub fn dialect(&self) -> crate::Dialect {
         self.kind.dialect
+    }
+
+    /// The URI of the provider's own Anthropic-compatible Messages endpoint,
+    /// for Claude clients (no translation needed).
+    pub fn messages_uri(&self) -> Option<Uri> {
+        let pq = self.messages.clone()?;
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(pq)
+            .build()
+            .ok()
     }
 
     /// The chat URI for `model`; native dialects use another path (and
@@ -709,6 +731,33 @@ mod tests {
         assert_eq!(
             e.chat_uri("g", false).unwrap().to_string(),
             "http://127.0.0.1:9/v1beta/models/g:generateContent"
+        );
+    }
+
+    #[test]
+    fn anthropic_compatible_endpoints() {
+        let e = ep("deepseek", Default::default()).unwrap();
+        assert_eq!(
+            e.messages_uri().unwrap().to_string(),
+            "https://api.deepseek.com/anthropic/v1/messages"
+        );
+        let e = ep(
+            "zhipuai",
+            EndpointOptions {
+                base_url: Some("http://127.0.0.1:9"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            e.messages_uri().unwrap().to_string(),
+            "http://127.0.0.1:9/api/anthropic/v1/messages"
+        );
+        assert!(
+            ep("openai", Default::default())
+                .unwrap()
+                .messages_uri()
+                .is_none()
         );
     }
 
