@@ -120,6 +120,9 @@ pub struct ProviderConfig {
     pub vertex_region: Option<String>,
     #[serde(default, deserialize_with = "de::opt_string")]
     pub vertex_project_id: Option<String>,
+    /// vertex: a service-account key file (JSON) to obtain OAuth tokens.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub vertex_auth_key: Option<String>,
     /// How a request picks among healthy tokens.
     #[serde(default)]
     pub token_selection: TokenSelection,

@@ -130,6 +130,23 @@ impl Config {
             if let Err(e) = Endpoint::build(kind, &p.endpoint_options()) {
                 add(format!("{at}.{}", e.field), e.message);
             }
+            if let Some(key) = &p.vertex_auth_key {
+                if p.kind != "vertex" {
+                    add(
+                        format!("{at}.vertexAuthKey"),
+                        "only applies to type vertex".into(),
+                    );
+                } else if let Err(e) =
+                    switchyard_providers::vertex_auth::ServiceAccount::from_json(key)
+                {
+                    add(format!("{at}.vertexAuthKey"), e);
+                } else if !p.api_tokens.is_empty() {
+                    add(
+                        format!("{at}.apiTokens"),
+                        "use either apiTokens (express mode) or vertexAuthKey, not both".into(),
+                    );
+                }
+            }
             if p.kind == "bedrock" {
                 match (&p.aws_access_key, &p.aws_secret_key) {
                     (Some(_), Some(_)) | (None, None) => {}
@@ -148,7 +165,7 @@ impl Config {
                     add(format!("{at}.apiTokens"), "use either apiTokens (Bedrock API keys) or awsAccessKey/awsSecretKey, not both".into());
                 }
             }
-            if kind.token_required() && p.api_tokens.is_empty() {
+            if kind.token_required() && p.api_tokens.is_empty() && p.vertex_auth_key.is_none() {
                 add(
                     format!("{at}.apiTokens"),
                     format!("type {} needs at least one API token", p.kind),

@@ -1,6 +1,6 @@
 //! Active health checks: for each credential out of rotation, a minimal
 //! chat completion every `healthCheckInterval`, built by the same code as
-//! live requests for that provider ([`Upstream::request`]), until
+//! live requests for that provider ([`Upstream::prepared_request`]), until
 //! `successThreshold` checks in a row pass.
 
 use std::sync::Arc;
@@ -86,11 +86,8 @@ impl HealthChecker {
             credential = up.masked(idx),
             "health check"
         );
-        let resp = self
-            .client
-            .request(up.request(idx, uri, body))
-            .await
-            .map_err(|e| e.to_string())?;
+        let req = up.prepared_request(&self.client, idx, uri, body).await?;
+        let resp = self.client.request(req).await.map_err(|e| e.to_string())?;
         let status = resp.status();
         // Drain so the connection can be reused.
         let _ = resp.into_body().collect().await;

@@ -22,6 +22,7 @@ pub mod runtime;
 pub mod server;
 pub mod translate;
 pub mod upstream;
+pub mod vertex;
 
 pub use error::GatewayError;
 pub use mask::mask_credential;

@@ -457,7 +457,19 @@ async fn attempt(
         })
     };
 
-    let mut req = up.request(call.idx, call.uri, call.body);
+    let mut req = match up
+        .prepared_request(&rt.client, call.idx, call.uri, call.body)
+        .await
+    {
+        Ok(r) => r,
+        Err(cause) => {
+            return Err(Failure::Error(GatewayError::UpstreamConnect {
+                provider: up.id.to_string(),
+                origin: up.endpoint.origin(),
+                cause: format!("no credential could be obtained: {cause}"),
+            }));
+        }
+    };
     if target == Dialect::Anthropic {
         let h = req.headers_mut();
         for (k, v) in &ask.ingress.anthropic_headers {

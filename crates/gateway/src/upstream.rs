@@ -43,6 +43,8 @@ pub struct Upstream {
     pub aws: Option<AwsKeys>,
     /// `protocol: original`: same-dialect bodies are sent untouched.
     pub original: bool,
+    /// Vertex AI with a service account: OAuth tokens, cached.
+    pub vertex: Option<crate::vertex::VertexAuth>,
 }
 
 /// IAM credentials for SigV4; never printed.
@@ -99,6 +101,13 @@ impl Upstream {
             }),
             _ => None,
         };
+        let vertex = match &p.vertex_auth_key {
+            Some(k) => Some(crate::vertex::VertexAuth::new(
+                switchyard_providers::vertex_auth::ServiceAccount::from_json(k)
+                    .map_err(|e| fail(format!("vertexAuthKey: {e}")))?,
+            )),
+            None => None,
+        };
         let mut credentials = Vec::with_capacity(p.api_tokens.len().max(1));
         for (i, t) in p.api_tokens.iter().enumerate() {
             let header =
@@ -112,6 +121,11 @@ impl Upstream {
             credentials.push(Credential {
                 header: None,
                 masked: mask_credential(&aws.access_key),
+            });
+        } else if let Some(v) = &vertex {
+            credentials.push(Credential {
+                header: None,
+                masked: v.account.client_email.clone(),
             });
         } else if credentials.is_empty() && !kind.token_required() {
             credentials.push(Credential {
@@ -145,6 +159,8 @@ impl Upstream {
         // token shared by two endpoints has two independent records.
         let health = if let Some(aws) = &aws {
             vec![store.credential(&p.id, &aws.access_key)]
+        } else if let Some(v) = &vertex {
+            vec![store.credential(&p.id, &v.account.client_email)]
         } else if p.api_tokens.is_empty() {
             vec![store.credential(&p.id, "")]
         } else {
@@ -168,6 +184,7 @@ impl Upstream {
             retry,
             aws,
             original: p.protocol.as_deref() == Some("original"),
+            vertex,
         })
     }
 }
@@ -247,6 +264,23 @@ impl Upstream {
         } else {
             self.endpoint.dialect()
         }
+    }
+
+    /// [`Upstream::request`] plus what needs I/O first: a Vertex AI access
+    /// token. Errors say why no request could be made.
+    pub async fn prepared_request(
+        &self,
+        client: &crate::runtime::HttpClient,
+        idx: usize,
+        uri: http::Uri,
+        body: bytes::Bytes,
+    ) -> Result<http::Request<http_body_util::Full<bytes::Bytes>>, String> {
+        let mut req = self.request(idx, uri, body);
+        if let Some(v) = &self.vertex {
+            let auth = v.authorization(client).await?;
+            req.headers_mut().insert(http::header::AUTHORIZATION, auth);
+        }
+        Ok(req)
     }
 
     pub fn masked(&self, idx: usize) -> &str {

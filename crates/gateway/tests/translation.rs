@@ -461,3 +461,72 @@ async fn protocol_original_forwards_the_body_untouched() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(rx.recv().await.unwrap(), sent.as_bytes());
 }
+
+#[tokio::test]
+async fn vertex_service_account_token_is_exchanged_once_and_used() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let key_json = include_str!("../../providers/tests/data/test-service-account.json");
+    let account = switchyard_providers::vertex_auth::ServiceAccount::from_json(key_json).unwrap();
+    let public_key = account.public_key_der();
+    let exchanges = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = exchanges.clone();
+    let token_endpoint = raw_upstream(move |mut s| {
+        let public_key = public_key.clone();
+        let seen = seen.clone();
+        async move {
+            use tokio::io::AsyncWriteExt;
+            let req = read_request(&mut s).await;
+            let form = String::from_utf8(req.body).unwrap();
+            let jwt = form.split("assertion=").nth(1).unwrap();
+            let parts: Vec<&str> = jwt.split('.').collect();
+            let pk = ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, public_key);
+            let ok = pk
+                .verify(
+                    format!("{}.{}", parts[0], parts[1]).as_bytes(),
+                    &switchyard_providers::vertex_auth::b64url_decode(parts[2]).unwrap(),
+                )
+                .is_ok()
+                && form.starts_with("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&");
+            seen.fetch_add(1, Ordering::SeqCst);
+            let (status, body) = if ok {
+                ("200 OK", r#"{"access_token":"ya29.test-token","expires_in":3599,"token_type":"Bearer"}"#)
+            } else {
+                ("400 Bad Request", r#"{"error":"invalid_grant"}"#)
+            };
+            let resp = format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+            s.write_all(resp.as_bytes()).await.unwrap();
+        }
+    })
+    .await;
+    let mut key: Value = serde_json::from_str(key_json).unwrap();
+    key["token_uri"] = json!(format!("http://{token_endpoint}/token"));
+    // SAFETY: set once, read only by this test's config.
+    unsafe { std::env::set_var("SWITCHYARD_TEST_VERTEX_KEY", key.to_string()) };
+    let emu = default_emulator().await;
+    let gw = gateway(&format!(
+        "providers:\n  - {{ id: vx, type: vertex, baseUrl: \"http://{}\", vertexProjectId: p1, vertexRegion: us-central1, vertexAuthKey: \"${{SWITCHYARD_TEST_VERTEX_KEY}}\" }}\n",
+        emu.addr
+    ))
+    .await;
+    for _ in 0..3 {
+        let r = post(gw.addr, "/v1/chat/completions", chat("gemini-2.5-pro")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    assert_eq!(exchanges.load(Ordering::SeqCst), 1, "the token is cached");
+    let reqs = emu.emulator.requests();
+    assert_eq!(reqs.len(), 3);
+    for r in reqs {
+        assert_eq!(r.credential.as_deref(), Some("ya29.test-token"));
+        assert_eq!(
+            r.path,
+            "/v1/projects/p1/locations/us-central1/publishers/google/models/gemini-2.5-pro:generateContent"
+        );
+    }
+    let status = gw.status().await;
+    let text = status.to_string();
+    assert!(
+        text.contains("switchyard-test@example.iam.gserviceaccount.com")
+            && !text.contains("PRIVATE KEY"),
+        "{text}"
+    );
+}

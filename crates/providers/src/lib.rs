@@ -9,6 +9,7 @@
 mod catalog;
 mod endpoint;
 mod sigv4;
+pub mod vertex_auth;
 
 pub use catalog::{Api, AuthScheme, CATALOG, Dialect, ProviderKind, lookup, type_names};
 pub use endpoint::{Endpoint, EndpointError, EndpointOptions, Scheme};
