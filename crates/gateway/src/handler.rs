@@ -49,6 +49,8 @@ pub fn error_response(e: &GatewayError, dialect: Dialect) -> Response<GatewayBod
         Dialect::OpenAi | Dialect::Bedrock => body.to_json(),
         _ => {
             let kind = match body.kind {
+                _ if e.status() == http::StatusCode::NOT_FOUND => "not_found_error",
+                _ if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE => "request_too_large",
                 ErrorKind::InvalidRequest => "invalid_request_error",
                 ErrorKind::Authentication => "authentication_error",
                 ErrorKind::Permission => "permission_error",

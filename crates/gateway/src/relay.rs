@@ -234,6 +234,10 @@ impl TranslateRelay {
     }
 }
 
+fn malformed(provider: &str, e: &dyn std::fmt::Display) -> String {
+    format!("The stream from provider `{provider}` is malformed: {e}.")
+}
+
 impl Body for TranslateRelay {
     type Data = Bytes;
     type Error = BoxError;
@@ -247,29 +251,18 @@ impl Body for TranslateRelay {
             if *this.finished {
                 return Poll::Ready(None);
             }
-            let mut out = Vec::new();
-            let decoded = if let Some(first) = this.first.take() {
-                this.decoder.push(&first, this.events)
+            // Feed the decoder from wherever the next bytes are; a failure
+            // ends the client stream with an error event in its dialect.
+            let mut end = false;
+            let fed: Result<(), String> = if let Some(first) = this.first.take() {
+                this.decoder
+                    .push(&first, this.events)
+                    .map_err(|e| malformed(this.provider, &e))
             } else if *this.upstream_done {
-                *this.finished = true;
-                let r = this.decoder.finish(this.events);
-                for mut ev in this.events.drain(..) {
-                    this.fill.event(&mut ev);
-                    this.encoder.encode(&ev, &mut out);
-                }
-                if let Err(e) = r {
-                    let err = stream_error(
-                        Some(502),
-                        format!(
-                            "the stream from provider `{}` is malformed: {e}",
-                            this.provider
-                        ),
-                    );
-                    this.encoder
-                        .encode(&StreamEvent::Error { error: err }, &mut out);
-                }
-                this.encoder.finish(&mut out);
-                return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
+                end = true;
+                this.decoder
+                    .finish(this.events)
+                    .map_err(|e| malformed(this.provider, &e))
             } else {
                 match this.inner.as_mut().poll_frame(cx) {
                     Poll::Pending => return Poll::Pending,
@@ -278,41 +271,33 @@ impl Body for TranslateRelay {
                         continue;
                     }
                     Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                        Ok(data) => this.decoder.push(&data, this.events),
+                        Ok(data) => this
+                            .decoder
+                            .push(&data, this.events)
+                            .map_err(|e| malformed(this.provider, &e)),
                         Err(_trailers) => continue,
                     },
                     Poll::Ready(Some(Err(e))) => {
-                        *this.finished = true;
                         tracing::warn!(provider = %this.provider, error = %e, "upstream stream failed mid-way");
-                        let err = stream_error(
-                            Some(502),
-                            format!(
-                                "The stream from provider `{}` was interrupted ({e}). The answer above is incomplete; retry the request.",
-                                this.provider
-                            ),
-                        );
-                        this.encoder
-                            .encode(&StreamEvent::Error { error: err }, &mut out);
-                        this.encoder.finish(&mut out);
-                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
+                        Err(format!(
+                            "The stream from provider `{}` was interrupted ({e}). The answer above is incomplete; retry the request.",
+                            this.provider
+                        ))
                     }
                 }
             };
+            let mut out = Vec::new();
             for mut ev in this.events.drain(..) {
                 this.fill.event(&mut ev);
                 this.encoder.encode(&ev, &mut out);
             }
-            if let Err(e) = decoded {
+            if let Err(message) = fed {
+                end = true;
+                let error = stream_error(Some(502), message);
+                this.encoder.encode(&StreamEvent::Error { error }, &mut out);
+            }
+            if end {
                 *this.finished = true;
-                let err = stream_error(
-                    Some(502),
-                    format!(
-                        "the stream from provider `{}` is malformed: {e}",
-                        this.provider
-                    ),
-                );
-                this.encoder
-                    .encode(&StreamEvent::Error { error: err }, &mut out);
                 this.encoder.finish(&mut out);
             }
             if !out.is_empty() {

@@ -315,7 +315,7 @@ async fn errors_speak_the_client_dialect() {
     assert_eq!(r.status, 404);
     let j = r.json();
     assert_eq!(j["type"], "error", "{j}");
-    assert_eq!(j["error"]["type"], "invalid_request_error");
+    assert_eq!(j["error"]["type"], "not_found_error");
     assert!(
         j["error"]["message"]
             .as_str()
