@@ -142,12 +142,12 @@ fn pair_name(from: Dialect, to: Dialect) -> String {
 // Request path
 
 /// The ids the client gave its two calls (Gemini sends none: the decoder
-/// numbers them).
+/// makes them up from each call's name, arguments and number).
 fn client_call_ids(ingress: Dialect) -> [&'static str; 2] {
     match ingress {
         OpenAi => ["call_Wx7pQ2", "call_Tm4kR9"],
         Anthropic => ["toolu_01Wx7pQ2", "toolu_01Tm4kR9"],
-        Gemini => ["call_0", "call_1"],
+        Gemini => ["call_f1c803b1322f_0", "call_03d680580ce4_1"],
         Bedrock => unreachable!(),
     }
 }
@@ -422,7 +422,7 @@ fn expected_after(provider: Dialect, sent: &ChatRequest) -> ChatRequest {
                 .reasoning
                 .as_ref()
                 .and_then(Reasoning::budget)
-                .filter(|b| *b > 0)
+                .filter(|b| *b > 0 && !claude_refuses_thinking(sent))
                 .map(|b| b.max(1024));
             if let Some(b) = budget
                 && b >= max_tokens
@@ -513,13 +513,51 @@ fn expected_after(provider: Dialect, sent: &ChatRequest) -> ChatRequest {
                 .reasoning
                 .as_ref()
                 .and_then(Reasoning::budget)
+                .filter(|_| !claude_refuses_thinking(sent))
                 .map(|b| Reasoning {
                     effort: None,
                     budget_tokens: Some(b),
                 });
+            if e.reasoning.is_some() {
+                // Claude on Bedrock rejects these with thinking on.
+                e.temperature = sent.temperature.filter(|t| *t == 1.0);
+                e.top_p = sent.top_p.filter(|p| *p >= 0.95);
+                e.top_k = None;
+            }
         }
     }
     e
+}
+
+/// Whether Claude (Anthropic, or Bedrock's Claude shape) must get the
+/// request without thinking, as the two modules' mapping tables say: the
+/// tool choice forces a tool, or the conversation ends in tool results whose
+/// assistant turn does not open with signed (or redacted) reasoning.
+fn claude_refuses_thinking(sent: &ChatRequest) -> bool {
+    let forced = !sent.tools.is_empty()
+        && matches!(
+            sent.tool_choice,
+            Some(ToolChoice::Required | ToolChoice::Tool(_))
+        );
+    let Some(turn) = sent
+        .messages
+        .iter()
+        .rposition(|m| m.role == Role::Assistant)
+    else {
+        return forced;
+    };
+    let in_tool_loop = sent.messages[turn + 1..]
+        .iter()
+        .flat_map(|m| &m.content)
+        .any(|p| matches!(p, Part::ToolResult { .. }));
+    let leads_with_reasoning = match sent.messages[turn].content.first() {
+        Some(Part::Thinking {
+            signature: Some(s), ..
+        }) => !s.is_empty(),
+        Some(Part::RedactedThinking { .. }) => true,
+        _ => false,
+    };
+    forced || (in_tool_loop && !leads_with_reasoning)
 }
 
 /// The provider body reads back as the mapping table says: what survives
@@ -671,12 +709,13 @@ fn request_case(ingress: Dialect, provider: Dialect, stream: bool) {
 // ===========================================================================
 // Response path
 
-/// The tool-call ids each provider's answer carries (Gemini sends none).
+/// The tool-call ids each provider's answer carries (Gemini sends none: the
+/// decoder makes them up from the answer's `responseId`).
 fn provider_call_ids(provider: Dialect) -> [&'static str; 2] {
     match provider {
         OpenAi => ["call_Wx7pQ2", "call_Tm4kR9"],
         Anthropic => ["toolu_01Wx7pQ2", "toolu_01Tm4kR9"],
-        Gemini => ["call_0", "call_1"],
+        Gemini => ["call_1adbbc3a8307_0", "call_1adbbc3a8307_1"],
         Bedrock => ["tooluse_Wx7pQ2", "tooluse_Tm4kR9"],
     }
 }
@@ -1022,25 +1061,36 @@ fn error_case(provider: Dialect, ingress: Dialect) {
     );
     for c in &cases {
         let status = c.status;
-        // OpenAI's `type` is kept verbatim as the canonical kind (`requests`,
-        // `server_error`, ...); the other providers map to canonical kinds.
-        if provider != OpenAi {
-            assert_eq!(
-                c.canonical.kind,
-                expected_kind(status),
-                "{ctx} {status}: canonical kind"
-            );
-        }
+        // Every provider's error maps to the canonical kind of its status
+        // (OpenAI's `type` is only kept for statuses that do not say it all).
+        assert_eq!(
+            c.canonical.kind,
+            expected_kind(status),
+            "{ctx} {status}: canonical kind"
+        );
         // What the client sees is the right kind for the status (a Google
         // status is derived from the HTTP status first: 403 is
-        // PERMISSION_DENIED there). See `bugs::openai_401_reaches_claude_clients_as_invalid_request`
-        // for the one exception.
+        // PERMISSION_DENIED there).
         let seen = decode_client_error(ingress, status, c.client.get().as_bytes()).kind;
         let want = match (ingress, status) {
             // OpenAI clients get OpenAI-style `type`s (see the goldens).
-            (OpenAi, _) => continue,
+            (OpenAi, _) => {
+                // The body and the stream event say the same.
+                let body: Value = serde_json::from_str(c.client.get()).unwrap();
+                let event: Value = serde_json::from_str(
+                    c.client_stream_event
+                        .strip_prefix("data: ")
+                        .and_then(|e| e.split("\n\n").next())
+                        .unwrap(),
+                )
+                .unwrap();
+                assert_eq!(
+                    event["error"]["type"], body["error"]["type"],
+                    "{ctx} {status}: body and stream event types"
+                );
+                continue;
+            }
             (Gemini, 403) => "permission_error",
-            (Anthropic, 401) if provider == OpenAi => continue,
             _ => expected_kind(status),
         };
         assert_eq!(seen, want, "{ctx} {status}: kind seen by the client");
@@ -1172,8 +1222,8 @@ pair_tests! {
 }
 
 // ===========================================================================
-// Converter bugs found by this suite: each test fails today and is ignored
-// so that the suite stays green; remove the `#[ignore]` with the fix.
+// Converter bugs found by this suite, kept as regression tests now that
+// they are fixed (each comment says what the bug was and what the fix is).
 
 mod bugs {
     use super::*;
@@ -1189,48 +1239,59 @@ mod bugs {
         req
     }
 
-    // BUG: anthropic::encode_request turns on extended thinking together with
-    // a forced tool choice. Anthropic rejects that combination ("Thinking may
-    // not be enabled when tool_choice forces tool use"); only `auto` and
-    // `none` are allowed with thinking. Input: the OpenAI client request
-    // (`reasoning_effort: "low"`, `tool_choice: {"type":"function",
-    // "function":{"name":"get_weather"}}`). Output:
-    // `"thinking":{"type":"enabled","budget_tokens":2048}` and
-    // `"tool_choice":{"type":"tool","name":"get_weather",...}`. The encoder
-    // already drops temperature/top_p/top_k that thinking forbids; it should
-    // likewise leave thinking off (or relax the choice) here.
+    // Was a BUG: anthropic::encode_request turned on extended thinking
+    // together with a forced tool choice. Anthropic rejects that combination
+    // ("Thinking may not be enabled when tool_choice forces tool use"); only
+    // `auto` and `none` are allowed with thinking. Input: the OpenAI client
+    // request (`reasoning_effort: "low"`, `tool_choice: {"type":"function",
+    // "function":{"name":"get_weather"}}`). Output was
+    // `"thinking":{"type":"enabled","budget_tokens":2048}` with
+    // `"tool_choice":{"type":"tool","name":"get_weather",...}`. Fix: the
+    // client's explicit tool choice wins and thinking is left off (the
+    // sampling fields thinking forbids are then sent as they are).
     #[test]
-    #[ignore = "BUG: Anthropic thinking sent with a forced tool_choice"]
     fn anthropic_thinking_with_forced_tool_choice() {
         let body = json_of(&anthropic::encode_request(&routed(OpenAi, Anthropic)).unwrap());
         let forced = matches!(body["tool_choice"]["type"].as_str(), Some("any" | "tool"));
+        assert!(forced, "the tool choice is kept: {}", body["tool_choice"]);
         assert!(
             !(forced && body.get("thinking").is_some()),
             "thinking {} with tool_choice {}",
             body["thinking"],
             body["tool_choice"]
         );
+        assert_eq!(body["temperature"], 0.7, "sampling kept without thinking");
     }
 
-    // BUG: anthropic::encode_request turns on thinking while the conversation
-    // is inside a tool loop whose assistant turn has no (signed) thinking
-    // block, as is always the case for OpenAI-style clients, which never see
-    // signatures. Anthropic answers 400 "Expected `thinking` or
+    // Was a BUG: anthropic::encode_request turned on thinking while the
+    // conversation is inside a tool loop whose assistant turn has no (signed)
+    // thinking block, as is always the case for OpenAI-style clients, which
+    // never see signatures. Anthropic answers 400 "Expected `thinking` or
     // `redacted_thinking`, but found `text`. When `thinking` is enabled, a
     // final `assistant` message must start with a thinking block". Input: the
     // OpenAI client request without its tool_choice (so as not to hit the
-    // bug above). Output: `"thinking":{"type":"enabled",...}` and
-    // `messages[3].content[0]` is a `text` block. Expected: thinking left off
-    // for such a request.
+    // bug above). Output was `"thinking":{"type":"enabled",...}` with
+    // `messages[3].content[0]` a `text` block. Fix: thinking is left off for
+    // such a request; it stays on when the turn opens with signed thinking
+    // (the Anthropic client's own history).
     #[test]
-    #[ignore = "BUG: Anthropic thinking enabled mid tool loop without a thinking block"]
     fn anthropic_thinking_mid_tool_loop_without_thinking_block() {
+        let is_thinking =
+            |b: &Value| matches!(b["type"].as_str(), Some("thinking" | "redacted_thinking"));
         let mut req = routed(OpenAi, Anthropic);
         req.tool_choice = None;
         let body = json_of(&anthropic::encode_request(&req).unwrap());
-        assert_thinking_block_leads_tool_loop(&body, "messages", "content", |b| {
-            matches!(b["type"].as_str(), Some("thinking" | "redacted_thinking"))
-        });
+        assert_thinking_block_leads_tool_loop(&body, "messages", "content", is_thinking);
+        assert!(body.get("thinking").is_none(), "{}", body["thinking"]);
+
+        let mut req = routed(Anthropic, Anthropic);
+        req.tool_choice = None;
+        let body = json_of(&anthropic::encode_request(&req).unwrap());
+        assert!(
+            body.get("thinking").is_some(),
+            "signed history: thinking on"
+        );
+        assert_thinking_block_leads_tool_loop(&body, "messages", "content", is_thinking);
     }
 
     /// With thinking on and the request ending in tool results, the last
@@ -1261,24 +1322,55 @@ mod bugs {
         );
     }
 
-    // BUG: bedrock::encode_request writes Claude's `thinking` field
+    // Was a BUG: bedrock::encode_request wrote Claude's `thinking` field
     // (`additionalModelRequestFields.thinking`) without the constraints
     // Claude puts on it, which anthropic::encode_request does apply: with
     // thinking on, `temperature` must be 1 (or unset), `top_p` >= 0.95,
     // `top_k` unset, and `toolChoice` `auto` (or unset). Input: the Gemini
     // client request (temperature 0.7, topP 0.9, topK 40, thinkingBudget 2048,
     // mode ANY + allowedFunctionNames [get_weather]) routed to Bedrock (URL
-    // image removed). Output: `inferenceConfig.temperature: 0.7`,
+    // image removed). Output was `inferenceConfig.temperature: 0.7`,
     // `topP: 0.9`, `additionalModelRequestFields: {top_k: 40, thinking:
     // {type: enabled, budget_tokens: 2048}}`, `toolChoice: {tool: {name:
-    // get_weather}}`: a ValidationException on every Claude model.
+    // get_weather}}`: a ValidationException on every Claude model. Fix, as
+    // in the Anthropic encoder: the forced tool wins and thinking is left
+    // off (sampling then sent as is); with a choice that allows thinking,
+    // the sampling Claude refuses is dropped.
     #[test]
-    #[ignore = "BUG: Bedrock Claude thinking sent with sampling and tool choice it forbids"]
     fn bedrock_thinking_with_forbidden_sampling_and_tool_choice() {
         let req = without_url_images(&routed(Gemini, Bedrock));
         let body = json_of(&switchyard_protocol::bedrock::encode_request(&req).unwrap());
+        assert_claude_thinking_constraints(&body);
+        assert!(
+            body["additionalModelRequestFields"]
+                .get("thinking")
+                .is_none(),
+            "forced tool: thinking off"
+        );
+        assert_eq!(body["inferenceConfig"]["temperature"], 0.7);
+        assert_eq!(body["additionalModelRequestFields"]["top_k"], 40);
+
+        // The choice left to the model: thinking on (the Gemini history opens
+        // its tool-use turn with signed reasoning), sampling dropped.
+        let mut req = req;
+        req.tool_choice = Some(ToolChoice::Auto);
+        let body = json_of(&switchyard_protocol::bedrock::encode_request(&req).unwrap());
+        assert!(
+            body["additionalModelRequestFields"]
+                .get("thinking")
+                .is_some(),
+            "thinking is on"
+        );
+        assert_claude_thinking_constraints(&body);
+    }
+
+    /// With Claude's thinking on in a Converse body, nothing Claude refuses
+    /// along with it.
+    fn assert_claude_thinking_constraints(body: &Value) {
         let extra = &body["additionalModelRequestFields"];
-        assert!(extra.get("thinking").is_some(), "thinking is on");
+        if extra.get("thinking").is_none() {
+            return;
+        }
         let inf = &body["inferenceConfig"];
         let problems: Vec<String> = [
             inf["temperature"]
@@ -1301,35 +1393,48 @@ mod bugs {
         assert!(problems.is_empty(), "with thinking on: {problems:?}");
     }
 
-    // BUG: the same tool-loop rule as above, on Bedrock: thinking is turned on
-    // although the trailing assistant tool-use turn has no reasoningContent
-    // block (OpenAI client). Claude on Bedrock rejects it with the same
-    // "a final `assistant` message must start with a thinking block" error.
+    // Was a BUG: the same tool-loop rule as above, on Bedrock: thinking was
+    // turned on although the trailing assistant tool-use turn has no
+    // reasoningContent block (OpenAI client). Claude on Bedrock rejects it
+    // with the same "a final `assistant` message must start with a thinking
+    // block" error. Fix: thinking left off for such a request; it stays on
+    // when the turn opens with signed reasoning (Anthropic client history).
     #[test]
-    #[ignore = "BUG: Bedrock Claude thinking enabled mid tool loop without a reasoning block"]
     fn bedrock_thinking_mid_tool_loop_without_reasoning_block() {
+        let is_reasoning = |b: &Value| b.get("reasoningContent").is_some();
         let mut req = without_url_images(&routed(OpenAi, Bedrock));
         req.tool_choice = None;
         req.temperature = None;
         req.top_p = None;
         let body = json_of(&switchyard_protocol::bedrock::encode_request(&req).unwrap());
-        assert_thinking_block_leads_tool_loop(&body, "messages", "content", |b| {
-            b.get("reasoningContent").is_some()
-        });
+        assert_thinking_block_leads_tool_loop(&body, "messages", "content", is_reasoning);
+        assert!(
+            body["additionalModelRequestFields"]
+                .get("thinking")
+                .is_none()
+        );
+
+        let mut req = without_url_images(&routed(Anthropic, Bedrock));
+        req.tool_choice = None;
+        let body = json_of(&switchyard_protocol::bedrock::encode_request(&req).unwrap());
+        assert!(
+            body["additionalModelRequestFields"]
+                .get("thinking")
+                .is_some(),
+            "signed history: thinking on"
+        );
+        assert_thinking_block_leads_tool_loop(&body, "messages", "content", is_reasoning);
     }
 
-    // BUG: openai::decode_error takes OpenAI's `error.type` verbatim as the
-    // canonical kind. OpenAI labels a bad API key (HTTP 401)
+    // Was a BUG: openai::decode_error took OpenAI's `error.type` verbatim as
+    // the canonical kind. OpenAI labels a bad API key (HTTP 401)
     // `invalid_request_error`, which is also an Anthropic kind, so a Claude
-    // client gets HTTP 401 with `{"type":"error","error":{"type":
+    // client got HTTP 401 with `{"type":"error","error":{"type":
     // "invalid_request_error",...}}` instead of `authentication_error`.
     // Input: `401 {"error":{"message":"Incorrect API key provided: ...",
     // "type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`.
-    // (Other OpenAI types such as `requests` or `server_error` are not
-    // Anthropic kinds and are replaced by the status's kind, so 429 and 500
-    // come out right.)
+    // Fix: the kind comes from the status for 401, 403, 404, 413, 429, 5xx.
     #[test]
-    #[ignore = "BUG: OpenAI 401 reaches Claude clients as invalid_request_error"]
     fn openai_401_reaches_claude_clients_as_invalid_request() {
         let (status, body) = provider_errors(OpenAi)[0];
         assert_eq!(status, 401);
@@ -1338,16 +1443,15 @@ mod bugs {
         assert_eq!(client["error"]["type"], "authentication_error", "{client}");
     }
 
-    // BUG: ids made up for Gemini's id-less function calls restart at
+    // Was a BUG: ids made up for Gemini's id-less function calls restarted at
     // `call_0` in every answer (gemini::decode_response and the Gemini
-    // StreamDecoder), so a conversation with a Gemini provider repeats tool
+    // StreamDecoder), so a conversation with a Gemini provider repeated tool
     // call ids from one turn to the next. Anthropic rejects such a history
     // ("`tool_use` ids must be unique") and Claude Code pairs results with
     // calls by id. Input: two different Gemini answers, each with one id-less
-    // `functionCall`. Output: both calls get id `call_0`. Expected: ids unique
-    // across answers (e.g. derived from `responseId`).
+    // `functionCall`. Output was `call_0` for both. Fix: `call_<h>_<n>`, h a
+    // hash of the `responseId` (deterministic, different per answer).
     #[test]
-    #[ignore = "BUG: Gemini-generated tool call ids repeat across answers"]
     fn gemini_generated_call_ids_repeat_across_answers() {
         let answer = |response_id: &str, city: &str| {
             let body = json!({

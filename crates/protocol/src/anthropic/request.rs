@@ -595,13 +595,21 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
         }
     };
 
+    // Thinking is left off where Anthropic would refuse it: with a forced
+    // tool (the client's explicit choice wins), and inside a tool loop whose
+    // assistant turn does not open with a (signed) thinking block.
+    let forced_tool = tool_choice
+        .as_ref()
+        .is_some_and(|c| matches!(c.kind, "any" | "tool"));
+    let thinking_allowed = !forced_tool && !unsigned_tool_loop(&messages);
+
     // Thinking: Anthropic wants 1024 <= budget < max_tokens.
     let mut max_tokens = req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
     let mut budget = req
         .reasoning
         .as_ref()
         .and_then(Reasoning::budget)
-        .filter(|b| *b > 0)
+        .filter(|b| *b > 0 && thinking_allowed)
         .map(|b| b.max(MIN_THINKING_BUDGET));
     if let Some(b) = budget
         && b >= max_tokens
@@ -643,6 +651,36 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
         metadata: req.user.as_deref().map(|user_id| OutMetadata { user_id }),
     };
     serde_json::to_vec(&body).map_err(|e| ConvertError::new("", e.to_string()))
+}
+
+/// Whether the conversation ends in a tool-result turn that answers an
+/// assistant turn not opening with a thinking block. With thinking on,
+/// Anthropic refuses such a request ("a final `assistant` message must start
+/// with a thinking block"): the assistant turn of a tool loop must be sent
+/// back with its signed thinking, which clients of other dialects never
+/// have.
+fn unsigned_tool_loop(messages: &[OutMessage]) -> bool {
+    let Some(last) = messages.last() else {
+        return false;
+    };
+    if last.role != "user"
+        || !last
+            .content
+            .iter()
+            .any(|b| matches!(b, OutBlock::ToolResult { .. }))
+    {
+        return false;
+    }
+    messages
+        .iter()
+        .rev()
+        .find(|m| m.role == "assistant")
+        .is_some_and(|m| {
+            !matches!(
+                m.content.first(),
+                Some(OutBlock::Thinking { .. } | OutBlock::RedactedThinking { .. })
+            )
+        })
 }
 
 fn encode_part<'a>(

@@ -1140,6 +1140,134 @@ fn encode_reasoning_as_a_thinking_budget() {
 }
 
 #[test]
+fn forced_tool_choice_leaves_thinking_off() {
+    let mut req = ChatRequest {
+        model: "claude".into(),
+        messages: vec![user("weather?")],
+        temperature: Some(0.3),
+        tools: vec![Tool {
+            name: "f".into(),
+            description: None,
+            parameters: json!({"type": "object"}),
+        }],
+        tool_choice: Some(ToolChoice::Tool("f".into())),
+        reasoning: Some(Reasoning {
+            effort: None,
+            budget_tokens: Some(2048),
+        }),
+        ..Default::default()
+    };
+    // The client's forced tool wins: no thinking, sampling kept, and
+    // max_tokens not raised for a budget that is not sent.
+    let out = body(&req);
+    assert!(out.get("thinking").is_none(), "{out}");
+    assert_eq!(out["tool_choice"]["type"], "tool");
+    assert_eq!(out["temperature"], 0.3);
+    assert_eq!(out["max_tokens"], DEFAULT_MAX_TOKENS);
+    req.tool_choice = Some(ToolChoice::Required);
+    let out = body(&req);
+    assert!(out.get("thinking").is_none(), "{out}");
+    assert_eq!(out["tool_choice"]["type"], "any");
+    // `auto` and `none` go with thinking.
+    for choice in [ToolChoice::Auto, ToolChoice::None] {
+        req.tool_choice = Some(choice);
+        let out = body(&req);
+        assert_eq!(out["thinking"]["budget_tokens"], 2048, "{out}");
+        assert!(out.get("temperature").is_none());
+    }
+    // Without tools the choice is dropped, and forces nothing.
+    req.tools.clear();
+    req.tool_choice = Some(ToolChoice::Required);
+    let out = body(&req);
+    assert!(out.get("tool_choice").is_none());
+    assert_eq!(out["thinking"]["budget_tokens"], 2048);
+}
+
+#[test]
+fn thinking_in_a_tool_loop_needs_a_leading_signed_thinking_block() {
+    let call = Part::ToolCall {
+        id: "t1".into(),
+        name: "f".into(),
+        arguments: "{}".into(),
+    };
+    let result = Message {
+        role: Role::Tool,
+        content: vec![Part::ToolResult {
+            tool_call_id: "t1".into(),
+            name: Some("f".into()),
+            content: vec![Part::Text { text: "ok".into() }],
+            is_error: false,
+        }],
+    };
+    let thinking_on = |turn: Vec<Part>, tail: Vec<Message>| {
+        let mut messages = vec![
+            user("q"),
+            Message {
+                role: Role::Assistant,
+                content: turn,
+            },
+        ];
+        messages.extend(tail);
+        let req = ChatRequest {
+            model: "claude".into(),
+            messages,
+            tools: vec![Tool {
+                name: "f".into(),
+                description: None,
+                parameters: json!({"type": "object"}),
+            }],
+            reasoning: Some(Reasoning {
+                effort: Some("low".into()),
+                budget_tokens: None,
+            }),
+            ..Default::default()
+        };
+        body(&req).get("thinking").is_some()
+    };
+    let signed = Part::Thinking {
+        text: "hmm".into(),
+        signature: Some("sig".into()),
+    };
+    let unsigned = Part::Thinking {
+        text: "hmm".into(),
+        signature: None,
+    };
+    let redacted = Part::RedactedThinking {
+        data: "AAAA".into(),
+    };
+    let text = Part::Text {
+        text: "let me see".into(),
+    };
+    let results = || vec![result.clone()];
+    // No thinking block first (unsigned thinking is not sent): off.
+    assert!(!thinking_on(vec![call.clone()], results()));
+    assert!(!thinking_on(vec![text.clone(), call.clone()], results()));
+    assert!(!thinking_on(vec![unsigned, call.clone()], results()));
+    assert!(!thinking_on(
+        vec![call.clone()],
+        vec![result.clone(), user("and?")]
+    ));
+    // Signed or redacted thinking first: on.
+    assert!(thinking_on(vec![signed, call.clone()], results()));
+    assert!(thinking_on(vec![redacted, call.clone()], results()));
+    // Not inside a tool loop: on, whatever earlier turns hold.
+    assert!(thinking_on(vec![text], vec![user("and?")]));
+    assert!(thinking_on(
+        vec![call],
+        vec![
+            result.clone(),
+            Message {
+                role: Role::Assistant,
+                content: vec![Part::Text {
+                    text: "done".into()
+                }],
+            },
+            user("thanks"),
+        ]
+    ));
+}
+
+#[test]
 fn unsupported_blocks_are_errors_with_paths() {
     let wire = json!({"model": "claude", "max_tokens": 10, "messages": [
         {"role": "user", "content": [{"type": "image", "source": {"type": "file", "file_id": "f"}}]}

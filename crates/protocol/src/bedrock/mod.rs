@@ -22,11 +22,11 @@
 //! | `ToolResult` | `{toolResult: {toolUseId, content: [{text}\|{image}], status}}` | `status: "error"` when `is_error`, omitted otherwise (it is Claude/Nova-only); `{json}` result content decodes to its JSON text; `name` is not sent, and on decode is taken from the earlier `toolUse` with the same id |
 //! | `Thinking` | `{reasoningContent: {reasoningText: {text, signature}}}` | |
 //! | `RedactedThinking` | `{reasoningContent: {redactedContent}}` | base64 passed through as is |
-//! | `max_tokens`, `temperature`, `top_p`, `stop` | `inferenceConfig {maxTokens, temperature, topP, stopSequences}` | omitted when all are unset |
-//! | `top_k` | `additionalModelRequestFields.top_k` | Anthropic Claude shape; other model families may reject it |
-//! | `reasoning` | `additionalModelRequestFields.thinking {type: enabled, budget_tokens}` | Claude shape; an effort becomes a budget (`Reasoning::budget`); decoded only when `type` is `enabled` |
+//! | `max_tokens`, `temperature`, `top_p`, `stop` | `inferenceConfig {maxTokens, temperature, topP, stopSequences}` | omitted when all are unset; with thinking on (see `reasoning`), a `temperature` other than 1 and a `top_p` below 0.95 are dropped (Claude refuses them) |
+//! | `top_k` | `additionalModelRequestFields.top_k` | Anthropic Claude shape; other model families may reject it; dropped with thinking on (Claude refuses it) |
+//! | `reasoning` | `additionalModelRequestFields.thinking {type: enabled, budget_tokens}` | Claude shape; an effort becomes a budget (`Reasoning::budget`); decoded only when `type` is `enabled`. Left off, as the Anthropic encoder does, where Claude refuses it: when `tool_choice` forces a tool (`Required` or `Tool`; the client's explicit choice wins over thinking), and when the conversation ends in a `toolResult` turn whose assistant turn does not start with a signed (or redacted) `reasoningContent` block, as with clients of other dialects, which never have signatures ("a final assistant message must start with a thinking block") |
 //! | `tools` | `toolConfig.tools[].toolSpec {name, description, inputSchema: {json}}` | no `toolConfig` at all without tools |
-//! | `tool_choice` `Auto` / `Required` / `Tool(n)` | `toolChoice {auto: {}}` / `{any: {}}` / `{tool: {name}}` | |
+//! | `tool_choice` `Auto` / `Required` / `Tool(n)` | `toolChoice {auto: {}}` / `{any: {}}` / `{tool: {name}}` | `Required` and `Tool(n)` turn thinking off (see `reasoning`) |
 //! | `tool_choice` `None` | — | Converse has no "none": `toolChoice` is omitted and the tools kept (needed once the history holds tool blocks); decodes as unset |
 //! | `stream` | the `/converse-stream` path | not in the body; decodes as `false` |
 //! | `parallel_tool_calls`, `response_format`, `presence_penalty`, `frequency_penalty`, `seed`, `user` | — | dropped |
@@ -57,8 +57,12 @@
 //! Every payload carries a random `p` padding field; it and any other
 //! unknown field or event type are ignored. [`StreamEncoder`] writes the
 //! same frames (without padding), one content block per text / reasoning
-//! run, redacted reasoning and each tool call; it ends with `messageStop`
-//! and `metadata`, or with an exception frame for `Error`.
+//! run, redacted reasoning and each tool call, each block stopped before the
+//! next starts (as ConverseStream does), except that a tool block whose
+//! arguments are not yet a complete JSON value when the next call starts
+//! stays open until another kind of block or the end (for sources that
+//! interleave parallel calls' arguments); it ends with `messageStop` and
+//! `metadata`, or with an exception frame for `Error`.
 
 pub mod eventstream;
 mod request;
@@ -591,6 +595,98 @@ mod tests {
                 Part::Thinking {
                     text: "b".into(),
                     signature: Some("s2".into())
+                }
+            ]
+        );
+    }
+
+    /// `(event type, contentBlockIndex)` of every frame.
+    fn frame_kinds(bytes: &[u8]) -> Vec<(String, Option<u64>)> {
+        let mut d = FrameDecoder::new();
+        d.push(bytes);
+        let mut out = vec![];
+        while let Some(f) = d.next_frame().unwrap() {
+            let payload: Value = serde_json::from_slice(&f.payload).unwrap();
+            out.push((
+                f.header_str(":event-type").unwrap_or_default().to_string(),
+                payload["contentBlockIndex"].as_u64(),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn stream_encoder_closes_sequential_tool_blocks_in_order() {
+        let start = |index: u32, id: &str| StreamEvent::ToolCallStart {
+            index,
+            id: id.into(),
+            name: "f".into(),
+        };
+        let delta = |index: u32, a: &str| StreamEvent::ToolCallDelta {
+            index,
+            arguments: a.into(),
+        };
+        let events = vec![
+            StreamEvent::TextDelta { text: "hi".into() },
+            start(0, "c0"),
+            delta(0, "{\"a\":"),
+            delta(0, "1}"),
+            start(1, "c1"),
+            delta(1, "{}"),
+            StreamEvent::Finish {
+                reason: StopReason::ToolCalls,
+            },
+        ];
+        let kinds = frame_kinds(&encode_all(&events));
+        let k = |t: &str, i: u64| (t.to_string(), Some(i));
+        let blocks: Vec<_> = kinds
+            .iter()
+            .filter(|(t, _)| t.starts_with("contentBlock"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            blocks,
+            [
+                k("contentBlockDelta", 0),
+                k("contentBlockStop", 0),
+                k("contentBlockStart", 1),
+                k("contentBlockDelta", 1),
+                k("contentBlockDelta", 1),
+                k("contentBlockStop", 1),
+                k("contentBlockStart", 2),
+                k("contentBlockDelta", 2),
+                k("contentBlockStop", 2),
+            ]
+        );
+        let got = collect(&decode_all(&encode_all(&events), &[]));
+        assert_eq!(got.content.len(), 3);
+
+        // A call whose arguments are still incomplete when the next starts
+        // stays open, so that an interleaving source loses nothing.
+        let events = vec![
+            start(0, "c0"),
+            delta(0, "{\"a\":"),
+            start(1, "c1"),
+            delta(1, "{}"),
+            delta(0, "1}"),
+        ];
+        let kinds = frame_kinds(&encode_all(&events));
+        let stop0 = kinds.iter().position(|x| *x == k("contentBlockStop", 0));
+        let last_delta0 = kinds.iter().rposition(|x| *x == k("contentBlockDelta", 0));
+        assert!(stop0 > last_delta0, "{kinds:?}");
+        let got = collect(&decode_all(&encode_all(&events), &[]));
+        assert_eq!(
+            got.content,
+            [
+                Part::ToolCall {
+                    id: "c0".into(),
+                    name: "f".into(),
+                    arguments: "{\"a\":1}".into()
+                },
+                Part::ToolCall {
+                    id: "c1".into(),
+                    name: "f".into(),
+                    arguments: "{}".into()
                 }
             ]
         );

@@ -386,6 +386,33 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
             _ => messages.push((role, blocks)),
         }
     }
+    // Claude's `thinking` (the only reasoning switch this encoder writes) is
+    // left off where Claude refuses it, as the Anthropic encoder does: with a
+    // forced tool, and inside a tool loop whose assistant turn does not open
+    // with a reasoning block.
+    let forced_tool = !req.tools.is_empty()
+        && matches!(
+            req.tool_choice,
+            Some(ToolChoice::Required | ToolChoice::Tool(_))
+        );
+    let budget = req
+        .reasoning
+        .as_ref()
+        .and_then(Reasoning::budget)
+        .filter(|_| !forced_tool && !unsigned_tool_loop(&messages));
+    let thinking_on = budget.is_some();
+    // With thinking on, Claude takes no `top_k`, a `temperature` of 1 only
+    // and a `top_p` of at least 0.95.
+    let (temperature, top_p, top_k) = if thinking_on {
+        (
+            req.temperature.filter(|t| *t == 1.0),
+            req.top_p.filter(|p| *p >= 0.95),
+            None,
+        )
+    } else {
+        (req.temperature, req.top_p, req.top_k)
+    };
+
     body.insert(
         "messages".into(),
         Value::Array(
@@ -410,10 +437,10 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
     if let Some(n) = req.max_tokens {
         inf.insert("maxTokens".into(), n.into());
     }
-    if let Some(t) = req.temperature {
+    if let Some(t) = temperature {
         inf.insert("temperature".into(), t.into());
     }
-    if let Some(p) = req.top_p {
+    if let Some(p) = top_p {
         inf.insert("topP".into(), p.into());
     }
     if !req.stop.is_empty() {
@@ -460,10 +487,10 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
     // Model-specific fields, in the shape Anthropic Claude models on Bedrock
     // take them.
     let mut extra = Map::new();
-    if let Some(k) = req.top_k {
+    if let Some(k) = top_k {
         extra.insert("top_k".into(), k.into());
     }
-    if let Some(budget) = req.reasoning.as_ref().and_then(Reasoning::budget) {
+    if let Some(budget) = budget {
         extra.insert(
             "thinking".into(),
             json!({"type": "enabled", "budget_tokens": budget}),
@@ -475,6 +502,36 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
 
     serde_json::to_vec(&Value::Object(body))
         .map_err(|e| ConvertError::new("", format!("cannot serialise request: {e}")))
+}
+
+/// Whether the conversation ends in a `toolResult` turn that answers an
+/// assistant turn not opening with a signed (or redacted) `reasoningContent`
+/// block. Claude refuses thinking for such a request ("a final `assistant`
+/// message must start with a thinking block"), which is what clients of other
+/// dialects send, having no reasoning signatures.
+fn unsigned_tool_loop(messages: &[(&'static str, Vec<Value>)]) -> bool {
+    let Some((role, last)) = messages.last() else {
+        return false;
+    };
+    if *role != "user" || !last.iter().any(|b| b.get("toolResult").is_some()) {
+        return false;
+    }
+    messages
+        .iter()
+        .rev()
+        .find(|(r, _)| *r == "assistant")
+        .is_some_and(|(_, content)| !content.first().is_some_and(is_signed_reasoning))
+}
+
+/// A `reasoningContent` block Claude accepts back: signed text or redacted.
+fn is_signed_reasoning(block: &Value) -> bool {
+    let Some(r) = block.get("reasoningContent") else {
+        return false;
+    };
+    r.get("redactedContent").is_some()
+        || r["reasoningText"]["signature"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty())
 }
 
 // ---------------------------------------------------------------------------
@@ -759,16 +816,157 @@ mod tests {
                 "toolChoice": {"tool": {"name": "f"}}
             })
         );
-        assert_eq!(
-            b["additionalModelRequestFields"],
-            json!({"top_k": 40, "thinking": {"type": "enabled", "budget_tokens": 2048}})
-        );
+        // The forced tool wins over thinking, which Claude refuses with it;
+        // the sampling fields then stay.
+        assert_eq!(b["additionalModelRequestFields"], json!({"top_k": 40}));
 
         let back = decode_request(&encode_request(&req).unwrap()).unwrap();
         assert_eq!(back.top_k, Some(40));
-        assert_eq!(back.reasoning.and_then(|r| r.budget_tokens), Some(2048));
+        assert_eq!(back.reasoning, None);
         assert_eq!(back.tool_choice, Some(ToolChoice::Tool("f".into())));
         assert_eq!(back.model, "");
+
+        // With the choice left to the model, thinking is on, and the
+        // sampling Claude refuses with it is dropped.
+        let auto = ChatRequest {
+            tool_choice: Some(ToolChoice::Auto),
+            ..req.clone()
+        };
+        let b = body(&auto);
+        assert_eq!(
+            b["inferenceConfig"],
+            json!({"maxTokens": 2000, "stopSequences": ["END"]})
+        );
+        assert_eq!(
+            b["additionalModelRequestFields"],
+            json!({"thinking": {"type": "enabled", "budget_tokens": 2048}})
+        );
+        assert_eq!(b["toolConfig"]["toolChoice"], json!({"auto": {}}));
+        let back = decode_request(&encode_request(&auto).unwrap()).unwrap();
+        assert_eq!(back.reasoning.and_then(|r| r.budget_tokens), Some(2048));
+
+        // Sampling values Claude accepts with thinking are kept.
+        let ok = ChatRequest {
+            temperature: Some(1.0),
+            top_p: Some(0.95),
+            tool_choice: None,
+            ..req
+        };
+        let b = body(&ok);
+        assert_eq!(b["inferenceConfig"]["temperature"], json!(1.0));
+        assert_eq!(b["inferenceConfig"]["topP"], json!(0.95));
+        assert!(b["additionalModelRequestFields"].get("thinking").is_some());
+        assert_eq!(b["additionalModelRequestFields"].get("top_k"), None);
+
+        // Required forces a tool too.
+        let required = ChatRequest {
+            tool_choice: Some(ToolChoice::Required),
+            ..ok
+        };
+        let b = body(&required);
+        assert_eq!(b["additionalModelRequestFields"].get("thinking"), None);
+        // Without tools nothing is forced (and no toolConfig is sent).
+        let no_tools = ChatRequest {
+            tools: vec![],
+            ..required
+        };
+        assert!(
+            body(&no_tools)["additionalModelRequestFields"]
+                .get("thinking")
+                .is_some()
+        );
+    }
+
+    /// Thinking in a tool loop: Claude wants the assistant turn that the
+    /// trailing tool results answer to open with its signed reasoning.
+    #[test]
+    fn thinking_in_a_tool_loop_needs_a_leading_signed_reasoning_block() {
+        let call = Part::ToolCall {
+            id: "t1".into(),
+            name: "f".into(),
+            arguments: "{}".into(),
+        };
+        let result = Message {
+            role: Role::Tool,
+            content: vec![Part::ToolResult {
+                tool_call_id: "t1".into(),
+                name: Some("f".into()),
+                content: vec![Part::Text { text: "ok".into() }],
+                is_error: false,
+            }],
+        };
+        let with_turn = |turn: Vec<Part>, tail: Vec<Message>| {
+            let mut messages = vec![
+                user("q"),
+                Message {
+                    role: Role::Assistant,
+                    content: turn,
+                },
+            ];
+            messages.extend(tail);
+            let req = ChatRequest {
+                messages,
+                tools: vec![Tool {
+                    name: "f".into(),
+                    description: None,
+                    parameters: json!({"type": "object"}),
+                }],
+                reasoning: Some(Reasoning {
+                    effort: None,
+                    budget_tokens: Some(2048),
+                }),
+                ..ChatRequest::default()
+            };
+            body(&req)["additionalModelRequestFields"]
+                .get("thinking")
+                .is_some()
+        };
+        let signed = Part::Thinking {
+            text: "hmm".into(),
+            signature: Some("sig".into()),
+        };
+        let unsigned = Part::Thinking {
+            text: "hmm".into(),
+            signature: None,
+        };
+        let redacted = Part::RedactedThinking {
+            data: "AAAA".into(),
+        };
+        let text = Part::Text {
+            text: "let me see".into(),
+        };
+        let tail = || vec![result.clone()];
+        // No reasoning block, or not first, or unsigned: off.
+        assert!(!with_turn(vec![call.clone()], tail()));
+        assert!(!with_turn(vec![text.clone(), call.clone()], tail()));
+        assert!(!with_turn(
+            vec![text.clone(), signed.clone(), call.clone()],
+            tail()
+        ));
+        assert!(!with_turn(vec![unsigned, call.clone()], tail()));
+        // Signed or redacted reasoning first: on.
+        assert!(with_turn(vec![signed.clone(), call.clone()], tail()));
+        assert!(with_turn(vec![redacted, call.clone()], tail()));
+        // Results followed by a new question still continue the loop.
+        assert!(!with_turn(
+            vec![call.clone()],
+            vec![result.clone(), user("and?")]
+        ));
+        // Not in a tool loop (the conversation ends with a question): on.
+        assert!(with_turn(vec![text], vec![user("and?")]));
+        assert!(with_turn(
+            vec![call],
+            vec![
+                result.clone(),
+                Message {
+                    role: Role::Assistant,
+                    content: vec![Part::Text {
+                        text: "done".into()
+                    }],
+                },
+                user("thanks")
+            ]
+        ));
     }
 
     #[test]

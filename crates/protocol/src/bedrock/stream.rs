@@ -278,9 +278,10 @@ pub struct StreamEncoder {
     next_block: u32,
     /// The open text or reasoning block.
     open: Option<(u32, Block)>,
-    /// Open tool-use blocks: (canonical tool index, block index). Several may
-    /// be open at once when a source interleaves parallel calls' arguments.
-    tools: Vec<(u32, u32)>,
+    /// Open tool-use blocks: (canonical tool index, block index, arguments
+    /// so far). Several may be open at once when a source interleaves
+    /// parallel calls' arguments.
+    tools: Vec<(u32, u32, String)>,
     stopped: bool,
     usage: Option<TokenUsage>,
     done: bool,
@@ -318,9 +319,40 @@ impl StreamEncoder {
 
     fn close_all(&mut self, out: &mut Vec<u8>) {
         self.close_open(out);
-        for (_, idx) in std::mem::take(&mut self.tools) {
+        for (_, idx, _) in std::mem::take(&mut self.tools) {
             self.event("contentBlockStop", &json!({"contentBlockIndex": idx}), out);
         }
+    }
+
+    /// Before a new tool block: close the open text or reasoning block, and
+    /// the tool blocks whose arguments are already a complete JSON value (no
+    /// valid fragment can follow), so that blocks close in order, each
+    /// before the next starts, as ConverseStream does. A call whose
+    /// arguments are still incomplete stays open for an interleaving source.
+    fn close_for_tool(&mut self, out: &mut Vec<u8>) {
+        self.close_open(out);
+        let (done, open): (Vec<_>, Vec<_>) = std::mem::take(&mut self.tools)
+            .into_iter()
+            .partition(|(_, _, args)| serde_json::from_str::<serde::de::IgnoredAny>(args).is_ok());
+        self.tools = open;
+        for (_, idx, _) in done {
+            self.event("contentBlockStop", &json!({"contentBlockIndex": idx}), out);
+        }
+    }
+
+    /// A new tool-use block for call `index`.
+    fn start_tool(&mut self, index: u32, id: &str, name: &str, out: &mut Vec<u8>) -> u32 {
+        self.ensure_started(out);
+        self.close_for_tool(out);
+        let idx = self.next_block;
+        self.next_block += 1;
+        self.tools.push((index, idx, String::new()));
+        self.event(
+            "contentBlockStart",
+            &json!({"contentBlockIndex": idx, "start": {"toolUse": {"toolUseId": id, "name": name}}}),
+            out,
+        );
+        idx
     }
 
     /// The block for `kind`, opening one (and closing others) if needed.
@@ -432,33 +464,21 @@ impl StreamEncode for StreamEncoder {
                 self.event("contentBlockStop", &json!({"contentBlockIndex": idx}), out);
             }
             StreamEvent::ToolCallStart { index, id, name } => {
-                self.ensure_started(out);
-                self.close_open(out);
-                let idx = self.next_block;
-                self.next_block += 1;
-                self.tools.push((*index, idx));
-                self.event(
-                    "contentBlockStart",
-                    &json!({"contentBlockIndex": idx, "start": {"toolUse": {"toolUseId": id, "name": name}}}),
-                    out,
-                );
+                self.start_tool(*index, id, name, out);
             }
             StreamEvent::ToolCallDelta { index, arguments } => {
-                let idx = match self.tools.iter().find(|(t, _)| t == index) {
-                    Some((_, idx)) => *idx,
+                let idx = match self.tools.iter_mut().find(|(t, _, _)| t == index) {
+                    Some((_, idx, args)) => {
+                        args.push_str(arguments);
+                        *idx
+                    }
                     None => {
                         // Arguments for a call that was never started (or
                         // whose block was closed): give it a block.
-                        self.ensure_started(out);
-                        self.close_open(out);
-                        let idx = self.next_block;
-                        self.next_block += 1;
-                        self.tools.push((*index, idx));
-                        self.event(
-                            "contentBlockStart",
-                            &json!({"contentBlockIndex": idx, "start": {"toolUse": {"toolUseId": "", "name": ""}}}),
-                            out,
-                        );
+                        let idx = self.start_tool(*index, "", "", out);
+                        if let Some((_, _, args)) = self.tools.last_mut() {
+                            args.push_str(arguments);
+                        }
                         idx
                     }
                 };

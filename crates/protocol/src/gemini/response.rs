@@ -22,7 +22,7 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse, ConvertError> {
     let mut stop_reason = StopReason::Stop;
     match w.candidates.into_iter().next() {
         Some(c) => {
-            let mut dec = PartDecoder::default();
+            let mut dec = PartDecoder::for_response(w.response_id.as_deref());
             for p in c.content.map(|c| c.parts).unwrap_or_default() {
                 dec.part(p, &mut content);
             }

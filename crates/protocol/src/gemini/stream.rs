@@ -8,7 +8,8 @@ use serde_json::{Map, Value, json};
 
 use super::wire::{
     Strictness, WPart, WResponse, args_text, args_value, code_for_kind, error_from_value,
-    error_json, format_rfc3339, parse_rfc3339, stop_reason_from, stop_reason_to, usage_json,
+    error_json, format_rfc3339, generated_call_id, parse_rfc3339, stop_reason_from, stop_reason_to,
+    usage_json,
 };
 use crate::canonical::{ConvertError, StopReason, StreamEvent, TokenUsage};
 use crate::dialect::{StreamDecode, StreamEncode};
@@ -21,6 +22,9 @@ pub struct StreamDecoder {
     started: bool,
     /// Tool calls seen so far (the next call's canonical index).
     tools: u32,
+    /// The answer's `responseId` (from the first chunk that has one), from
+    /// which ids are made up for id-less calls.
+    response_id: Option<String>,
     finished: bool,
     usage: TokenUsage,
     usage_emitted: bool,
@@ -46,6 +50,9 @@ impl StreamDecoder {
             return Ok(());
         }
         let usage = chunk.usage_metadata.map(|u| u.canonical());
+        if self.response_id.is_none() {
+            self.response_id = chunk.response_id.clone().filter(|r| !r.is_empty());
+        }
         if !self.started {
             self.started = true;
             self.usage = usage.unwrap_or_default();
@@ -109,18 +116,16 @@ impl StreamDecoder {
             signature(out, sig);
             let index = self.tools;
             self.tools += 1;
+            let arguments = args_text(fc.args);
+            let id = fc.id.filter(|i| !i.is_empty()).unwrap_or_else(|| {
+                generated_call_id(self.response_id.as_deref(), &fc.name, &arguments, index)
+            });
             out.push(StreamEvent::ToolCallStart {
                 index,
-                id: fc
-                    .id
-                    .filter(|i| !i.is_empty())
-                    .unwrap_or_else(|| format!("call_{index}")),
+                id,
                 name: fc.name,
             });
-            out.push(StreamEvent::ToolCallDelta {
-                index,
-                arguments: args_text(fc.args),
-            });
+            out.push(StreamEvent::ToolCallDelta { index, arguments });
         } else if p.function_response.is_some() {
             // Not something a model sends.
         } else if let Some(text) = p.text {

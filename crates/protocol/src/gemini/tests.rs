@@ -517,7 +517,8 @@ fn stream_decoder_maps_tool_calls_and_signatures() {
         events[2],
         StreamEvent::ToolCallStart {
             index: 0,
-            id: "call_0".into(),
+            // Made up from the responseId.
+            id: "call_9d646cd87190_0".into(),
             name: "get_country".into()
         }
     );
@@ -554,7 +555,7 @@ fn stream_decoder_maps_tool_calls_and_signatures() {
             Message {
                 role: Role::Tool,
                 content: vec![Part::ToolResult {
-                    tool_call_id: "call_0".into(),
+                    tool_call_id: "call_9d646cd87190_0".into(),
                     name: None,
                     content: vec![Part::Text {
                         text: "France".into(),
@@ -578,7 +579,7 @@ fn stream_decoder_maps_tool_calls_and_signatures() {
     assert_eq!(
         body["contents"][2],
         json!({"role": "user", "parts": [{"functionResponse": {
-            "id": "call_0", "name": "get_country", "response": {"content": "France"}}}]})
+            "id": "call_9d646cd87190_0", "name": "get_country", "response": {"content": "France"}}}]})
     );
 }
 
@@ -730,7 +731,7 @@ fn tool_fixtures() {
     assert_eq!(
         resp.content,
         vec![Part::ToolCall {
-            id: "call_0".into(),
+            id: "call_3ca3992fe606_0".into(),
             name: "get_user_country".into(),
             arguments: "{}".into()
         }]
@@ -978,7 +979,7 @@ fn id_less_function_responses_pair_with_calls_by_name() {
         req.messages[2].content,
         vec![
             Part::ToolResult {
-                tool_call_id: "call_1".into(),
+                tool_call_id: "call_579364a9d00f_1".into(),
                 name: Some("b".into()),
                 content: vec![Part::Text {
                     text: "boom".into()
@@ -986,7 +987,7 @@ fn id_less_function_responses_pair_with_calls_by_name() {
                 is_error: true
             },
             Part::ToolResult {
-                tool_call_id: "call_0".into(),
+                tool_call_id: "call_f46e28388eb8_0".into(),
                 name: Some("a".into()),
                 content: vec![Part::Text { text: "ok".into() }],
                 is_error: false
@@ -995,6 +996,71 @@ fn id_less_function_responses_pair_with_calls_by_name() {
     );
     let again = decode_request("m", false, &encode_request(&req).unwrap()).unwrap();
     assert_eq!(again, req);
+}
+
+/// Ids made up for id-less calls: from the responseId (the same in a
+/// response and its stream, different from one answer to the next), else
+/// from the call itself; always the same for the same input.
+#[test]
+fn generated_call_ids_are_unique_per_answer_and_deterministic() {
+    use super::wire::generated_call_id;
+    assert_eq!(
+        generated_call_id(Some("resp-turn-1"), "f", "{}", 0),
+        "call_e157edaadf7e_0"
+    );
+    assert_eq!(
+        generated_call_id(Some("resp-turn-2"), "f", "{}", 0),
+        "call_fba6ba1cf3f2_0"
+    );
+    assert_eq!(
+        generated_call_id(Some("resp-turn-1"), "g", "{\"a\":1}", 1),
+        "call_e157edaadf7e_1"
+    );
+    // Without a responseId (or an empty one): name, arguments and index.
+    assert_eq!(generated_call_id(None, "a", "{}", 0), "call_f46e28388eb8_0");
+    assert_eq!(
+        generated_call_id(Some(""), "a", "{}", 0),
+        generated_call_id(None, "a", "{}", 0)
+    );
+    assert_ne!(
+        generated_call_id(None, "a", "{}", 0),
+        generated_call_id(None, "a", "{\"x\":1}", 0)
+    );
+
+    // A response and the same answer streamed get the same ids; two answers
+    // get different ones.
+    let answer = |response_id: &str| {
+        json!({
+            "candidates": [{"content": {"role": "model", "parts": [
+                {"functionCall": {"name": "f", "args": {"a": 1}}},
+                {"functionCall": {"name": "f", "args": {"a": 2}}}
+            ]}, "finishReason": "STOP", "index": 0}],
+            "responseId": response_id
+        })
+    };
+    let ids = |parts: &[Part]| -> Vec<String> {
+        parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::ToolCall { id, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let first = decode_response(answer("r1").to_string().as_bytes()).unwrap();
+    let again = decode_response(answer("r1").to_string().as_bytes()).unwrap();
+    let second = decode_response(answer("r2").to_string().as_bytes()).unwrap();
+    assert_eq!(ids(&first.content), ids(&again.content));
+    assert_eq!(ids(&first.content).len(), 2);
+    assert_ne!(ids(&first.content)[0], ids(&first.content)[1]);
+    assert!(
+        ids(&first.content)
+            .iter()
+            .all(|i| !ids(&second.content).contains(i))
+    );
+    let sse = format!("data: {}\r\n\r\n", answer("r1"));
+    let streamed = collect(&decode_stream(sse.as_bytes()));
+    assert_eq!(ids(&streamed.content), ids(&first.content));
 }
 
 #[test]

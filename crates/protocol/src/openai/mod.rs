@@ -17,6 +17,7 @@
 //! | `top_k` | — | dropped |
 //! | `max_tokens` | `max_tokens` (`max_completion_tokens` read too) | |
 //! | `response_format` | `response_format` | |
+//! | `StreamError` | `{"error": {"message", "type", "param", "code"}}`, also as a stream `data:` event | decode: the kind comes from the HTTP status ([`status_kind`](crate::dialect::status_kind)) for 401, 403, 404, 413, 429 and 5xx (529 included), since OpenAI's `type` does not say it (a bad key is a 401 `invalid_request_error`, a rate limit `requests`/`tokens`); for other statuses a non-empty `type` is kept. Encode, bodies and stream events alike: `rate_limit_error` -> `rate_limit_exceeded`, `overloaded_error` / `api_error` -> `server_error`, other kinds as they are; `code` is the HTTP status (the error's own in a stream) |
 
 mod request;
 mod response;
@@ -109,6 +110,63 @@ mod tests {
             }
             assert_eq!(again, expected, "{name}");
         }
+    }
+
+    #[test]
+    fn error_kind_comes_from_the_status_where_it_says_it_all() {
+        let body = |t: &str| {
+            format!(r#"{{"error":{{"message":"m","type":"{t}","param":null,"code":null}}}}"#)
+        };
+        for (status, t, kind) in [
+            (401, "invalid_request_error", "authentication_error"),
+            (403, "invalid_request_error", "permission_error"),
+            (404, "invalid_request_error", "invalid_request_error"),
+            (413, "invalid_request_error", "invalid_request_error"),
+            (429, "requests", "rate_limit_error"),
+            (429, "insufficient_quota", "rate_limit_error"),
+            (500, "server_error", "api_error"),
+            (503, "server_error", "api_error"),
+            (529, "server_error", "overloaded_error"),
+            // Other statuses keep an informative type.
+            (400, "invalid_request_error", "invalid_request_error"),
+            (422, "unprocessable_entity", "unprocessable_entity"),
+            (409, "", "api_error"),
+        ] {
+            let e = decode_error(status, body(t).as_bytes());
+            assert_eq!(e.kind, kind, "{status} {t}");
+            assert_eq!(e.status, Some(status));
+            assert_eq!(e.message, "m");
+        }
+        // No type at all: the status's kind.
+        assert_eq!(
+            decode_error(400, br#"{"error":{"message":"m"}}"#).kind,
+            "invalid_request_error"
+        );
+    }
+
+    #[test]
+    fn error_bodies_and_stream_error_events_have_the_same_type() {
+        use crate::canonical::StreamEvent;
+        use crate::dialect::{StreamEncode, stream_error};
+        for status in [400, 401, 403, 404, 429, 500, 503, 529] {
+            let err = stream_error(Some(status), "m");
+            let body: serde_json::Value =
+                serde_json::from_slice(&encode_error(status, &err)).unwrap();
+            let mut enc = StreamEncoder::new(true);
+            let mut out = vec![];
+            enc.encode(&StreamEvent::Error { error: err.clone() }, &mut out);
+            let text = String::from_utf8(out).unwrap();
+            let event: serde_json::Value =
+                serde_json::from_str(text.strip_prefix("data: ").unwrap().trim_end()).unwrap();
+            assert_eq!(event["error"]["type"], body["error"]["type"], "{status}");
+            assert_eq!(event["error"]["message"], "m");
+        }
+        let body: serde_json::Value =
+            serde_json::from_slice(&encode_error(429, &stream_error(Some(429), "m"))).unwrap();
+        assert_eq!(body["error"]["type"], "rate_limit_exceeded");
+        let body: serde_json::Value =
+            serde_json::from_slice(&encode_error(529, &stream_error(Some(529), "m"))).unwrap();
+        assert_eq!(body["error"]["type"], "server_error");
     }
 
     #[test]

@@ -214,6 +214,11 @@ pub fn encode_response(resp: &ChatResponse) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
+/// A provider error body as canonical. The kind comes from the HTTP status
+/// wherever that status says it all (401, 403, 404, 413, 429, 5xx): OpenAI's
+/// `type` does not follow Anthropic's kinds (a bad key is a 401
+/// `invalid_request_error`, a rate limit `requests` or `tokens`). For other
+/// statuses (400, 409, 422, ...) a non-empty `type` is kept as the kind.
 pub fn decode_error(status: u16, body: &[u8]) -> StreamError {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let e = v.get("error").unwrap_or(&v);
@@ -230,18 +235,29 @@ pub fn decode_error(status: u16, body: &[u8]) -> StreamError {
             message
         },
     );
-    if let Some(t) = e.get("type").and_then(Value::as_str) {
+    let status_decides = matches!(status, 401 | 403 | 404 | 413 | 429 | 500..=599);
+    if !status_decides
+        && let Some(t) = e
+            .get("type")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+    {
         err.kind = t.to_string();
     }
     err
 }
 
-pub fn encode_error(status: u16, err: &StreamError) -> Vec<u8> {
-    let kind = match err.kind.as_str() {
+/// The OpenAI `type` written for a canonical kind, in error bodies and in
+/// stream error events alike.
+pub(crate) fn error_type(kind: &str) -> &str {
+    match kind {
         "rate_limit_error" => "rate_limit_exceeded",
         "overloaded_error" | "api_error" => "server_error",
         k => k,
-    };
-    let body = json!({"error": {"message": err.message, "type": kind, "code": err.status.or(Some(status)), "param": null}});
+    }
+}
+
+pub fn encode_error(status: u16, err: &StreamError) -> Vec<u8> {
+    let body = json!({"error": {"message": err.message, "type": error_type(&err.kind), "code": err.status.or(Some(status)), "param": null}});
     serde_json::to_vec(&body).unwrap_or_default()
 }

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::response::{WireUsage, usage_json};
+use super::response::{WireUsage, error_type, usage_json};
 use super::{stop_reason_from, stop_reason_to};
 use crate::canonical::{ConvertError, StopReason, StreamEvent, TokenUsage};
 use crate::dialect::{StreamDecode, StreamEncode, stream_error};
@@ -286,7 +286,7 @@ impl StreamEncode for StreamEncoder {
             }
             StreamEvent::Usage { usage } => self.usage = Some(*usage),
             StreamEvent::Error { error } => {
-                let body = json!({"error": {"message": error.message, "type": error.kind, "code": error.status, "param": null}});
+                let body = json!({"error": {"message": error.message, "type": error_type(&error.kind), "code": error.status, "param": null}});
                 write_data(&body, out);
                 self.done = true;
             }
