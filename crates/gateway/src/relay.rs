@@ -2,10 +2,11 @@
 //!
 //! Each upstream read is fed to an [`SseParser`]; every complete event is
 //! forwarded as soon as it is complete, an incomplete tail waits for the
-//! next read. Nothing is buffered beyond one event. Along the way the relay
+//! next read. Nothing is buffered beyond the events already received. Along the way the relay
 //! reads usage from the stream, and drops the usage-only chunk when the
 //! gateway (not the client) asked for it.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -38,6 +39,14 @@ pin_project! {
         pub usage: Option<Usage>,
         upstream_done: bool,
         finished: bool,
+        // Complete events not yet handed to the client.
+        batch: BytesMut,
+        // Turns given to the upstream connection to add to this batch.
+        yields: u8,
+        // Events arrived since the last turn given.
+        progressed: bool,
+        // A pending turn: the task re-polls after other ready tasks ran.
+        turn: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     }
 }
 
@@ -59,6 +68,10 @@ impl SseRelay {
             usage: None,
             upstream_done: false,
             finished: false,
+            batch: BytesMut::new(),
+            yields: 0,
+            progressed: false,
+            turn: None,
         }
     }
 
@@ -77,13 +90,13 @@ fn error_event(client: Dialect, code: &'static str, message: String) -> Bytes {
     }
 }
 
-/// Feed `chunk` and collect every complete event into one output buffer.
+/// Move every complete event from `parser` to `batch`, noting usage and
+/// dropping the usage-only chunk when the gateway asked for it.
 fn drain(
     parser: &mut SseParser,
     strip_usage_chunk: bool,
     usage: &mut Option<Usage>,
-    out: &mut Option<BytesMut>,
-    single: &mut Option<Bytes>,
+    batch: &mut BytesMut,
 ) -> Result<(), BoxError> {
     while let Some(ev) = parser.next_event()? {
         if let Some(data) = &ev.data
@@ -94,49 +107,79 @@ fn drain(
                 continue;
             }
         }
-        // The common case is one event per read: hand its bytes on without
-        // copying. More than one is joined into a single frame.
-        match (single.take(), out.as_mut()) {
-            (None, None) => *single = Some(ev.raw),
-            (Some(prev), None) => {
-                let mut buf = BytesMut::with_capacity(prev.len() + ev.raw.len());
-                buf.extend_from_slice(&prev);
-                buf.extend_from_slice(&ev.raw);
-                *out = Some(buf);
-            }
-            (_, Some(buf)) => buf.extend_from_slice(&ev.raw),
-        }
+        batch.extend_from_slice(&ev.raw);
     }
     Ok(())
 }
+
+/// A batch is handed on once it reaches this size, whatever else is ready.
+const MAX_BATCH: usize = 64 * 1024;
+/// ...or once the upstream has had this many turns to add to it.
+const MAX_YIELDS: u8 = 32;
 
 impl Body for SseRelay {
     type Data = Bytes;
     type Error = BoxError;
 
+    /// Events are forwarded as soon as they are complete. When the upstream
+    /// delivers a burst (many events already in its socket buffer), the
+    /// relay gives the upstream connection a scheduler turn per event to
+    /// hand over the next one, and writes once nothing more is ready: a
+    /// burst costs one write to the client, not one per event, and a lone
+    /// event waits only one turn.
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let mut this = self.project();
+        if let Some(turn) = this.turn.as_mut() {
+            if turn.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            *this.turn = None;
+        }
         loop {
             if *this.finished {
                 return Poll::Ready(None);
             }
-            let mut out = None;
-            let mut single = None;
             if let Some(first) = this.first.take() {
                 this.parser.push(&first);
             } else if *this.upstream_done {
                 *this.finished = true;
                 // Some servers end without the final blank line.
                 if let Some(ev) = this.parser.finish() {
-                    return Poll::Ready(Some(Ok(Frame::data(ev.raw))));
+                    this.batch.extend_from_slice(&ev.raw);
                 }
-                return Poll::Ready(None);
+                return take(this.batch);
             } else {
                 match this.inner.as_mut().poll_frame(cx) {
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => {
+                        if this.batch.is_empty() {
+                            *this.yields = 0;
+                            return Poll::Pending;
+                        }
+                        // This poll told the upstream connection we want
+                        // more; give it a turn to hand over what it has
+                        // already read, as long as turns keep bringing
+                        // events. Then send the batch.
+                        if *this.progressed && *this.yields < MAX_YIELDS {
+                            *this.progressed = false;
+                            *this.yields += 1;
+                            // A waker called from inside our own poll would
+                            // run us again before the connection task; a
+                            // deferred turn lets it go first.
+                            let mut turn: Pin<Box<dyn Future<Output = ()> + Send>> =
+                                Box::pin(tokio::task::yield_now());
+                            if turn.as_mut().poll(cx).is_pending() {
+                                *this.turn = Some(turn);
+                                return Poll::Pending;
+                            }
+                            continue;
+                        }
+                        *this.yields = 0;
+                        *this.progressed = false;
+                        return take(this.batch);
+                    }
                     Poll::Ready(None) => {
                         *this.upstream_done = true;
                         continue;
@@ -152,40 +195,41 @@ impl Body for SseRelay {
                             "The stream from provider `{}` was interrupted ({e}). The answer above is incomplete; retry the request.",
                             this.provider
                         );
-                        return Poll::Ready(Some(Ok(Frame::data(error_event(
+                        this.batch.extend_from_slice(&error_event(
                             *this.client,
                             "stream_interrupted",
                             msg,
-                        )))));
+                        ));
+                        return take(this.batch);
                     }
                 }
             }
-            if let Err(e) = drain(
-                this.parser,
-                *this.strip_usage_chunk,
-                this.usage,
-                &mut out,
-                &mut single,
-            ) {
+            if let Err(e) = drain(this.parser, *this.strip_usage_chunk, this.usage, this.batch) {
                 *this.finished = true;
                 let msg = format!(
                     "The stream from provider `{}` is malformed: {e}.",
                     this.provider
                 );
-                return Poll::Ready(Some(Ok(Frame::data(error_event(
-                    *this.client,
-                    "stream_invalid",
-                    msg,
-                )))));
+                this.batch
+                    .extend_from_slice(&error_event(*this.client, "stream_invalid", msg));
+                return take(this.batch);
             }
-            if let Some(buf) = out {
-                return Poll::Ready(Some(Ok(Frame::data(buf.freeze()))));
+            if this.batch.len() >= MAX_BATCH {
+                *this.yields = 0;
+                *this.progressed = false;
+                return take(this.batch);
             }
-            if let Some(b) = single {
-                return Poll::Ready(Some(Ok(Frame::data(b))));
-            }
-            // Only a partial event so far: read more.
+            *this.progressed |= !this.batch.is_empty();
         }
+    }
+}
+
+/// The batch as one frame, or the end if it is empty.
+fn take(batch: &mut BytesMut) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    if batch.is_empty() {
+        Poll::Ready(None)
+    } else {
+        Poll::Ready(Some(Ok(Frame::data(batch.split().freeze()))))
     }
 }
 
