@@ -15,7 +15,7 @@
 //! | `RedactedThinking` | — | dropped |
 //! | `reasoning` | `reasoning_effort` | a budget becomes the nearest effort |
 //! | `top_k` | — | dropped |
-//! | `max_tokens` | `max_tokens` (`max_completion_tokens` read too) | |
+//! | `max_tokens` | `max_tokens` (`max_completion_tokens` read too) | written as `max_completion_tokens` for OpenAI reasoning models (o1, o3, o4, gpt-5), which refuse `max_tokens` |
 //! | `response_format` | `response_format` | |
 //! | `StreamError` | `{"error": {"message", "type", "param", "code"}}`, also as a stream `data:` event | decode: the kind comes from the HTTP status ([`status_kind`](crate::dialect::status_kind)) for 401, 403, 404, 413, 429 and 5xx (529 included), since OpenAI's `type` does not say it (a bad key is a 401 `invalid_request_error`, a rate limit `requests`/`tokens`); for other statuses a non-empty `type` is kept. Encode, bodies and stream events alike: `rate_limit_error` -> `rate_limit_exceeded`, `overloaded_error` / `api_error` -> `server_error`, other kinds as they are; `code` is the HTTP status (the error's own in a stream) |
 

@@ -8,6 +8,30 @@ use crate::canonical::{
     ToolChoice,
 };
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasoning_models_get_max_completion_tokens() {
+        for (model, key) in [
+            ("o3-mini", "max_completion_tokens"),
+            ("gpt-5", "max_completion_tokens"),
+            ("openai/o1", "max_completion_tokens"),
+            ("gpt-4o", "max_tokens"),
+            ("omni", "max_tokens"),
+        ] {
+            let req = ChatRequest {
+                model: model.into(),
+                max_tokens: Some(7),
+                ..Default::default()
+            };
+            let v: Value = serde_json::from_slice(&encode_request(&req).unwrap()).unwrap();
+            assert_eq!(v[key], 7, "{model}");
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct WireRequest {
     model: String,
@@ -361,6 +385,13 @@ fn content_value(parts: &[Part]) -> Value {
     )
 }
 
+/// o1, o3, o4-mini, gpt-5 and their dated variants.
+fn is_openai_reasoning_model(model: &str) -> bool {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    let b = m.as_bytes();
+    (b.len() >= 2 && b[0] == b'o' && b[1].is_ascii_digit()) || m.starts_with("gpt-5")
+}
+
 pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
     let mut messages = Vec::with_capacity(req.messages.len() + req.system.len());
     for s in &req.system {
@@ -435,7 +466,14 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
             out.insert(k.into(), v);
         }
     };
-    put("max_tokens", req.max_tokens.map(Value::from));
+    // OpenAI's reasoning models refuse `max_tokens`; everyone else
+    // (and every OpenAI-compatible server) knows it.
+    let max_key = if is_openai_reasoning_model(&req.model) {
+        "max_completion_tokens"
+    } else {
+        "max_tokens"
+    };
+    put(max_key, req.max_tokens.map(Value::from));
     put("temperature", req.temperature.map(Value::from));
     put("top_p", req.top_p.map(Value::from));
     put("presence_penalty", req.presence_penalty.map(Value::from));
