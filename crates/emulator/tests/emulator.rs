@@ -1,82 +1,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::*;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::{Method, StatusCode};
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use switchyard_emulator::{Behaviour, Emulator, MockConfig, RunningEmulator};
+use switchyard_emulator::{Behaviour, Emulator, MockConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
-async fn start(cfg: MockConfig) -> RunningEmulator {
-    Emulator::new(cfg)
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
-
-fn client() -> HttpClient {
-    Client::builder(TokioExecutor::new()).build_http()
-}
-
-fn request(
-    addr: SocketAddr,
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Request<Full<Bytes>> {
-    let mut b = Request::builder()
-        .method(method)
-        .uri(format!("http://{addr}{path}"));
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    b.body(Full::new(Bytes::from(body.to_owned()))).unwrap()
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "invalid JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-}
-
-async fn call(
-    addr: SocketAddr,
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Reply {
-    let resp = client()
-        .request(request(addr, method, path, headers, body))
-        .await
-        .unwrap();
-    let (parts, body) = resp.into_parts();
-    Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body: body.collect().await.unwrap().to_bytes(),
-    }
-}
 
 fn chat_body(model: &str, stream: bool, include_usage: bool) -> String {
     let mut v = json!({
