@@ -1,0 +1,59 @@
+//! `RequestView::parse` + `Rewrite::apply`.
+//!
+//! Input: byte 0 = flags (bit 7: `include_usage`, bits 0..=5: length of the
+//! new model name), then the model name (lossy UTF-8), then the body.
+//!
+//! The output is required to be valid JSON only when the input body is:
+//! `RequestView::parse` accepts some bodies that are not (invalid UTF-8
+//! inside strings of fields it skips, see README.md, finding 1), and the
+//! byte-splicing rewrite rightly keeps those bytes as they are.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use switchyard_protocol::request::{RequestView, Rewrite};
+
+fuzz_target!(|input: &[u8]| {
+    let Some((&flags, rest)) = input.split_first() else {
+        return;
+    };
+    let include_usage = flags & 0x80 != 0;
+    let n = usize::from(flags & 0x3f).min(rest.len());
+    let (model, body) = rest.split_at(n);
+    let model = String::from_utf8_lossy(model);
+
+    let Ok(view) = RequestView::parse(body) else {
+        return;
+    };
+    let rw = Rewrite {
+        model: Some(&model),
+        include_usage,
+    };
+    let _ = rw.is_noop();
+    match rw.apply(body, &view) {
+        None => {
+            assert_eq!(view.model, model, "apply did nothing although the model differs");
+            assert!(!include_usage || view.include_usage, "apply did nothing although include_usage was asked");
+        }
+        Some(out) => {
+            if serde_json::from_slice::<serde_json::Value>(body).is_err() {
+                return;
+            }
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_else(|e| {
+                panic!("rewritten body is not JSON ({e}): {:?}", String::from_utf8_lossy(&out))
+            });
+            assert_eq!(v.get("model").and_then(|m| m.as_str()), Some(&*model), "model not rewritten: {:?}", String::from_utf8_lossy(&out));
+            if include_usage {
+                assert_eq!(
+                    v.pointer("/stream_options/include_usage"),
+                    Some(&serde_json::Value::Bool(true)),
+                    "include_usage not set: {:?}",
+                    String::from_utf8_lossy(&out)
+                );
+            }
+            // The result parses again, with the new model.
+            let again = RequestView::parse(&out).unwrap_or_else(|e| panic!("rewritten body rejected: {e}"));
+            assert_eq!(again.model, model);
+            assert_eq!(again.stream, view.stream);
+        }
+    }
+});
