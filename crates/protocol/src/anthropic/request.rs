@@ -13,9 +13,6 @@ use crate::canonical::{
     ChatRequest, ConvertError, Message, Part, Reasoning, ResponseFormat, Role, Tool, ToolChoice,
 };
 
-/// Anthropic's smallest thinking budget.
-const MIN_THINKING_BUDGET: u32 = 1024;
-
 #[derive(Deserialize)]
 struct WireRequest {
     model: String,
@@ -604,23 +601,15 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
     let thinking_allowed = !forced_tool && !unsigned_tool_loop(&messages);
 
     // Thinking: Anthropic wants 1024 <= budget < max_tokens.
-    let mut max_tokens = req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
-    let mut budget = req
-        .reasoning
-        .as_ref()
-        .and_then(Reasoning::budget)
-        .filter(|b| *b > 0 && thinking_allowed)
-        .map(|b| b.max(MIN_THINKING_BUDGET));
-    if let Some(b) = budget
-        && b >= max_tokens
-    {
-        if req.max_tokens.is_none() {
-            max_tokens = b.saturating_add(DEFAULT_MAX_TOKENS);
-        } else {
-            let lowered = max_tokens.saturating_sub(1);
-            budget = (lowered >= MIN_THINKING_BUDGET).then_some(lowered);
-        }
-    }
+    let (max_tokens, budget) = crate::dialect::claude_thinking(
+        req.max_tokens,
+        req.reasoning
+            .as_ref()
+            .and_then(Reasoning::budget)
+            .filter(|_| thinking_allowed),
+        Some(DEFAULT_MAX_TOKENS),
+    );
+    let max_tokens = max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
     let thinking_on = budget.is_some();
     let (temperature, top_p, top_k) = if thinking_on {
         (

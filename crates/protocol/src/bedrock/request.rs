@@ -395,11 +395,15 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
             req.tool_choice,
             Some(ToolChoice::Required | ToolChoice::Tool(_))
         );
-    let budget = req
-        .reasoning
-        .as_ref()
-        .and_then(Reasoning::budget)
-        .filter(|_| !forced_tool && !unsigned_tool_loop(&messages));
+    // Claude's rules: 1024 <= budget < maxTokens, 0 means off.
+    let (max_tokens, budget) = crate::dialect::claude_thinking(
+        req.max_tokens,
+        req.reasoning
+            .as_ref()
+            .and_then(Reasoning::budget)
+            .filter(|_| !forced_tool && !unsigned_tool_loop(&messages)),
+        None,
+    );
     let thinking_on = budget.is_some();
     // With thinking on, Claude takes no `top_k`, a `temperature` of 1 only
     // and a `top_p` of at least 0.95.
@@ -434,7 +438,7 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
     }
 
     let mut inf = Map::new();
-    if let Some(n) = req.max_tokens {
+    if let Some(n) = max_tokens {
         inf.insert("maxTokens".into(), n.into());
     }
     if let Some(t) = temperature {
@@ -837,13 +841,14 @@ mod tests {
             b["inferenceConfig"],
             json!({"maxTokens": 2000, "stopSequences": ["END"]})
         );
+        // Claude wants budget < maxTokens: 2048 against 2000 is lowered.
         assert_eq!(
             b["additionalModelRequestFields"],
-            json!({"thinking": {"type": "enabled", "budget_tokens": 2048}})
+            json!({"thinking": {"type": "enabled", "budget_tokens": 1999}})
         );
         assert_eq!(b["toolConfig"]["toolChoice"], json!({"auto": {}}));
         let back = decode_request(&encode_request(&auto).unwrap()).unwrap();
-        assert_eq!(back.reasoning.and_then(|r| r.budget_tokens), Some(2048));
+        assert_eq!(back.reasoning.and_then(|r| r.budget_tokens), Some(1999));
 
         // Sampling values Claude accepts with thinking are kept.
         let ok = ChatRequest {
