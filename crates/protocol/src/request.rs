@@ -87,8 +87,17 @@ impl<'a> RequestView<'a> {
                 "expected `{` at the start".into()
             }));
         }
+        // JSON is UTF-8 (RFC 8259); serde_json does not check the strings it
+        // skips, so check the whole body once (a fast scan) rather than
+        // forward invalid bytes upstream.
+        let text = std::str::from_utf8(body).map_err(|e| {
+            RequestError::InvalidJson(format!(
+                "the body is not UTF-8 (invalid byte at offset {})",
+                e.valid_up_to()
+            ))
+        })?;
         let top: TopLevel<'a> =
-            serde_json::from_slice(body).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
         let model_raw = top.model.ok_or(RequestError::MissingModel)?;
         let model: Cow<'a, str> =
             serde_json::from_str(model_raw.get()).map_err(|_| RequestError::MissingModel)?;
@@ -250,6 +259,15 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_skipped_string_is_rejected() {
+        let b = b"{\"model\":\"m\",\"messages\":[{\"c\x88ontent\":\"hi\"}]}";
+        match RequestView::parse(b) {
+            Err(RequestError::InvalidJson(m)) => assert!(m.contains("not UTF-8"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
