@@ -9,8 +9,8 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use switchyard_protocol::ErrorKind;
 use switchyard_protocol::canonical::StreamError;
+use switchyard_protocol::{ErrorKind, RequestError};
 use switchyard_providers::{Api, Dialect};
 
 use crate::body::GatewayBody;
@@ -187,6 +187,16 @@ async fn dispatch(
         Endpoint::Model(mut ingress) => {
             if method != Method::POST {
                 return Err(not_allowed("POST"));
+            }
+            let sse = req
+                .uri()
+                .query()
+                .is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
+            if ingress.dialect == Dialect::Gemini && ingress.path_stream && !sse {
+                return Err(GatewayError::BadRequest(RequestError::InvalidField {
+                    field: "alt",
+                    expected: "`sse`: this gateway streams Gemini answers as server-sent events; call :streamGenerateContent?alt=sse (as the Google SDKs do)",
+                }));
             }
             if ingress.dialect == Dialect::Anthropic {
                 for name in ["anthropic-version", "anthropic-beta"] {

@@ -530,3 +530,27 @@ async fn vertex_service_account_token_is_exchanged_once_and_used() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn gemini_streams_without_alt_sse_are_refused_clearly() {
+    let emu = default_emulator().await;
+    let gw = gateway(&providers(emu.addr)).await;
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]});
+    let r = post(
+        gw.addr,
+        "/v1beta/models/gpt-4o-mini:streamGenerateContent",
+        body,
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let j = r.json();
+    assert!(
+        j["error"]["message"].as_str().unwrap().contains("alt=sse"),
+        "{j}"
+    );
+    assert_eq!(
+        j["error"]["status"], "INVALID_ARGUMENT",
+        "Google's error shape: {j}"
+    );
+    assert!(emu.emulator.requests().is_empty());
+}
