@@ -29,17 +29,53 @@ pub async fn handle(
         Some(Endpoint::Model(i)) => i.dialect,
         _ => Dialect::OpenAi,
     };
-    Ok(match dispatch(&rt, req).await {
+    let request_id = request_id(req.headers());
+    let mut resp = match dispatch(&rt, req, &request_id).await {
         Ok(r) => r,
         Err(e) => {
             if e.status().is_server_error() {
-                tracing::warn!(status = e.status().as_u16(), error = %e, "request failed");
+                tracing::warn!(status = e.status().as_u16(), error = %e, request_id = ?request_id, "request failed");
             } else {
-                tracing::debug!(status = e.status().as_u16(), error = %e, "request rejected");
+                tracing::debug!(status = e.status().as_u16(), error = %e, request_id = ?request_id, "request rejected");
             }
             error_response(&e, dialect)
         }
-    })
+    };
+    let h = resp.headers_mut();
+    // The provider's own id stays available for its support.
+    if let Some(upstream) = h.remove(&X_REQUEST_ID) {
+        h.insert(X_UPSTREAM_REQUEST_ID.clone(), upstream);
+    }
+    h.insert(X_REQUEST_ID.clone(), request_id);
+    Ok(resp)
+}
+
+pub static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+static X_UPSTREAM_REQUEST_ID: http::HeaderName =
+    http::HeaderName::from_static("x-upstream-request-id");
+
+/// The client's `x-request-id` when it is a sensible one (1-128 visible
+/// ASCII characters), else a new `sy-` id.
+fn request_id(headers: &http::HeaderMap) -> HeaderValue {
+    if let Some(v) = headers.get(&X_REQUEST_ID)
+        && !v.is_empty()
+        && v.len() <= 128
+        && v.as_bytes().iter().all(|b| b.is_ascii_graphic())
+    {
+        return v.clone();
+    }
+    let mut buf = [0u8; 19];
+    buf[..3].copy_from_slice(b"sy-");
+    let n = fastrand::u64(..);
+    for (i, slot) in buf[3..].iter_mut().enumerate() {
+        let nibble = ((n >> (60 - 4 * i)) & 0xf) as u8;
+        *slot = if nibble < 10 {
+            b'0' + nibble
+        } else {
+            b'a' + nibble - 10
+        };
+    }
+    HeaderValue::from_bytes(&buf).unwrap_or_else(|_| HeaderValue::from_static("sy-0"))
 }
 
 /// A gateway-made error in the client's dialect.
@@ -110,6 +146,7 @@ fn gemini_ingress(path: &str) -> Option<Ingress> {
         path_model: Some(model),
         path_stream: stream,
         anthropic_headers: Vec::new(),
+        request_id: None,
     })
 }
 
@@ -148,6 +185,7 @@ fn endpoint_for(path: &str) -> Option<Endpoint> {
             path_model: None,
             path_stream: false,
             anthropic_headers: Vec::new(),
+            request_id: None,
         }),
         "/models" => Endpoint::Models,
         _ if path == "/health" || path == "/healthz" => Endpoint::Health,
@@ -158,6 +196,7 @@ fn endpoint_for(path: &str) -> Option<Endpoint> {
 async fn dispatch(
     rt: &Runtime,
     req: Request<Incoming>,
+    request_id: &HeaderValue,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     let method = req.method();
     let Some(endpoint) = endpoint_for(req.uri().path()) else {
@@ -198,6 +237,7 @@ async fn dispatch(
                     expected: "`sse`: this gateway streams Gemini answers as server-sent events; call :streamGenerateContent?alt=sse (as the Google SDKs do)",
                 }));
             }
+            ingress.request_id = Some(request_id.clone());
             if ingress.dialect == Dialect::Anthropic {
                 for name in ["anthropic-version", "anthropic-beta"] {
                     if let Some(v) = req.headers().get(name) {

@@ -87,6 +87,8 @@ pub struct Ingress {
     /// Claude clients' `anthropic-version` and `anthropic-beta`, forwarded
     /// to Anthropic-dialect providers.
     pub anthropic_headers: Vec<(HeaderName, HeaderValue)>,
+    /// Sent upstream as `x-request-id`.
+    pub request_id: Option<HeaderValue>,
 }
 
 impl Ingress {
@@ -97,6 +99,7 @@ impl Ingress {
             path_model: None,
             path_stream: false,
             anthropic_headers: Vec::new(),
+            request_id: None,
         }
     }
 }
@@ -473,6 +476,10 @@ async fn attempt(
             }));
         }
     };
+    if let Some(id) = &ask.ingress.request_id {
+        req.headers_mut()
+            .insert(crate::handler::X_REQUEST_ID.clone(), id.clone());
+    }
     if target == Dialect::Anthropic {
         let h = req.headers_mut();
         for (k, v) in &ask.ingress.anthropic_headers {

@@ -217,3 +217,46 @@ async fn health_endpoint() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["status"], "ok");
 }
+
+#[tokio::test]
+async fn request_ids_are_kept_or_made_and_sent_upstream() {
+    let emu = default_emulator().await;
+    let gw = simple_gateway(emu.addr, "sk-test-00000001", "").await;
+    // The client's id is kept, sent upstream, and the provider's own id
+    // stays available.
+    let body = serde_json::to_vec(&chat("m")).unwrap();
+    let r = send(
+        gw.addr,
+        "POST",
+        "/v1/chat/completions",
+        body,
+        &[
+            ("content-type", "application/json"),
+            ("x-request-id", "client-abc-123"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-request-id"), Some("client-abc-123"));
+    assert!(
+        r.header("x-upstream-request-id")
+            .is_some_and(|v| v.starts_with("req_")),
+        "{:?}",
+        r.headers
+    );
+    let seen = &emu.emulator.requests()[0];
+    assert!(
+        seen.headers
+            .iter()
+            .any(|(k, v)| k == "x-request-id" && v == "client-abc-123")
+    );
+    // Without one (and on gateway errors) the gateway makes one.
+    let a = post(gw.addr, "/v1/chat/completions", chat("m")).await;
+    let b = send(gw.addr, "POST", "/v1/chat/completions", "{", &[]).await;
+    assert_eq!(b.status, 400);
+    for r in [&a, &b] {
+        let id = r.header("x-request-id").unwrap();
+        assert!(id.starts_with("sy-") && id.len() == 19, "{id}");
+    }
+    assert_ne!(a.header("x-request-id"), b.header("x-request-id"));
+}
