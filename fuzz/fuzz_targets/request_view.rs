@@ -20,6 +20,11 @@ fuzz_target!(|input: &[u8]| {
     let n = usize::from(flags & 0x3f).min(rest.len());
     let (model, body) = rest.split_at(n);
     let model = String::from_utf8_lossy(model);
+    // The gateway never maps to an empty name ("" in modelMapping keeps the
+    // requested one), and an empty `model` is a 400 by design.
+    if model.trim().is_empty() {
+        return;
+    }
 
     let Ok(view) = RequestView::parse(body) else {
         return;
