@@ -12,6 +12,9 @@ use tokio::time::Sleep;
 
 use crate::relay::{SseRelay, TranslateRelay};
 
+/// `content-type` of every JSON body the gateway writes.
+pub static APPLICATION_JSON: http::HeaderValue = http::HeaderValue::from_static("application/json");
+
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pin_project! {

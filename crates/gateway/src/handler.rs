@@ -13,13 +13,12 @@ use switchyard_protocol::canonical::StreamError;
 use switchyard_protocol::{ErrorKind, RequestError};
 use switchyard_providers::{Api, Dialect};
 
+use crate::body::APPLICATION_JSON;
 use crate::body::GatewayBody;
 use crate::error::GatewayError;
 use crate::proxy::{self, Ingress};
 use crate::runtime::Runtime;
 use crate::translate;
-
-static APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 pub async fn handle(
     rt: Arc<Runtime>,

@@ -18,6 +18,7 @@ use switchyard_providers::{Api, Dialect};
 use switchyard_routing::{Transition, Tried};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
+use crate::body::APPLICATION_JSON;
 use crate::body::GatewayBody;
 use crate::error::GatewayError;
 use crate::relay::{SseRelay, TranslateRelay};
@@ -603,7 +604,6 @@ async fn attempt(
     Ok(respond(status, headers, GatewayBody::full(body)))
 }
 
-static APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 static TEXT_EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
 
 fn respond(status: StatusCode, headers: HeaderMap, body: GatewayBody) -> Response<GatewayBody> {

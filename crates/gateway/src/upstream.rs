@@ -9,6 +9,7 @@ use switchyard_config::ProviderConfig;
 use switchyard_providers::{AuthScheme, Endpoint, lookup};
 use switchyard_routing::{HealthStore, ModelMapper, Pool, RetryPolicy};
 
+use crate::body::APPLICATION_JSON;
 use crate::mask::mask_credential;
 use crate::runtime::BuildError;
 
@@ -191,8 +192,6 @@ impl Upstream {
 
 /// The `anthropic-version` sent when `claudeVersion` is not set.
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
-
-static APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 impl Upstream {
     /// The upstream request for one attempt with credential `idx`. Live
