@@ -243,11 +243,15 @@ fn message(ctx: &Ctx<'_>, reply: &Reply<'_>) -> Bytes {
     }
     o.raw("],\"stop_reason\":")
         .str(stop_reason(reply.stop()))
-        .raw(",\"stop_sequence\":null,\"usage\":{\"input_tokens\":")
-        .num(ctx.prompt_tokens)
-        .raw(",\"output_tokens\":")
-        .num(reply.output_tokens())
-        .raw(",\"cache_read_input_tokens\":0,\"cache_creation_input_tokens\":0}}");
+        .raw(",\"stop_sequence\":null");
+    if ctx.usage {
+        o.raw(",\"usage\":{\"input_tokens\":")
+            .num(ctx.prompt_tokens)
+            .raw(",\"output_tokens\":")
+            .num(reply.output_tokens())
+            .raw(",\"cache_read_input_tokens\":0,\"cache_creation_input_tokens\":0}");
+    }
+    o.raw("}");
     o.into_bytes()
 }
 
@@ -267,9 +271,13 @@ fn events(ctx: &Ctx<'_>, reply: &Reply<'_>) -> Frames {
         .bytes(ctx.id)
         .raw("\",\"type\":\"message\",\"role\":\"assistant\",\"model\":")
         .str(ctx.model)
-        .raw(",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":")
-        .num(ctx.prompt_tokens)
-        .raw(",\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":1}}}\n\n");
+        .raw(",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null");
+    if ctx.usage {
+        f.o.raw(",\"usage\":{\"input_tokens\":")
+            .num(ctx.prompt_tokens)
+            .raw(",\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":1}");
+    }
+    f.o.raw("}}\n\n");
     f.end();
     event(&mut f, "content_block_start").raw(
         "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
@@ -315,11 +323,15 @@ fn events(ctx: &Ctx<'_>, reply: &Reply<'_>) -> Frames {
     event(&mut f, "message_delta")
         .raw("{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":")
         .str(stop_reason(reply.stop()))
-        .raw(",\"stop_sequence\":null},\"usage\":{\"input_tokens\":")
-        .num(ctx.prompt_tokens)
-        .raw(",\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":")
-        .num(reply.output_tokens())
-        .raw("}}\n\n");
+        .raw(",\"stop_sequence\":null}");
+    if ctx.usage {
+        f.o.raw(",\"usage\":{\"input_tokens\":")
+            .num(ctx.prompt_tokens)
+            .raw(",\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":")
+            .num(reply.output_tokens())
+            .raw("}");
+    }
+    f.o.raw("}\n\n");
     f.end();
     event(&mut f, "message_stop").raw("{\"type\":\"message_stop\"}\n\n");
     f.end();

@@ -313,10 +313,11 @@ fn converse(ctx: &Ctx<'_>, reply: &Reply<'_>) -> Bytes {
             .raw(&call.input)
             .raw("}}");
     }
-    o.raw("]}},\"stopReason\":")
-        .str(stop_reason(reply.stop()))
-        .raw(",\"usage\":");
-    usage(&mut o, ctx, reply);
+    o.raw("]}},\"stopReason\":").str(stop_reason(reply.stop()));
+    if ctx.usage {
+        o.raw(",\"usage\":");
+        usage(&mut o, ctx, reply);
+    }
     o.raw(",\"metrics\":{\"latencyMs\":")
         .num(ctx.latency_ms)
         .raw("}}");
@@ -357,7 +358,8 @@ impl Stream {
 }
 
 /// messageStart, text deltas, contentBlockStop, [tool block], messageStop,
-/// metadata. Payload keys are sorted, as Bedrock sends them.
+/// metadata (left out when `ctx.usage` is off: it is where usage goes).
+/// Payload keys are sorted, as Bedrock sends them.
 fn frames(ctx: &Ctx<'_>, reply: &Reply<'_>) -> Frames {
     let pieces = reply.pieces(ctx.chunks);
     let mut s = Stream {
@@ -405,6 +407,9 @@ fn frames(ctx: &Ctx<'_>, reply: &Reply<'_>) -> Frames {
         .str(stop_reason(reply.stop()))
         .raw("}");
     s.event("messageStop");
+    if !ctx.usage {
+        return s.f;
+    }
     s.payload
         .raw("{\"metrics\":{\"latencyMs\":")
         .num(ctx.latency_ms)

@@ -256,14 +256,18 @@ fn candidate(
     o.raw(",\"index\":0}]");
 }
 
+/// `usageMetadata` (unless `ctx.usage` is off), `modelVersion`, `responseId`.
 fn tail(o: &mut Out, ctx: &Ctx<'_>, candidates_tokens: u64) {
-    o.raw(",\"usageMetadata\":{\"promptTokenCount\":")
-        .num(ctx.prompt_tokens)
-        .raw(",\"candidatesTokenCount\":")
-        .num(candidates_tokens)
-        .raw(",\"totalTokenCount\":")
-        .num(ctx.prompt_tokens + candidates_tokens)
-        .raw("},\"modelVersion\":")
+    if ctx.usage {
+        o.raw(",\"usageMetadata\":{\"promptTokenCount\":")
+            .num(ctx.prompt_tokens)
+            .raw(",\"candidatesTokenCount\":")
+            .num(candidates_tokens)
+            .raw(",\"totalTokenCount\":")
+            .num(ctx.prompt_tokens + candidates_tokens)
+            .raw("}");
+    }
+    o.raw(",\"modelVersion\":")
         .str(ctx.model)
         .raw(",\"responseId\":\"")
         .bytes(ctx.id)

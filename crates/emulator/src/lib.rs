@@ -146,6 +146,19 @@
 //! half as for OpenAI. `slow-`, `hang-`, latency, recording and overrides work
 //! as everywhere.
 //!
+//! **No usage** (`nousage-`, [`Behaviour::NoUsage`]): the answer is the one
+//! `Ok` gives (same content, tool calls, stop reasons, id shapes, headers),
+//! minus every token count, as from OpenAI-compatible servers that ignore
+//! `stream_options.include_usage`:
+//!
+//! | Format | Left out |
+//! |--------|----------|
+//! | OpenAI chat / completions | `usage` in the response; in streams the usage chunk, even with `include_usage: true` (no chunk has `usage`) |
+//! | OpenAI embeddings | `usage` |
+//! | Anthropic | `usage` in the message; in streams `usage` in `message_start`'s message and in `message_delta` |
+//! | Gemini / Vertex | `usageMetadata`, in every chunk of a stream too |
+//! | Bedrock | `usage` in the response (`metrics` stays); in streams the whole `metadata` event (the stream ends with `messageStop`) |
+//!
 //! ## Behaviour by credential
 //!
 //! The token is taken from `Authorization: Bearer X` (or a raw
@@ -174,6 +187,7 @@
 //! | `slow-...` (no number) | waits 2000 ms, then succeeds (`Slow`)                                         |
 //! | `hang-`                | never answers; the connection stays open until the client leaves (`Hang`)     |
 //! | `cut-`                 | streaming: headers + first 2 SSE events (native formats: see above), then the connection is dropped; non-streaming: headers with the full `content-length` + half of the body, then dropped (`Cut`) |
+//! | `nousage-`             | success, but no token usage in any format: no usage chunk, no `usage` / `usageMetadata`, no Bedrock `metadata` event (`NoUsage`, see above) |
 //! | anything else          | success (`Ok`)                                                                |
 //!
 //! Error messages never echo a full token (`bad-…abcd` at most).
@@ -185,7 +199,7 @@
 //! | `GET /_mock/health`              | 200 `ok`                                             |
 //! | `GET /_mock/requests`            | JSON array of [`RecordedRequest`]                    |
 //! | `DELETE /_mock/requests`         | clears the recorded requests                         |
-//! | `PUT /_mock/tokens/{token}`      | body is a serialized [`Behaviour`] (`"Hang"`, `{"Slow":{"secs":1,"nanos":0}}`) |
+//! | `PUT /_mock/tokens/{token}`      | body is a serialized [`Behaviour`] (`"Hang"`, `"NoUsage"`, `{"Slow":{"secs":1,"nanos":0}}`) |
 //! | `DELETE /_mock/tokens/{token}`   | removes the override                                 |
 
 mod anthropic;
@@ -250,6 +264,12 @@ pub enum Behaviour {
     Hang,
     /// Send part of the response, then drop the connection.
     Cut,
+    /// Success exactly as [`Behaviour::Ok`], but without any token usage:
+    /// no `usage` / `usageMetadata` field, no usage chunk in OpenAI streams
+    /// (even with `stream_options.include_usage`), no Bedrock `metadata`
+    /// event. Simulates OpenAI-compatible servers that ignore
+    /// `include_usage`.
+    NoUsage,
 }
 
 /// One request seen by the emulator (control requests excluded).
@@ -428,6 +448,8 @@ fn behaviour_by_prefix(token: &str) -> Behaviour {
         Behaviour::Hang
     } else if token.starts_with("cut-") {
         Behaviour::Cut
+    } else if token.starts_with("nousage-") {
+        Behaviour::NoUsage
     } else {
         Behaviour::Ok
     }
@@ -477,6 +499,8 @@ mod tests {
         assert_eq!(behaviour_by_prefix("down-1"), Behaviour::Unavailable);
         assert_eq!(behaviour_by_prefix("hang-1"), Behaviour::Hang);
         assert_eq!(behaviour_by_prefix("cut-1"), Behaviour::Cut);
+        assert_eq!(behaviour_by_prefix("nousage-1"), Behaviour::NoUsage);
+        assert_eq!(behaviour_by_prefix("nousage"), Behaviour::Ok);
         assert_eq!(
             behaviour_by_prefix("slow-300-key"),
             Behaviour::Slow(Duration::from_millis(300))

@@ -159,6 +159,8 @@ pub(crate) struct Ctx<'a> {
     pub chunks: usize,
     pub delay: Duration,
     pub cut: bool,
+    /// Report token usage (`false` for [`Behaviour::NoUsage`]).
+    pub usage: bool,
     /// Time spent answering, at least 1 (Bedrock `metrics.latencyMs`).
     pub latency_ms: u64,
 }
@@ -254,9 +256,10 @@ async fn answer(
         return r;
     }
 
-    let mut cut = false;
+    let (mut cut, mut usage) = (false, true);
     match inner.behaviour(token) {
         Behaviour::Ok => {}
+        Behaviour::NoUsage => usage = false,
         Behaviour::Unauthorized => return failure(dialect, Failure::Unauthorized(token)),
         Behaviour::RateLimited => return failure(dialect, Failure::RateLimited),
         Behaviour::Unavailable => return failure(dialect, Failure::Unavailable),
@@ -286,6 +289,7 @@ async fn answer(
         chunks: inner.cfg.stream_chunks.max(1),
         delay: inner.cfg.chunk_delay,
         cut,
+        usage,
         latency_ms: u64::try_from(started.elapsed().as_millis())
             .unwrap_or(u64::MAX)
             .max(1),

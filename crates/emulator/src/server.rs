@@ -256,9 +256,10 @@ async fn api(
         );
     }
 
-    let mut cut = false;
+    let (mut cut, mut usage) = (false, true);
     match inner.behaviour(token) {
         Behaviour::Ok => {}
+        Behaviour::NoUsage => usage = false,
         Behaviour::Unauthorized => {
             if token.is_empty() {
                 return json(StatusCode::UNAUTHORIZED, Bytes::from_static(NO_KEY));
@@ -337,6 +338,7 @@ async fn api(
                 created: wire::unix_now(),
                 model,
                 prompt_tokens: wire::chat_prompt_tokens(messages),
+                usage,
             };
             if stream {
                 sse(wire::chat_stream(
@@ -358,6 +360,7 @@ async fn api(
                 created: wire::unix_now(),
                 model,
                 prompt_tokens: wire::list_tokens(items),
+                usage,
             };
             if stream {
                 sse(wire::text_stream(&meta, &answer, chunks, include_usage))
@@ -367,7 +370,7 @@ async fn api(
         }
         Endpoint::Embeddings => {
             let items = req.input.as_ref().map_or(&[][..], |p| &p.0[..]);
-            finish(wire::embeddings(model, items))
+            finish(wire::embeddings(model, items, usage))
         }
         Endpoint::Models | Endpoint::Unknown => finish(inner.models_body.clone()),
     }
@@ -414,7 +417,7 @@ async fn control(inner: Arc<Inner>, req: Request<Incoming>) -> Response<EmuBody>
                 }
                 None => error(
                     StatusCode::BAD_REQUEST,
-                    "body must be a Behaviour: \"Ok\", \"Unauthorized\", \"RateLimited\", \"Unavailable\", {\"Slow\":{\"secs\":1,\"nanos\":0}}, \"Hang\" or \"Cut\"",
+                    "body must be a Behaviour: \"Ok\", \"Unauthorized\", \"RateLimited\", \"Unavailable\", {\"Slow\":{\"secs\":1,\"nanos\":0}}, \"Hang\", \"Cut\" or \"NoUsage\"",
                     None,
                 ),
             }
@@ -461,6 +464,8 @@ mod tests {
         assert_eq!(wire::percent_decode("a%3A0"), "a:0");
         assert_eq!(parse_behaviour(b"\"Hang\""), Some(Behaviour::Hang));
         assert_eq!(parse_behaviour(b" Cut\n"), Some(Behaviour::Cut));
+        assert_eq!(parse_behaviour(b"\"NoUsage\""), Some(Behaviour::NoUsage));
+        assert_eq!(parse_behaviour(b"NoUsage"), Some(Behaviour::NoUsage));
         assert_eq!(
             parse_behaviour(br#"{"Slow":{"secs":1,"nanos":0}}"#),
             Some(Behaviour::Slow(Duration::from_secs(1)))

@@ -675,6 +675,9 @@ pub(crate) struct Meta<'a> {
     pub created: u64,
     pub model: &'a str,
     pub prompt_tokens: u64,
+    /// Report token usage (`false` for [`crate::Behaviour::NoUsage`]): no
+    /// `usage` field, no usage chunk even when the client asked for one.
+    pub usage: bool,
 }
 
 pub(crate) fn chat_completion(m: &Meta<'_>, a: &Answer, call: Option<&ToolCall>) -> Bytes {
@@ -699,12 +702,15 @@ pub(crate) fn chat_completion(m: &Meta<'_>, a: &Answer, call: Option<&ToolCall>)
     }
     o.raw("},\"logprobs\":null,\"finish_reason\":")
         .str(a.finish)
-        .raw("}],\"usage\":");
-    usage(
-        &mut o,
-        m.prompt_tokens,
-        a.words + call.map_or(0, ToolCall::tokens),
-    );
+        .raw("}]");
+    if m.usage {
+        o.raw(",\"usage\":");
+        usage(
+            &mut o,
+            m.prompt_tokens,
+            a.words + call.map_or(0, ToolCall::tokens),
+        );
+    }
     o.raw(",\"system_fingerprint\":\"fp_emulator\"}");
     o.into_bytes()
 }
@@ -721,8 +727,11 @@ pub(crate) fn text_completion(m: &Meta<'_>, a: &Answer) -> Bytes {
         .str(&a.text)
         .raw(",\"index\":0,\"logprobs\":null,\"finish_reason\":")
         .str(a.finish)
-        .raw("}],\"usage\":");
-    usage(&mut o, m.prompt_tokens, a.words);
+        .raw("}]");
+    if m.usage {
+        o.raw(",\"usage\":");
+        usage(&mut o, m.prompt_tokens, a.words);
+    }
     o.raw(",\"system_fingerprint\":\"fp_emulator\"}");
     o.into_bytes()
 }
@@ -734,7 +743,8 @@ pub(crate) struct Sse {
 }
 
 /// Streamed chat: role chunk, `chunks` content chunks, [tool call chunk +
-/// 2-3 argument chunks], finish chunk, optional usage chunk, `[DONE]`.
+/// 2-3 argument chunks], finish chunk, usage chunk (when `include_usage` and
+/// `m.usage`), `[DONE]`.
 pub(crate) fn chat_stream(
     m: &Meta<'_>,
     a: &Answer,
@@ -787,7 +797,7 @@ pub(crate) fn chat_stream(
         .str(a.finish)
         .raw("}]}\n\n");
     ends.push(o.len());
-    if include_usage {
+    if include_usage && m.usage {
         o.bytes(&head).raw("],\"usage\":");
         usage(
             &mut o,
@@ -805,8 +815,8 @@ pub(crate) fn chat_stream(
     }
 }
 
-/// Streamed legacy completion: `chunks` text chunks, finish chunk, optional
-/// usage chunk, `[DONE]`.
+/// Streamed legacy completion: `chunks` text chunks, finish chunk, usage
+/// chunk (when `include_usage` and `m.usage`), `[DONE]`.
 pub(crate) fn text_stream(m: &Meta<'_>, a: &Answer, chunks: usize, include_usage: bool) -> Sse {
     let mut head = Out::with_capacity(128 + m.model.len());
     head.raw("data: {\"id\":\"cmpl-")
@@ -832,7 +842,7 @@ pub(crate) fn text_stream(m: &Meta<'_>, a: &Answer, chunks: usize, include_usage
         .str(a.finish)
         .raw("}]}\n\n");
     ends.push(o.len());
-    if include_usage {
+    if include_usage && m.usage {
         o.bytes(&head).raw("],\"usage\":");
         usage(&mut o, m.prompt_tokens, a.words);
         o.raw("}\n\n");
@@ -876,7 +886,8 @@ fn embedding(o: &mut Out, item: &Item<'_>) {
     o.raw("]");
 }
 
-pub(crate) fn embeddings(model: &str, items: &[Item<'_>]) -> Bytes {
+/// The `list` of embeddings; `usage: false` leaves out the `usage` field.
+pub(crate) fn embeddings(model: &str, items: &[Item<'_>], usage: bool) -> Bytes {
     let mut o = Out::with_capacity(128 + model.len() + items.len() * 160);
     o.raw("{\"object\":\"list\",\"data\":[");
     for (i, item) in items.iter().enumerate() {
@@ -889,14 +900,16 @@ pub(crate) fn embeddings(model: &str, items: &[Item<'_>]) -> Bytes {
         embedding(&mut o, item);
         o.raw("}");
     }
-    let p = list_tokens(items);
-    o.raw("],\"model\":")
-        .str(model)
-        .raw(",\"usage\":{\"prompt_tokens\":")
-        .num(p)
-        .raw(",\"total_tokens\":")
-        .num(p)
-        .raw("}}");
+    o.raw("],\"model\":").str(model);
+    if usage {
+        let p = list_tokens(items);
+        o.raw(",\"usage\":{\"prompt_tokens\":")
+            .num(p)
+            .raw(",\"total_tokens\":")
+            .num(p)
+            .raw("}");
+    }
+    o.raw("}");
     o.into_bytes()
 }
 
@@ -993,6 +1006,7 @@ mod tests {
             created: 1,
             model: "m\"odel",
             prompt_tokens: 3,
+            usage: true,
         };
         let a = Answer::new("q\"uote", None);
         let v: serde_json::Value = serde_json::from_slice(&chat_completion(&m, &a, None)).unwrap();
@@ -1001,8 +1015,9 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&text_completion(&m, &a)).unwrap();
         assert_eq!(v["choices"][0]["text"], a.text.as_str());
         let items = [Item::Text("abc".into()), Item::Tokens(2)];
-        let v: serde_json::Value = serde_json::from_slice(&embeddings("e", &items)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&embeddings("e", &items, true)).unwrap();
         assert_eq!(v["data"][1]["embedding"].as_array().unwrap().len(), 8);
+        assert_eq!(v["usage"]["prompt_tokens"], 1 + 2);
         let v: serde_json::Value = serde_json::from_slice(&models_body()).unwrap();
         assert_eq!(v["data"][0]["id"], "gpt-4o-mini");
         let v: serde_json::Value =
@@ -1010,6 +1025,47 @@ mod tests {
         assert_eq!(v["error"]["message"], "a\nb");
         assert!(v["error"]["code"].is_null());
         assert_ne!(next_id(), next_id());
+    }
+
+    #[test]
+    fn no_usage_bodies_are_valid_json_without_usage() {
+        let id = next_id();
+        let m = Meta {
+            id: &id,
+            created: 1,
+            model: "m",
+            prompt_tokens: 3,
+            usage: false,
+        };
+        let a = Answer::new("hi", None);
+        let call = ToolCall {
+            id: next_id(),
+            name: "f".to_owned(),
+            arguments: "{\"a\":1}".to_owned(),
+        };
+        for body in [
+            chat_completion(&m, &a, Some(&call)),
+            text_completion(&m, &a),
+            embeddings("e", &[Item::Text("abc".into())], false),
+        ] {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert!(v.get("usage").is_none(), "{v}");
+            assert!(v["model"].is_string(), "{v}");
+        }
+        for sse in [
+            chat_stream(&m, &a, Some(&call), 3, true),
+            text_stream(&m, &a, 3, true),
+        ] {
+            let text = std::str::from_utf8(&sse.data).unwrap();
+            assert!(!text.contains("usage"), "{text}");
+            assert_eq!(sse.ends.last(), Some(&sse.data.len()));
+            for block in text.split_terminator("\n\n") {
+                let data = block.strip_prefix("data: ").unwrap();
+                if data != "[DONE]" {
+                    serde_json::from_str::<serde_json::Value>(data).unwrap();
+                }
+            }
+        }
     }
 
     #[test]

@@ -1501,3 +1501,191 @@ async fn openai_chat_tools() {
     assert_eq!(v["choices"][0]["finish_reason"], "stop");
     assert!(v["choices"][0]["message"].get("tool_calls").is_none());
 }
+
+// ---------------------------------------------------------------------------
+// nousage-: the Ok answer without any token usage
+// ---------------------------------------------------------------------------
+
+fn anthropic_tools_body(stream: bool) -> String {
+    json!({
+        "model": "claude-haiku-4-5",
+        "max_tokens": 256,
+        "tools": [weather_tool()],
+        "messages": [{"role": "user", "content": "What is the weather in SF?"}],
+        "stream": stream
+    })
+    .to_string()
+}
+
+/// Messages, streamed and not, plain and with a tool call: no `usage` in the
+/// message, in `message_start` or in `message_delta`; all else as for `ok`.
+#[tokio::test]
+async fn nousage_anthropic() {
+    bounded(async {
+        let emu = start(MockConfig {
+            stream_chunks: 3,
+            ..MockConfig::default()
+        })
+        .await;
+        let (ok_h, no_h) = (anthropic_headers("sk-ok"), anthropic_headers("nousage-a"));
+        for body in [anthropic_body(false), anthropic_tools_body(false)] {
+            let ok = post(emu.addr, MESSAGES, &ok_h, &body).await;
+            let no = post(emu.addr, MESSAGES, &no_h, &body).await;
+            assert_eq!(no.status, StatusCode::OK);
+            assert_eq!(no.header("content-type"), "application/json");
+            assert_eq!(no.header("content-length"), no.body.len().to_string());
+            assert!(no.header("request-id").starts_with("req_"));
+            let ok = ok.json();
+            assert!(ok["usage"]["output_tokens"].as_u64().unwrap() > 0);
+            assert_no_usage(&no.body);
+            assert_eq!(normalized(&no.json(), &[]), normalized(&ok, &["usage"]));
+        }
+        for body in [anthropic_body(true), anthropic_tools_body(true)] {
+            let ok = post(emu.addr, MESSAGES, &ok_h, &body).await;
+            let no = post(emu.addr, MESSAGES, &no_h, &body).await;
+            assert_eq!(no.status, StatusCode::OK);
+            assert_eq!(
+                no.header("content-type"),
+                "text/event-stream; charset=utf-8"
+            );
+            let ok = parse_anthropic_sse(&ok.body);
+            assert!(ok[0].1["message"]["usage"].is_object());
+            let (_, ok_delta) = ok.iter().find(|(n, _)| n == "message_delta").unwrap();
+            assert!(ok_delta["usage"]["output_tokens"].as_u64().unwrap() > 0);
+            assert_no_usage(&no.body);
+            let want: Vec<(String, Value)> = ok
+                .iter()
+                .map(|(n, e)| (n.clone(), normalized(e, &["usage"])))
+                .collect();
+            let got: Vec<(String, Value)> = parse_anthropic_sse(&no.body)
+                .into_iter()
+                .map(|(n, e)| (n, normalized(&e, &[])))
+                .collect();
+            assert_eq!(got, want);
+            assert_eq!(got.last().unwrap().0, "message_stop");
+        }
+    })
+    .await;
+}
+
+/// Gemini `generateContent` and both stream shapes (SSE, JSON array), plain
+/// and with a function call: no `usageMetadata` anywhere.
+#[tokio::test]
+async fn nousage_gemini() {
+    bounded(async {
+        let emu = start(MockConfig {
+            stream_chunks: 3,
+            ..MockConfig::default()
+        })
+        .await;
+        let (ok_h, no_h) = (
+            [("x-goog-api-key", "g-ok")],
+            [("x-goog-api-key", "nousage-g")],
+        );
+        for body in [gemini_body(), gemini_tools_body(false)] {
+            let ok = post(emu.addr, GENERATE, &ok_h, &body).await.json();
+            let no = post(emu.addr, GENERATE, &no_h, &body).await;
+            assert_eq!(no.status, StatusCode::OK);
+            assert_eq!(no.header("content-type"), "application/json; charset=UTF-8");
+            assert!(ok["usageMetadata"]["totalTokenCount"].as_u64().unwrap() > 0);
+            assert_no_usage(&no.body);
+            assert_eq!(
+                normalized(&no.json(), &[]),
+                normalized(&ok, &["usageMetadata"])
+            );
+
+            // SSE.
+            let sse = |r: &Reply| -> Vec<Value> {
+                std::str::from_utf8(&r.body)
+                    .unwrap()
+                    .split_terminator("\r\n\r\n")
+                    .map(|b| serde_json::from_str(b.strip_prefix("data: ").expect(b)).unwrap())
+                    .collect()
+            };
+            let path = format!("{STREAM}?alt=sse");
+            let ok = sse(&post(emu.addr, &path, &ok_h, &body).await);
+            let no = post(emu.addr, &path, &no_h, &body).await;
+            assert_eq!(no.status, StatusCode::OK);
+            assert_eq!(no.header("content-type"), "text/event-stream");
+            assert!(ok.iter().all(|c| c["usageMetadata"].is_object()));
+            assert_no_usage(&no.body);
+            let want: Vec<Value> = ok
+                .iter()
+                .map(|c| normalized(c, &["usageMetadata"]))
+                .collect();
+            let got: Vec<Value> = sse(&no).iter().map(|c| normalized(c, &[])).collect();
+            assert_eq!(got, want);
+
+            // The streamed JSON array.
+            let ok = post(emu.addr, STREAM, &ok_h, &body).await.json();
+            let no = post(emu.addr, STREAM, &no_h, &body).await;
+            assert_eq!(no.status, StatusCode::OK);
+            assert!(ok[0]["usageMetadata"].is_object());
+            assert_no_usage(&no.body);
+            assert_eq!(
+                normalized(&no.json(), &[]),
+                normalized(&ok, &["usageMetadata"])
+            );
+            assert_eq!(no.json().as_array().unwrap().len(), want.len());
+        }
+    })
+    .await;
+}
+
+/// Bedrock Converse and ConverseStream, plain and with a tool call: no
+/// `usage` in the response (`metrics` stays); the stream ends with
+/// `messageStop`, without the `metadata` event.
+#[tokio::test]
+async fn nousage_bedrock() {
+    bounded(async {
+        let emu = start(MockConfig {
+            stream_chunks: 3,
+            ..MockConfig::default()
+        })
+        .await;
+        let (ok_auth, no_auth) = (sigv4("AKIAOK"), sigv4("nousage-AKIA"));
+        let (ok_h, no_h) = (aws_headers(&ok_auth), aws_headers(&no_auth));
+        for body in [converse_body(false, false), converse_body(true, false)] {
+            let ok = post(emu.addr, &converse_path(false), &ok_h, &body)
+                .await
+                .json();
+            let no = post(emu.addr, &converse_path(false), &no_h, &body).await;
+            assert_eq!(no.status, StatusCode::OK);
+            assert!(no.headers.contains_key("x-amzn-requestid"));
+            assert!(ok["usage"]["totalTokens"].as_u64().unwrap() > 0);
+            assert_no_usage(&no.body);
+            let no = no.json();
+            assert!(no["metrics"]["latencyMs"].as_u64().unwrap() >= 1);
+            assert_eq!(normalized(&no, &[]), normalized(&ok, &["usage"]));
+
+            let ok = post(emu.addr, &converse_path(true), &ok_h, &body).await;
+            let no = post(emu.addr, &converse_path(true), &no_h, &body).await;
+            assert_eq!(no.status, StatusCode::OK);
+            assert_eq!(
+                no.header("content-type"),
+                "application/vnd.amazon.eventstream"
+            );
+            let (ok, no) = (decode_frames(&ok.body), decode_frames(&no.body));
+            let ok_types = event_types(&ok);
+            assert_eq!(ok_types.last(), Some(&"metadata"));
+            assert!(
+                ok.last().unwrap().1["usage"]["totalTokens"]
+                    .as_u64()
+                    .unwrap()
+                    > 0
+            );
+            assert_eq!(event_types(&no), ok_types[..ok_types.len() - 1]);
+            for (h, p) in &no {
+                assert_no_usage(p.to_string().as_bytes());
+                assert_no_usage(h[":event-type"].as_bytes());
+            }
+            let want: Vec<Value> = ok[..ok.len() - 1]
+                .iter()
+                .map(|(_, p)| normalized(p, &[]))
+                .collect();
+            let got: Vec<Value> = no.iter().map(|(_, p)| normalized(p, &[])).collect();
+            assert_eq!(got, want);
+        }
+    })
+    .await;
+}

@@ -802,3 +802,175 @@ async fn serve_on_listener() {
     assert_eq!(emu.requests().len(), 1);
     task.abort();
 }
+
+// ---------------------------------------------------------------------------
+// nousage-: the Ok answer without any token usage
+// ---------------------------------------------------------------------------
+
+/// A chat body, optionally declaring a tool (the answer is then a call).
+fn nousage_chat_body(tools: bool, stream: bool) -> String {
+    let mut v: Value = serde_json::from_str(&chat_body("gpt-4o-mini", stream, true)).unwrap();
+    if tools {
+        v["tools"] = json!([{"type": "function", "function": {"name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]);
+    }
+    v.to_string()
+}
+
+async fn post_as(addr: SocketAddr, path: &str, token: &str, body: &str) -> Reply {
+    let auth = format!("Bearer {token}");
+    let r = call(addr, Method::POST, path, &[("authorization", &auth)], body).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    r
+}
+
+/// Chat, streamed (with `include_usage: true`) and not, plain and with a tool
+/// call: `nousage-` gives the `ok` answer minus `usage` and the usage chunk.
+#[tokio::test]
+async fn nousage_openai_chat() {
+    bounded(async {
+        let emu = start(MockConfig {
+            stream_chunks: 3,
+            ..MockConfig::default()
+        })
+        .await;
+        let path = "/v1/chat/completions";
+        for tools in [false, true] {
+            let body = nousage_chat_body(tools, false);
+            let ok = post_as(emu.addr, path, "sk-ok", &body).await;
+            let no = post_as(emu.addr, path, "nousage-1", &body).await;
+            assert_eq!(no.headers["content-type"], "application/json");
+            assert_eq!(
+                no.headers["content-length"].to_str().unwrap(),
+                no.body.len().to_string()
+            );
+            assert!(no.headers.contains_key("x-request-id"));
+            let (ok, no_v) = (ok.json(), no.json());
+            assert!(ok["usage"]["total_tokens"].as_u64().unwrap() > 0);
+            assert_no_usage(&no.body);
+            assert_eq!(normalized(&no_v, &[]), normalized(&ok, &["usage"]));
+            let finish = if tools { "tool_calls" } else { "stop" };
+            assert_eq!(no_v["choices"][0]["finish_reason"], finish);
+            assert_eq!(
+                no_v["choices"][0]["message"]["tool_calls"].is_array(),
+                tools
+            );
+
+            // Streamed: the client asks for usage and gets none.
+            let body = nousage_chat_body(tools, true);
+            let ok = post_as(emu.addr, path, "sk-ok", &body).await;
+            let no = post_as(emu.addr, path, "nousage-1", &body).await;
+            assert_eq!(no.headers["content-type"], "text/event-stream");
+            let (ok_events, ok_done) = parse_sse(&ok.body);
+            let (no_events, no_done) = parse_sse(&no.body);
+            assert!(ok_done && no_done);
+            let usage_chunk = ok_events.last().unwrap();
+            assert_eq!(usage_chunk["choices"], json!([]));
+            assert!(usage_chunk["usage"]["total_tokens"].as_u64().unwrap() > 0);
+            assert_no_usage(&no.body);
+            assert_eq!(no_events.len(), ok_events.len() - 1);
+            let want: Vec<Value> = ok_events[..ok_events.len() - 1]
+                .iter()
+                .map(|e| normalized(e, &[]))
+                .collect();
+            let got: Vec<Value> = no_events.iter().map(|e| normalized(e, &[])).collect();
+            assert_eq!(got, want);
+        }
+    })
+    .await;
+}
+
+/// Legacy completions (streamed with `include_usage: true` and not) and
+/// embeddings: no `usage`, everything else as for `ok`.
+#[tokio::test]
+async fn nousage_openai_completions_and_embeddings() {
+    bounded(async {
+        let emu = start(MockConfig {
+            stream_chunks: 3,
+            ..MockConfig::default()
+        })
+        .await;
+        let path = "/v1/completions";
+        let body = r#"{"model":"gpt-3.5-turbo-instruct","prompt":"Say this is a test"}"#;
+        let ok = post_as(emu.addr, path, "sk-ok", body).await.json();
+        let no = post_as(emu.addr, path, "nousage-2", body).await;
+        assert!(ok["usage"]["total_tokens"].as_u64().unwrap() > 0);
+        assert_no_usage(&no.body);
+        assert_eq!(normalized(&no.json(), &[]), normalized(&ok, &["usage"]));
+
+        let body = r#"{"model":"gpt-3.5-turbo-instruct","prompt":"Say this is a test","stream":true,"stream_options":{"include_usage":true}}"#;
+        let ok = post_as(emu.addr, path, "sk-ok", body).await;
+        let no = post_as(emu.addr, path, "nousage-2", body).await;
+        let (ok_events, _) = parse_sse(&ok.body);
+        let (no_events, done) = parse_sse(&no.body);
+        assert!(done);
+        assert!(ok_events.last().unwrap()["usage"].is_object());
+        assert_no_usage(&no.body);
+        let want: Vec<Value> = ok_events[..ok_events.len() - 1]
+            .iter()
+            .map(|e| normalized(e, &[]))
+            .collect();
+        let got: Vec<Value> = no_events.iter().map(|e| normalized(e, &[])).collect();
+        assert_eq!(got, want);
+
+        let path = "/v1/embeddings";
+        let body = r#"{"model":"text-embedding-3-small","input":["hello","world"]}"#;
+        let ok = post_as(emu.addr, path, "sk-ok", body).await.json();
+        let no = post_as(emu.addr, path, "nousage-2", body).await;
+        assert!(ok["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
+        assert_no_usage(&no.body);
+        assert_eq!(no.json(), normalized(&ok, &["usage"]));
+    })
+    .await;
+}
+
+/// `"NoUsage"` set through the control API (and through the library) for a
+/// token without the prefix; removing the override brings usage back.
+#[tokio::test]
+async fn nousage_via_control_api() {
+    bounded(async {
+        let emu = start(MockConfig::default()).await;
+        let addr = emu.addr;
+        let path = "/v1/chat/completions";
+        let body = nousage_chat_body(false, true);
+        assert!(
+            post_as(addr, path, "sk-ctl", &body)
+                .await
+                .body
+                .windows(5)
+                .any(|w| w == b"usage")
+        );
+
+        let r = call(
+            addr,
+            Method::PUT,
+            "/_mock/tokens/sk-ctl",
+            &[],
+            "\"NoUsage\"",
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let r = post_as(addr, path, "sk-ctl", &body).await;
+        assert_no_usage(&r.body);
+        assert!(parse_sse(&r.body).1);
+        assert_no_usage(&chat(addr, "sk-ctl").await.body);
+
+        let r = call(addr, Method::DELETE, "/_mock/tokens/sk-ctl", &[], "").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(chat(addr, "sk-ctl").await.json()["usage"].is_object());
+
+        emu.emulator
+            .set_behaviour("sk-lib", Some(Behaviour::NoUsage));
+        assert_no_usage(&chat(addr, "sk-lib").await.body);
+        // An override wins over the prefix.
+        emu.emulator
+            .set_behaviour("nousage-but-ok", Some(Behaviour::Ok));
+        assert!(chat(addr, "nousage-but-ok").await.json()["usage"].is_object());
+    })
+    .await;
+}

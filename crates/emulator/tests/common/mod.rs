@@ -85,3 +85,53 @@ impl Reply {
             .unwrap()
     }
 }
+
+/// Runs a test body with a deadline, so a server that stops answering fails
+/// the test instead of hanging it.
+pub async fn bounded<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(std::time::Duration::from_secs(10), f)
+        .await
+        .expect("the test took more than 10 s")
+}
+
+/// Asserts that `body` (a response body or an event payload) says nothing
+/// about tokens: no `usage`, `usageMetadata`, `*_tokens`, `*TokenCount`,
+/// `inputTokens`, ... (case-insensitive search for `usage` and `token`).
+pub fn assert_no_usage(body: &[u8]) {
+    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+    assert!(
+        !text.contains("usage") && !text.contains("token"),
+        "usage reported: {}",
+        String::from_utf8_lossy(body)
+    );
+}
+
+/// `v` with the keys in `drop` removed at any depth, and the values that
+/// differ between two answers to the same request reduced to their shape:
+/// ids keep their prefix (`chatcmpl-`, `msg_`, `toolu_`, `call_`,
+/// `tooluse_`; the hex part is dropped) and `created` / `latencyMs` become
+/// `"<number>"`.
+pub fn normalized(v: &Value, drop: &[&str]) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| !drop.contains(&k.as_str()))
+                .map(|(k, v)| {
+                    let v = match (k.as_str(), v) {
+                        ("id" | "responseId" | "toolUseId", Value::String(s)) => Value::String(
+                            s.trim_end_matches(|c: char| c.is_ascii_hexdigit())
+                                .to_owned(),
+                        ),
+                        ("created" | "latencyMs", Value::Number(_)) => {
+                            Value::String("<number>".to_owned())
+                        }
+                        _ => normalized(v, drop),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|x| normalized(x, drop)).collect()),
+        other => other.clone(),
+    }
+}
