@@ -11,8 +11,8 @@ mod validate;
 
 pub use de::{expand_env, parse_duration};
 pub use schema::{
-    AdminConfig, Config, FailoverConfig, FallbackConfig, FallbackTarget, ProviderConfig,
-    RetryConfig, RouteConfig, ServerConfig, TokenSelection,
+    AdminConfig, Config, FailoverConfig, FallbackConfig, FallbackTarget, LogConfig, MetricsConfig,
+    OtelConfig, ProviderConfig, RetryConfig, RouteConfig, ServerConfig, TokenSelection,
 };
 pub use validate::{ConfigError, Problem};
 

@@ -19,6 +19,99 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
+    /// Prometheus metrics, served on the admin listener at `/metrics`.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    /// The access log: one JSON line per request.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// OpenTelemetry traces over OTLP/HTTP; off unless set.
+    #[serde(default)]
+    pub otel: Option<OtelConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MetricsConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Distinct `model` label values kept (beyond the models named in the
+    /// config); later ones are counted as `other`, so clients sending
+    /// arbitrary model names cannot grow the series without bound.
+    #[serde(default = "default_max_models")]
+    pub max_models: usize,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_max_models() -> usize {
+    100
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: true,
+            max_models: default_max_models(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LogConfig {
+    /// `stdout` (default), `stderr`, `off`, or a file path (appended to).
+    #[serde(default = "default_access", deserialize_with = "de::string")]
+    pub access: String,
+    /// Log request and response bodies (truncated at `bodyLimit`).
+    #[serde(default)]
+    pub bodies: bool,
+    /// Bytes of each body kept when `bodies` is on.
+    #[serde(default = "default_body_limit")]
+    pub body_limit: usize,
+}
+
+fn default_access() -> String {
+    "stdout".into()
+}
+
+fn default_body_limit() -> usize {
+    4096
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            access: default_access(),
+            bodies: false,
+            body_limit: default_body_limit(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OtelConfig {
+    /// The collector's OTLP/HTTP URL, e.g. `http://127.0.0.1:4318`
+    /// (`/v1/traces` is added when the URL has no path).
+    #[serde(deserialize_with = "de::string")]
+    pub endpoint: String,
+    #[serde(default = "default_service_name", deserialize_with = "de::string")]
+    pub service_name: String,
+    /// Share of new traces recorded, 0.0-1.0; a client's `traceparent`
+    /// decides for its own trace.
+    #[serde(default = "default_sample_ratio")]
+    pub sample_ratio: f64,
+}
+
+fn default_service_name() -> String {
+    "switchyard".into()
+}
+
+fn default_sample_ratio() -> f64 {
+    1.0
 }
 
 #[derive(Clone, Debug, Deserialize)]

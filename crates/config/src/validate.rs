@@ -92,6 +92,34 @@ impl Config {
             );
         }
 
+        if let Some(otel) = &self.otel {
+            match otel.endpoint.parse::<http::Uri>() {
+                Ok(u) if matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some() => {
+                }
+                _ => add(
+                    "otel.endpoint".into(),
+                    format!(
+                        "`{}` is not an http(s) URL like http://127.0.0.1:4318 (the collector's OTLP/HTTP port)",
+                        otel.endpoint
+                    ),
+                ),
+            }
+            if !(0.0..=1.0).contains(&otel.sample_ratio) {
+                add(
+                    "otel.sampleRatio".into(),
+                    format!("{} must be between 0.0 and 1.0", otel.sample_ratio),
+                );
+            }
+            if otel.service_name.is_empty() {
+                add("otel.serviceName".into(), "must not be empty".into());
+            }
+        }
+        if self.log.access.is_empty() {
+            add(
+                "log.access".into(),
+                "must be `stdout`, `stderr`, `off` or a file path".into(),
+            );
+        }
         if self.providers.is_empty() {
             add(
                 "providers".into(),

@@ -113,10 +113,26 @@ async fn handle(
     Ok(match req.uri().path() {
         "/health" | "/healthz" => respond(StatusCode::OK, r#"{"status":"ok"}"#),
         "/status" => respond(StatusCode::OK, status_json(&rt)),
+        "/metrics" => match &rt.telemetry.metrics {
+            Some(m) => {
+                // Account every request that has ended before answering.
+                rt.telemetry.flush(std::time::Duration::from_secs(2)).await;
+                let mut r = Response::new(GatewayBody::full(m.render(&rt)));
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                r
+            }
+            None => respond(
+                StatusCode::NOT_FOUND,
+                r#"{"error":{"message":"metrics are off (metrics.enabled: false)","type":"invalid_request_error","code":"metrics_disabled","param":null}}"#,
+            ),
+        },
         p => respond(
             StatusCode::NOT_FOUND,
             format!(
-                r#"{{"error":{{"message":"no admin endpoint {p}; try /health or /status","type":"invalid_request_error","code":"unknown_url","param":null}}}}"#
+                r#"{{"error":{{"message":"no admin endpoint {p}; try /health, /status or /metrics","type":"invalid_request_error","code":"unknown_url","param":null}}}}"#
             ),
         ),
     })

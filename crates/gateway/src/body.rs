@@ -11,6 +11,7 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
 use crate::relay::{SseRelay, TranslateRelay};
+use crate::telemetry::Tap;
 
 /// `content-type` of every JSON body the gateway writes.
 pub static APPLICATION_JSON: http::HeaderValue = http::HeaderValue::from_static("application/json");
@@ -41,6 +42,20 @@ impl GatewayBody {
 
     pub fn empty() -> Self {
         GatewayBody::Full { data: None }
+    }
+
+    /// What the stream relay saw, for accounting (streams only).
+    pub fn take_tap(self: Pin<&mut Self>) -> Option<Tap> {
+        match self.project() {
+            Proj::Sse { relay } => Some(relay.take_tap()),
+            Proj::Translate { relay } => Some(relay.take_tap()),
+            Proj::Full { .. } | Proj::Passthrough { .. } => None,
+        }
+    }
+
+    /// The body comes from the provider as it is sent (not read whole first).
+    pub fn is_relayed(&self) -> bool {
+        !matches!(self, GatewayBody::Full { .. })
     }
 }
 

@@ -111,6 +111,11 @@ impl GatewayError {
         }
     }
 
+    /// The error's code, as in its body (`model_not_found`, ...).
+    pub fn code(&self) -> &'static str {
+        self.kind_and_code().1
+    }
+
     pub fn body(&self) -> ErrorBody {
         let (kind, code, param) = self.kind_and_code();
         ErrorBody {

@@ -18,18 +18,33 @@ use crate::body::GatewayBody;
 use crate::error::GatewayError;
 use crate::proxy::{self, Ingress};
 use crate::runtime::Runtime;
+use crate::telemetry::trace::{TRACEPARENT, TRACESTATE};
+use crate::telemetry::{ObservedBody, RequestRecord};
 use crate::translate;
+use tokio::time::Instant;
 
 pub async fn handle(
     rt: Arc<Runtime>,
     req: Request<Incoming>,
-) -> Result<Response<GatewayBody>, Infallible> {
-    let dialect = match endpoint_for(req.uri().path()) {
+) -> Result<Response<ObservedBody>, Infallible> {
+    let endpoint = endpoint_for(req.uri().path());
+    let dialect = match &endpoint {
         Some(Endpoint::Model(i)) => i.dialect,
         _ => Dialect::OpenAi,
     };
     let request_id = request_id(req.headers());
-    let mut resp = match dispatch(&rt, req, &request_id).await {
+    // Liveness probes are not requests worth a log line.
+    let accounted = rt.telemetry.enabled() && !matches!(endpoint, Some(Endpoint::Health));
+    let mut rec = Box::new(RequestRecord::new(
+        request_id.clone(),
+        req.method().clone(),
+        req.uri().path(),
+        dialect,
+    ));
+    if let Some(t) = &rt.telemetry.tracer {
+        rec.trace = t.begin(req.headers());
+    }
+    let mut resp = match dispatch(&rt, req, &request_id, &mut rec).await {
         Ok(r) => r,
         Err(e) => {
             if e.status().is_server_error() {
@@ -37,16 +52,37 @@ pub async fn handle(
             } else {
                 tracing::debug!(status = e.status().as_u16(), error = %e, request_id = ?request_id, "request rejected");
             }
+            rec.error = Some((e.code(), e.to_string()));
             error_response(&e, dialect)
         }
     };
+    let now = Instant::now();
+    rec.status = resp.status().as_u16();
+    rec.head_at = Some(now);
     let h = resp.headers_mut();
     // The provider's own id stays available for its support.
     if let Some(upstream) = h.remove(&X_REQUEST_ID) {
         h.insert(X_UPSTREAM_REQUEST_ID.clone(), upstream);
     }
     h.insert(X_REQUEST_ID.clone(), request_id);
-    Ok(resp)
+    h.insert(X_OVERHEAD_MS.clone(), overhead_ms(rec.overhead(now)));
+    let (parts, body) = resp.into_parts();
+    let body = if accounted {
+        ObservedBody::new(body, rec, rt.telemetry.clone())
+    } else {
+        ObservedBody::plain(body)
+    };
+    Ok(Response::from_parts(parts, body))
+}
+
+/// The gateway's own time until the response head, in milliseconds.
+pub static X_OVERHEAD_MS: http::HeaderName =
+    http::HeaderName::from_static("x-switchyard-overhead-ms");
+
+fn overhead_ms(d: std::time::Duration) -> HeaderValue {
+    let us = d.as_micros();
+    HeaderValue::from_str(&format!("{}.{:03}", us / 1000, us % 1000))
+        .unwrap_or_else(|_| HeaderValue::from_static("0"))
 }
 
 pub static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
@@ -146,6 +182,7 @@ fn gemini_ingress(path: &str) -> Option<Ingress> {
         path_stream: stream,
         anthropic_headers: Vec::new(),
         request_id: None,
+        trace_headers: Vec::new(),
     })
 }
 
@@ -185,6 +222,7 @@ fn endpoint_for(path: &str) -> Option<Endpoint> {
             path_stream: false,
             anthropic_headers: Vec::new(),
             request_id: None,
+            trace_headers: Vec::new(),
         }),
         "/models" => Endpoint::Models,
         _ if path == "/health" || path == "/healthz" => Endpoint::Health,
@@ -196,6 +234,7 @@ async fn dispatch(
     rt: &Runtime,
     req: Request<Incoming>,
     request_id: &HeaderValue,
+    rec: &mut RequestRecord,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     let method = req.method();
     let Some(endpoint) = endpoint_for(req.uri().path()) else {
@@ -237,6 +276,13 @@ async fn dispatch(
                 }));
             }
             ingress.request_id = Some(request_id.clone());
+            if rec.trace.is_none() {
+                for name in [&TRACEPARENT, &TRACESTATE] {
+                    if let Some(v) = req.headers().get(name) {
+                        ingress.trace_headers.push((name.clone(), v.clone()));
+                    }
+                }
+            }
             if ingress.dialect == Dialect::Anthropic {
                 for name in ["anthropic-version", "anthropic-beta"] {
                     if let Some(v) = req.headers().get(name) {
@@ -247,7 +293,10 @@ async fn dispatch(
                 }
             }
             let body = read_body(req, rt.max_body_bytes).await?;
-            proxy::forward(rt, &ingress, body).await
+            if rt.telemetry.wants_request_body() {
+                rec.request_body = Some(body.clone());
+            }
+            proxy::forward(rt, &ingress, body, rec).await
         }
     }
 }

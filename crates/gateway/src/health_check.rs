@@ -9,10 +9,11 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use switchyard_providers::Api;
 use switchyard_routing::Recovery;
-use switchyard_routing::health::run_recovery;
+use switchyard_routing::health::run_recovery_observed;
 use tokio::sync::Semaphore;
 
 use crate::runtime::HttpClient;
+use crate::telemetry::Metrics;
 use crate::upstream::Upstream;
 
 /// At most this many checks are in flight at once, whatever the number of
@@ -23,13 +24,15 @@ pub const MAX_CONCURRENT_CHECKS: usize = 16;
 pub struct HealthChecker {
     client: HttpClient,
     permits: Arc<Semaphore>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl HealthChecker {
-    pub fn new(client: HttpClient) -> Self {
+    pub fn new(client: HttpClient, metrics: Option<Arc<Metrics>>) -> Self {
         HealthChecker {
             client,
             permits: Arc::new(Semaphore::new(MAX_CONCURRENT_CHECKS)),
+            metrics,
         }
     }
 
@@ -50,6 +53,17 @@ impl HealthChecker {
         let weak = Arc::downgrade(up);
         let alive = weak.clone();
         let checker = self.clone();
+        let metrics = self.metrics.clone();
+        let provider = up.id.clone();
+        let credential = up.masked_shared(idx);
+        let observe = move |result: &Result<(), String>, back: bool| {
+            if let Some(m) = &metrics {
+                m.health_check(&provider, &credential, result.is_ok());
+                if back {
+                    m.transition(&provider, &credential, false);
+                }
+            }
+        };
         tokio::spawn(async move {
             let probe = move || {
                 let weak = weak.clone();
@@ -62,7 +76,14 @@ impl HealthChecker {
                     checker.check(&up, idx, &model).await
                 }
             };
-            run_recovery(health, policy, probe, move || alive.strong_count() > 0).await;
+            run_recovery_observed(
+                health,
+                policy,
+                probe,
+                move || alive.strong_count() > 0,
+                observe,
+            )
+            .await;
         });
     }
 

@@ -20,6 +20,7 @@ pub mod proxy;
 pub mod relay;
 pub mod runtime;
 pub mod server;
+pub mod telemetry;
 pub mod translate;
 pub mod upstream;
 pub mod vertex;

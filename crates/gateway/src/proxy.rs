@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -23,6 +23,7 @@ use crate::body::GatewayBody;
 use crate::error::GatewayError;
 use crate::relay::{SseRelay, TranslateRelay};
 use crate::runtime::{Fallback, Runtime};
+use crate::telemetry::{AttemptRecord, FailureKind, RequestRecord, trace};
 use crate::translate::{self, Fill};
 use crate::upstream::Upstream;
 
@@ -90,6 +91,9 @@ pub struct Ingress {
     pub anthropic_headers: Vec<(HeaderName, HeaderValue)>,
     /// Sent upstream as `x-request-id`.
     pub request_id: Option<HeaderValue>,
+    /// The client's `traceparent`/`tracestate`, passed on untouched when the
+    /// gateway does not trace the request itself.
+    pub trace_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Ingress {
@@ -101,6 +105,7 @@ impl Ingress {
             path_stream: false,
             anthropic_headers: Vec::new(),
             request_id: None,
+            trace_headers: Vec::new(),
         }
     }
 }
@@ -174,6 +179,7 @@ pub async fn forward(
     rt: &Runtime,
     ingress: &Ingress,
     body: Bytes,
+    rec: &mut RequestRecord,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     let start = Instant::now();
     let api = ingress.api;
@@ -196,6 +202,9 @@ pub async fn forward(
                 )
             }
         };
+    rec.api = Some(api);
+    rec.requested_model = Some(model.into());
+    rec.stream = stream;
     let Some(target) = rt.routes.find(model) else {
         return Err(GatewayError::NoRoute {
             model: model.to_string(),
@@ -203,6 +212,8 @@ pub async fn forward(
         });
     };
     let primary = &target.upstream;
+    rec.route = Some(target.name.clone());
+    rec.primary_provider = Some(primary.id.clone());
     let serves = |up: &Upstream| {
         let d = up.dialect_for(ingress.dialect);
         up.endpoint.kind.supports(api) && (d == ingress.dialect || api == Api::ChatCompletions)
@@ -261,14 +272,14 @@ pub async fn forward(
                 continue;
             }
         };
-        match try_provider(rt, up, &hop_model, upstream_body, &ask).await {
+        match try_provider(rt, up, &hop_model, upstream_body, &ask, hop as u8, rec).await {
             HopResult::Served(mut resp) => {
-                let h = resp.headers_mut();
-                if hop > 0
-                    && let Ok(from) =
-                        HeaderValue::from_str(&format!("{}/{}", primary.id, primary_model))
-                {
-                    h.insert(X_FALLBACK_FROM.clone(), from);
+                if hop > 0 {
+                    let from = format!("{}/{}", primary.id, primary_model);
+                    if let Ok(v) = HeaderValue::from_str(&from) {
+                        resp.headers_mut().insert(X_FALLBACK_FROM.clone(), v);
+                    }
+                    rec.fallback_from = Some(from);
                 }
                 return Ok(resp);
             }
@@ -325,6 +336,8 @@ async fn try_provider(
     model: &str,
     body: Bytes,
     ask: &Ask<'_>,
+    hop: u8,
+    rec: &mut RequestRecord,
 ) -> HopResult {
     let uri = match ask.ingress.api {
         Api::ChatCompletions if up.dialect_for(ask.ingress.dialect) != up.endpoint.dialect() => {
@@ -357,6 +370,18 @@ async fn try_provider(
         model: model.to_string(),
         client: ask.ingress.dialect,
     });
+    let model_shared: Arc<str> = Arc::from(model);
+    let server = rec.trace.is_some().then(|| {
+        let host = uri.host().unwrap_or("").to_string();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        (host, port)
+    });
     let mut tried = Tried::default();
     let mut attempts = 0u32;
     let mut last: Option<Failure> = None;
@@ -371,6 +396,27 @@ async fn try_provider(
         };
         tried.insert(idx);
         attempts += 1;
+        let (span_id, traceparent) = match &rec.trace {
+            Some(t) => {
+                let (id, header) = trace::attempt_context(t);
+                (Some(id), Some(header))
+            }
+            None => (None, None),
+        };
+        rec.attempts.push(AttemptRecord {
+            provider: up.id.clone(),
+            credential: up.masked_shared(idx),
+            model: model_shared.clone(),
+            system: up.endpoint.kind.name,
+            hop,
+            started: Instant::now(),
+            started_wall: SystemTime::now(),
+            ended: None,
+            status: None,
+            failure: None,
+            span_id,
+            server: server.clone(),
+        });
         let call = Call {
             up,
             idx,
@@ -378,8 +424,20 @@ async fn try_provider(
             body: body.clone(),
             model_header: model_header.clone(),
             fill: fill.as_ref(),
+            traceparent,
         };
         let result = attempt(rt, call, ask).await;
+        if let Some(a) = rec.attempts.last_mut() {
+            a.ended = Some(Instant::now());
+            match &result {
+                Ok(resp) => a.status = Some(resp.status().as_u16()),
+                Err(Failure::Status { status, .. }) => {
+                    a.status = Some(status.as_u16());
+                    a.failure = Some((FailureKind::Status, format!("HTTP {}", status.as_u16())));
+                }
+                Err(Failure::Error(e)) => a.failure = Some((failure_kind(e), e.to_string())),
+            }
+        }
         let health = up.pool.health(idx);
         let failure = match result {
             Ok(resp) => {
@@ -401,6 +459,9 @@ async fn try_provider(
                     == Some(Transition::WentOut)
             {
                 tracing::warn!(provider = %up.id, credential = up.masked(idx), reason = %failure.reason(), "credential out of rotation");
+                if let Some(m) = &rt.telemetry.metrics {
+                    m.transition(&up.id, up.masked(idx), true);
+                }
                 rt.checker.spawn(up, idx);
             }
         }
@@ -425,6 +486,8 @@ struct Call<'a> {
     model_header: Option<HeaderValue>,
     /// Set when the provider's dialect is not the client's.
     fill: Option<&'a Fill>,
+    /// This attempt's span, when the request is traced.
+    traceparent: Option<HeaderValue>,
 }
 
 /// Largest non-streamed answer read whole for translation.
@@ -480,6 +543,16 @@ async fn attempt(
     if let Some(id) = &ask.ingress.request_id {
         req.headers_mut()
             .insert(crate::handler::X_REQUEST_ID.clone(), id.clone());
+    }
+    match call.traceparent {
+        Some(tp) => {
+            req.headers_mut().insert(trace::TRACEPARENT.clone(), tp);
+        }
+        None => {
+            for (k, v) in &ask.ingress.trace_headers {
+                req.headers_mut().insert(k.clone(), v.clone());
+            }
+        }
     }
     if target == Dialect::Anthropic {
         let h = req.headers_mut();
@@ -593,12 +666,8 @@ async fn attempt(
         Ok(Err(e)) => return Err(broken(e.to_string())),
         Ok(Ok(c)) => c.to_bytes(),
     };
-    let body = translate::translate_response(target, fill, &raw).map_err(|e| {
-        broken(format!(
-            "its answer is not a valid {} response ({e})",
-            target.name()
-        ))
-    })?;
+    let body = translate::translate_response(target, fill, &raw)
+        .map_err(|e| broken(format!("{UNTRANSLATABLE} {} response ({e})", target.name())))?;
     headers.remove(CONTENT_LENGTH);
     headers.insert(CONTENT_TYPE, APPLICATION_JSON.clone());
     Ok(respond(status, headers, GatewayBody::full(body)))
@@ -641,6 +710,21 @@ async fn first_frame(
 fn strip_hop_by_hop(h: &mut HeaderMap) {
     for name in HOP_BY_HOP {
         h.remove(name);
+    }
+}
+
+/// How an upstream answer that cannot be translated is described.
+const UNTRANSLATABLE: &str = "its answer is not a valid";
+
+/// The metrics' kind of a failed attempt.
+fn failure_kind(e: &GatewayError) -> FailureKind {
+    match e {
+        GatewayError::UpstreamConnect { .. } => FailureKind::Connect,
+        GatewayError::UpstreamTimeout { .. } => FailureKind::Timeout,
+        GatewayError::UpstreamBroken { cause, .. } if cause.starts_with(UNTRANSLATABLE) => {
+            FailureKind::Translation
+        }
+        _ => FailureKind::Broken,
     }
 }
 

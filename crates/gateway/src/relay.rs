@@ -17,11 +17,12 @@ use pin_project_lite::pin_project;
 use switchyard_protocol::canonical::StreamEvent;
 use switchyard_protocol::dialect::{StreamDecode, StreamEncode, stream_error};
 use switchyard_protocol::usage::find_usage;
-use switchyard_protocol::{ErrorBody, ErrorKind, SseParser, Usage};
+use switchyard_protocol::{ErrorBody, ErrorKind, SseParser};
 use switchyard_providers::Dialect;
 
 use crate::body::BoxError;
-use crate::translate::{Fill, stream_error_event};
+use crate::telemetry::Tap;
+use crate::translate::{self, Fill, stream_error_event};
 
 pin_project! {
     pub struct SseRelay {
@@ -36,7 +37,7 @@ pin_project! {
         provider: std::sync::Arc<str>,
         // The client's dialect, for error events.
         client: Dialect,
-        pub usage: Option<Usage>,
+        tap: Tap,
         upstream_done: bool,
         finished: bool,
         // Complete events not yet handed to the client.
@@ -65,7 +66,10 @@ impl SseRelay {
             strip_usage_chunk,
             provider,
             client,
-            usage: None,
+            tap: Tap::passthrough(match client {
+                Dialect::OpenAi => None,
+                d => Some(translate::stream_decoder(d)),
+            }),
             upstream_done: false,
             finished: false,
             batch: BytesMut::new(),
@@ -77,6 +81,10 @@ impl SseRelay {
 
     pub fn is_end_stream(&self) -> bool {
         self.finished
+    }
+
+    pub fn take_tap(self: Pin<&mut Self>) -> Tap {
+        std::mem::take(self.project().tap)
     }
 }
 
@@ -90,23 +98,26 @@ fn error_event(client: Dialect, code: &'static str, message: String) -> Bytes {
     }
 }
 
-/// Move every complete event from `parser` to `batch`, noting usage and
-/// dropping the usage-only chunk when the gateway asked for it.
+/// Move every complete event from `parser` to `batch`, showing each to the
+/// tap and dropping the usage-only chunk when the gateway asked for it.
 fn drain(
     parser: &mut SseParser,
+    openai: bool,
     strip_usage_chunk: bool,
-    usage: &mut Option<Usage>,
+    tap: &mut Tap,
     batch: &mut BytesMut,
 ) -> Result<(), BoxError> {
     while let Some(ev) = parser.next_event()? {
-        if let Some(data) = &ev.data
+        if openai
+            && let Some(data) = &ev.data
             && let Some(u) = find_usage(data)
         {
-            *usage = Some(u.usage);
+            tap.openai_usage(u.usage);
             if strip_usage_chunk && u.usage_only {
                 continue;
             }
         }
+        tap.relayed(&ev.raw, ev.data.as_ref());
         batch.extend_from_slice(&ev.raw);
     }
     Ok(())
@@ -146,8 +157,10 @@ impl Body for SseRelay {
                 this.parser.push(&first);
             } else if *this.upstream_done {
                 *this.finished = true;
+                this.tap.upstream_ended();
                 // Some servers end without the final blank line.
                 if let Some(ev) = this.parser.finish() {
+                    this.tap.relayed(&ev.raw, ev.data.as_ref());
                     this.batch.extend_from_slice(&ev.raw);
                 }
                 return take(this.batch);
@@ -190,11 +203,13 @@ impl Body for SseRelay {
                     },
                     Poll::Ready(Some(Err(e))) => {
                         *this.finished = true;
+                        this.tap.upstream_ended();
                         tracing::warn!(provider = %this.provider, error = %e, "upstream stream failed mid-way");
                         let msg = format!(
                             "The stream from provider `{}` was interrupted ({e}). The answer above is incomplete; retry the request.",
                             this.provider
                         );
+                        this.tap.interrupted = Some(msg.clone());
                         this.batch.extend_from_slice(&error_event(
                             *this.client,
                             "stream_interrupted",
@@ -204,12 +219,20 @@ impl Body for SseRelay {
                     }
                 }
             }
-            if let Err(e) = drain(this.parser, *this.strip_usage_chunk, this.usage, this.batch) {
+            if let Err(e) = drain(
+                this.parser,
+                *this.client == Dialect::OpenAi,
+                *this.strip_usage_chunk,
+                this.tap,
+                this.batch,
+            ) {
                 *this.finished = true;
+                this.tap.upstream_ended();
                 let msg = format!(
                     "The stream from provider `{}` is malformed: {e}.",
                     this.provider
                 );
+                this.tap.interrupted = Some(msg.clone());
                 this.batch
                     .extend_from_slice(&error_event(*this.client, "stream_invalid", msg));
                 return take(this.batch);
@@ -246,6 +269,7 @@ pin_project! {
         fill: Fill,
         events: Vec<StreamEvent>,
         provider: std::sync::Arc<str>,
+        tap: Tap,
         upstream_done: bool,
         finished: bool,
     }
@@ -268,6 +292,7 @@ impl TranslateRelay {
             fill,
             events: Vec::new(),
             provider,
+            tap: Tap::default(),
             upstream_done: false,
             finished: false,
         }
@@ -275,6 +300,10 @@ impl TranslateRelay {
 
     pub fn is_end_stream(&self) -> bool {
         self.finished
+    }
+
+    pub fn take_tap(self: Pin<&mut Self>) -> Tap {
+        std::mem::take(self.project().tap)
     }
 }
 
@@ -304,6 +333,7 @@ impl Body for TranslateRelay {
                     .map_err(|e| malformed(this.provider, &e))
             } else if *this.upstream_done {
                 end = true;
+                this.tap.upstream_ended();
                 this.decoder
                     .finish(this.events)
                     .map_err(|e| malformed(this.provider, &e))
@@ -333,10 +363,13 @@ impl Body for TranslateRelay {
             let mut out = Vec::new();
             for mut ev in this.events.drain(..) {
                 this.fill.event(&mut ev);
+                this.tap.observe(&ev);
                 this.encoder.encode(&ev, &mut out);
             }
             if let Err(message) = fed {
                 end = true;
+                this.tap.upstream_ended();
+                this.tap.interrupted = Some(message.clone());
                 let error = stream_error(Some(502), message);
                 this.encoder.encode(&StreamEvent::Error { error }, &mut out);
             }

@@ -14,6 +14,7 @@ use switchyard_config::Config;
 use switchyard_routing::{HealthStore, MemoryHealthStore, RouteTable, StatusSet};
 
 use crate::health_check::HealthChecker;
+use crate::telemetry::Telemetry;
 use crate::upstream::Upstream;
 
 pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -55,6 +56,8 @@ pub struct Runtime {
     pub served_summary: String,
     pub checker: HealthChecker,
     pub health_store: Arc<dyn HealthStore>,
+    /// Metrics, access log and traces.
+    pub telemetry: Arc<Telemetry>,
 }
 
 fn build_client() -> Result<HttpClient, BuildError> {
@@ -142,8 +145,10 @@ impl Runtime {
         }
         let (models_body, served_summary) = describe_models(&routes);
         let client = build_client()?;
+        let telemetry = Arc::new(Telemetry::start(cfg, config_models(cfg), client.clone())?);
         Ok(Runtime {
-            checker: HealthChecker::new(client.clone()),
+            checker: HealthChecker::new(client.clone(), telemetry.metrics.clone()),
+            telemetry,
             health_store,
             routes,
             upstreams,
@@ -169,6 +174,36 @@ impl Runtime {
             }
         }
     }
+}
+
+/// Model names the config itself sends upstream: always their own `model`
+/// label value.
+fn config_models(cfg: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let literal = |m: &str| !m.is_empty() && !m.contains(['*', '?', '$']);
+    for p in &cfg.providers {
+        for (k, v) in &p.model_mapping {
+            if literal(v) {
+                out.push(v.clone());
+            } else if v.is_empty() && literal(k) {
+                out.push(k.clone());
+            }
+        }
+        if let Some(m) = p
+            .failover
+            .as_ref()
+            .and_then(|f| f.health_check_model.clone())
+        {
+            out.push(m);
+        }
+    }
+    for r in &cfg.routes {
+        out.extend(r.models.iter().filter(|m| literal(m)).cloned());
+        if let Some(f) = &r.fallback {
+            out.extend(f.targets.iter().filter_map(|t| t.model.clone()));
+        }
+    }
+    out
 }
 
 fn describe_models(routes: &RouteTable<RouteTarget>) -> (Bytes, String) {

@@ -18,7 +18,7 @@ pub struct Credential {
     /// The header carrying it, marked sensitive so it is never logged.
     pub header: Option<(HeaderName, HeaderValue)>,
     /// For logs and errors.
-    pub masked: String,
+    pub masked: Arc<str>,
 }
 
 impl std::fmt::Debug for Credential {
@@ -115,18 +115,18 @@ impl Upstream {
                 auth_header(kind.auth, t).map_err(|m| fail(format!("apiTokens[{i}] {m}")))?;
             credentials.push(Credential {
                 header,
-                masked: mask_credential(t),
+                masked: mask_credential(t).into(),
             });
         }
         if let Some(aws) = &aws {
             credentials.push(Credential {
                 header: None,
-                masked: mask_credential(&aws.access_key),
+                masked: mask_credential(&aws.access_key).into(),
             });
         } else if let Some(v) = &vertex {
             credentials.push(Credential {
                 header: None,
-                masked: v.account.client_email.clone(),
+                masked: v.account.client_email.as_str().into(),
             });
         } else if credentials.is_empty() && !kind.token_required() {
             credentials.push(Credential {
@@ -283,8 +283,13 @@ impl Upstream {
     }
 
     pub fn masked(&self, idx: usize) -> &str {
+        self.credentials.get(idx).map_or("(none)", |c| &*c.masked)
+    }
+
+    /// The masked credential, shared (for records that outlive the request).
+    pub fn masked_shared(&self, idx: usize) -> Arc<str> {
         self.credentials
             .get(idx)
-            .map_or("(none)", |c| c.masked.as_str())
+            .map_or_else(|| Arc::from("(none)"), |c| c.masked.clone())
     }
 }

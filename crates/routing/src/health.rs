@@ -228,8 +228,23 @@ impl CredentialHealth {
 pub async fn run_recovery<P, Fut>(
     health: Arc<CredentialHealth>,
     policy: HealthPolicy,
+    probe: P,
+    alive: impl Fn() -> bool,
+) where
+    P: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    run_recovery_observed(health, policy, probe, alive, |_, _| {}).await;
+}
+
+/// [`run_recovery`], telling `observe` each check's result (timeouts
+/// included) and whether it brought the credential back.
+pub async fn run_recovery_observed<P, Fut>(
+    health: Arc<CredentialHealth>,
+    policy: HealthPolicy,
     mut probe: P,
     alive: impl Fn() -> bool,
+    mut observe: impl FnMut(&Result<(), String>, bool),
 ) where
     P: FnMut() -> Fut,
     Fut: Future<Output = Result<(), String>>,
@@ -254,7 +269,10 @@ pub async fn run_recovery<P, Fut>(
                 timeout.as_millis()
             )),
         };
-        if health.record_check(result, &policy) == Some(Transition::CameBack) {
+        let seen = result.clone();
+        let back = health.record_check(result, &policy) == Some(Transition::CameBack);
+        observe(&seen, back);
+        if back {
             return;
         }
     }

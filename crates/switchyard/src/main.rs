@@ -77,9 +77,11 @@ fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Diagnostics go to stderr; stdout carries the access log.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .init();
 }
 
@@ -180,11 +182,37 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if demo_emulator.is_some() {
         println!("{}", demo::banner(addr));
     }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let admin = match &cfg.admin {
+        Some(a) => {
+            let l = TcpListener::bind(&a.listen)
+                .await
+                .map_err(|e| format!("cannot listen on {} (admin.listen): {e}", a.listen))?;
+            tracing::info!(listen = %a.listen, "admin API listening (/health, /status, /metrics)");
+            let g = gateway.clone();
+            let mut stop = stop_rx.clone();
+            Some(tokio::spawn(async move {
+                let _ = g
+                    .serve_admin(l, async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await;
+            }))
+        }
+        None => None,
+    };
     tracing::info!(listen = %addr, providers = cfg.providers.len(), routes = cfg.routes.len(), "switchyard listening");
-    gateway
-        .serve(listener, shutdown_signal())
+    let served = gateway
+        .serve(listener, async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        })
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    if let Some(a) = admin {
+        let _ = a.await;
+    }
+    served
 }
 
 async fn mock(args: MockArgs) -> Result<(), String> {

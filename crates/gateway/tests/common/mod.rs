@@ -69,7 +69,13 @@ impl Drop for TestGateway {
 }
 
 pub async fn gateway(yaml: &str) -> TestGateway {
-    let cfg = Config::from_yaml(yaml, "test.yaml").unwrap_or_else(|e| panic!("{e}"));
+    // Keep the access log out of the test output unless a test wants it.
+    let yaml = if yaml.contains("\nlog:") {
+        yaml.to_string()
+    } else {
+        format!("{yaml}\nlog: {{ access: \"off\" }}\n")
+    };
+    let cfg = Config::from_yaml(&yaml, "test.yaml").unwrap_or_else(|e| panic!("{e}"));
     let gw = Gateway::new(&cfg).unwrap();
     let listener = TcpListener::bind(SocketAddr::from(LOCAL)).await.unwrap();
     let addr = listener.local_addr().unwrap();

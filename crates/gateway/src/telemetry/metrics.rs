@@ -1,0 +1,391 @@
+//! Prometheus metrics (`GET /metrics` on the admin listener).
+//!
+//! Every family is named `switchyard_*` and documented in
+//! `docs/observability.md`. Histograms have fixed buckets (never
+//! summaries), so they aggregate across instances. Request metrics are
+//! recorded by the telemetry worker from finished records; credential
+//! metrics where the credential changes state.
+
+use std::sync::Arc;
+
+use metrics::{Key, Label, Level, Metadata, Recorder, SharedString, Unit};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+
+use super::account::Accounted;
+use super::labels::{ModelLabels, NONE};
+use super::record::{FailureKind, RequestRecord};
+
+pub const REQUESTS: &str = "switchyard_requests_total";
+pub const REQUEST_DURATION: &str = "switchyard_request_duration_seconds";
+pub const UPSTREAM_DURATION: &str = "switchyard_upstream_duration_seconds";
+pub const OVERHEAD: &str = "switchyard_gateway_overhead_seconds";
+pub const FIRST_TOKEN: &str = "switchyard_time_to_first_token_seconds";
+pub const PER_OUTPUT_TOKEN: &str = "switchyard_time_per_output_token_seconds";
+pub const TOKENS: &str = "switchyard_tokens_total";
+pub const FAILURES: &str = "switchyard_upstream_failures_total";
+pub const GATEWAY_ERRORS: &str = "switchyard_gateway_errors_total";
+pub const RETRIES: &str = "switchyard_retries_total";
+pub const FALLBACKS: &str = "switchyard_fallbacks_total";
+pub const CREDENTIAL_HEALTHY: &str = "switchyard_credential_healthy";
+pub const CREDENTIAL_TRANSITIONS: &str = "switchyard_credential_transitions_total";
+pub const HEALTH_CHECKS: &str = "switchyard_health_checks_total";
+pub const TELEMETRY_DROPPED: &str = "switchyard_telemetry_dropped_total";
+
+/// LLM calls take from milliseconds (embeddings, local models) to minutes
+/// (long generations).
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0,
+];
+const FIRST_TOKEN_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 60.0,
+];
+const PER_TOKEN_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0,
+];
+/// The gateway's own time: tens of microseconds when all is well.
+const OVERHEAD_BUCKETS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
+
+static META: Metadata<'static> = Metadata::new("switchyard", Level::INFO, Some("switchyard"));
+
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+type Labels = Vec<Label>;
+
+fn label(k: &'static str, v: impl Into<SharedString>) -> Label {
+    Label::new(k, v)
+}
+
+fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        500..=599 => "5xx",
+        _ => NONE,
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut b = PrometheusBuilder::new();
+        for (name, buckets) in [
+            (REQUEST_DURATION, LATENCY_BUCKETS),
+            (UPSTREAM_DURATION, LATENCY_BUCKETS),
+            (OVERHEAD, OVERHEAD_BUCKETS),
+            (FIRST_TOKEN, FIRST_TOKEN_BUCKETS),
+            (PER_OUTPUT_TOKEN, PER_TOKEN_BUCKETS),
+        ] {
+            // Only fails for an empty bucket list.
+            b = match b.set_buckets_for_metric(Matcher::Full(name.to_string()), buckets) {
+                Ok(b) => b,
+                Err(_) => PrometheusBuilder::new(),
+            };
+        }
+        let recorder = b.build_recorder();
+        let handle = recorder.handle();
+        let m = Metrics { recorder, handle };
+        m.describe();
+        m
+    }
+
+    fn describe(&self) {
+        let r = &self.recorder;
+        let c = |n: &'static str, u: Option<Unit>, d: &'static str| {
+            r.describe_counter(n.into(), u, d.into())
+        };
+        let h = |n: &'static str, d: &'static str| {
+            r.describe_histogram(n.into(), Some(Unit::Seconds), d.into())
+        };
+        c(
+            REQUESTS,
+            None,
+            "Requests answered, by route, serving provider and model, consumer and status class.",
+        );
+        h(
+            REQUEST_DURATION,
+            "Whole request time as the client saw it, to the last byte of the answer.",
+        );
+        h(
+            UPSTREAM_DURATION,
+            "Time of each upstream attempt, from sending to the end of its answer.",
+        );
+        h(
+            OVERHEAD,
+            "Time spent in the gateway itself: request time minus every upstream wait.",
+        );
+        h(
+            FIRST_TOKEN,
+            "Streams: time from the request's arrival to the first generated token.",
+        );
+        h(
+            PER_OUTPUT_TOKEN,
+            "Streams: generation time per output token after the first.",
+        );
+        c(
+            TOKENS,
+            None,
+            "Tokens by type (input, output, cached, reasoning); estimated=\"true\" when counted by the gateway's tokenizer because the provider reported none.",
+        );
+        c(
+            FAILURES,
+            None,
+            "Failed upstream attempts by kind (upstream_status, connect, timeout, broken, translation, stream_interrupted).",
+        );
+        c(
+            GATEWAY_ERRORS,
+            None,
+            "Errors the gateway answered itself, by error code.",
+        );
+        c(
+            RETRIES,
+            None,
+            "Extra attempts on the same provider with another credential.",
+        );
+        c(
+            FALLBACKS,
+            None,
+            "Requests that moved on to a fallback target, from provider to provider.",
+        );
+        r.describe_gauge(
+            CREDENTIAL_HEALTHY.into(),
+            None,
+            "1 while a credential is in rotation, 0 while it is out.".into(),
+        );
+        c(
+            CREDENTIAL_TRANSITIONS,
+            None,
+            "Credentials leaving (to=\"out\") and rejoining (to=\"in\") rotation.",
+        );
+        c(
+            HEALTH_CHECKS,
+            None,
+            "Active health checks of credentials out of rotation, by result.",
+        );
+        c(
+            TELEMETRY_DROPPED,
+            None,
+            "Request records not accounted because the telemetry worker was behind.",
+        );
+    }
+
+    fn counter(&self, name: &'static str, labels: Labels) -> metrics::Counter {
+        self.recorder
+            .register_counter(&Key::from_parts(name, labels), &META)
+    }
+
+    fn histogram(&self, name: &'static str, labels: Labels) -> metrics::Histogram {
+        self.recorder
+            .register_histogram(&Key::from_parts(name, labels), &META)
+    }
+
+    /// A credential left or rejoined rotation.
+    pub fn transition(&self, provider: &str, credential: &str, out: bool) {
+        self.counter(
+            CREDENTIAL_TRANSITIONS,
+            vec![
+                label("provider", provider.to_string()),
+                label("credential", credential.to_string()),
+                label("to", if out { "out" } else { "in" }),
+            ],
+        )
+        .increment(1);
+    }
+
+    /// One active health check.
+    pub fn health_check(&self, provider: &str, credential: &str, passed: bool) {
+        self.counter(
+            HEALTH_CHECKS,
+            vec![
+                label("provider", provider.to_string()),
+                label("credential", credential.to_string()),
+                label("result", if passed { "success" } else { "failure" }),
+            ],
+        )
+        .increment(1);
+    }
+
+    /// Everything one finished request contributes.
+    pub fn request(&self, rec: &RequestRecord, acc: &Accounted, models: &mut ModelLabels) {
+        let route: SharedString = match &rec.route {
+            Some(r) => r.clone().into(),
+            None => NONE.into(),
+        };
+        let last = rec.attempts.last();
+        let provider: SharedString = match last {
+            Some(a) => a.provider.clone().into(),
+            None => NONE.into(),
+        };
+        let model: SharedString = models.get(last.map(|a| &*a.model)).into();
+        let consumer: SharedString = NONE.into();
+        let class = status_class(rec.status);
+        let base = || {
+            vec![
+                label("route", route.clone()),
+                label("provider", provider.clone()),
+                label("model", model.clone()),
+                label("consumer", consumer.clone()),
+            ]
+        };
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut l = base();
+            for (k, v) in extra {
+                l.push(label(k, *v));
+            }
+            l
+        };
+
+        self.counter(REQUESTS, with(&[("status_class", class)]))
+            .increment(1);
+        self.histogram(REQUEST_DURATION, with(&[("status_class", class)]))
+            .record(acc.total.as_secs_f64());
+        self.histogram(OVERHEAD, base())
+            .record(acc.overhead.as_secs_f64());
+        if let Some(t) = acc.first_token {
+            self.histogram(FIRST_TOKEN, base()).record(t.as_secs_f64());
+        }
+        if let Some(t) = acc.per_output_token {
+            self.histogram(PER_OUTPUT_TOKEN, base())
+                .record(t.as_secs_f64());
+        }
+        let estimated = if acc.estimated { "true" } else { "false" };
+        for (kind, n) in [
+            ("input", acc.usage.input_tokens),
+            ("output", acc.usage.output_tokens),
+            ("cached", acc.usage.cached_tokens),
+            ("reasoning", acc.usage.reasoning_tokens),
+        ] {
+            if n > 0 {
+                self.counter(TOKENS, with(&[("type", kind), ("estimated", estimated)]))
+                    .increment(n);
+            }
+        }
+        if let Some((code, _)) = &rec.error {
+            self.counter(
+                GATEWAY_ERRORS,
+                vec![label("route", route.clone()), label("code", *code)],
+            )
+            .increment(1);
+        }
+        if acc.interrupted.is_some() {
+            self.counter(
+                FAILURES,
+                with(&[("kind", "stream_interrupted"), ("status", NONE)]),
+            )
+            .increment(1);
+        }
+
+        // Per attempt: upstream time, failures, retries and fallbacks.
+        let ended = rec.ended.unwrap_or(rec.started);
+        let n = rec.attempts.len();
+        let mut prev: Option<&super::record::AttemptRecord> = None;
+        for (i, a) in rec.attempts.iter().enumerate() {
+            let a_model: SharedString = models.get(Some(&a.model)).into();
+            let a_labels = |extra: Vec<Label>| {
+                let mut l = vec![
+                    label("route", route.clone()),
+                    label("provider", a.provider.clone()),
+                    label("model", a_model.clone()),
+                ];
+                l.extend(extra);
+                l
+            };
+            let end = match (i + 1 == n, rec.upstream_end) {
+                (true, Some(e)) if a.failure.is_none() => e,
+                _ => a.ended.unwrap_or(ended),
+            };
+            let a_class = a.status.map_or(NONE, status_class);
+            self.histogram(
+                UPSTREAM_DURATION,
+                a_labels(vec![label("status_class", a_class)]),
+            )
+            .record(end.saturating_duration_since(a.started).as_secs_f64());
+            if let Some((kind, _)) = &a.failure {
+                let status: SharedString = match (kind, a.status) {
+                    (FailureKind::Status, Some(s)) => s.to_string().into(),
+                    _ => NONE.into(),
+                };
+                self.counter(
+                    FAILURES,
+                    a_labels(vec![label("kind", kind.as_str()), label("status", status)]),
+                )
+                .increment(1);
+            }
+            match prev {
+                Some(p) if p.hop == a.hop => {
+                    self.counter(
+                        RETRIES,
+                        vec![
+                            label("route", route.clone()),
+                            label("provider", a.provider.clone()),
+                        ],
+                    )
+                    .increment(1);
+                }
+                _ if a.hop > 0 => {
+                    let from: SharedString = match (prev, &rec.primary_provider) {
+                        (Some(p), _) => p.provider.clone().into(),
+                        (None, Some(p)) => p.clone().into(),
+                        (None, None) => NONE.into(),
+                    };
+                    self.counter(
+                        FALLBACKS,
+                        vec![
+                            label("route", route.clone()),
+                            label("from", from),
+                            label("to", a.provider.clone()),
+                        ],
+                    )
+                    .increment(1);
+                }
+                _ => {}
+            }
+            prev = Some(a);
+        }
+    }
+
+    /// The exposition text, with credential gauges as of now.
+    pub fn render(&self, rt: &crate::runtime::Runtime) -> String {
+        let now = tokio::time::Instant::now();
+        for up in &rt.upstreams {
+            for i in 0..up.pool.len() {
+                if let Some(h) = up.pool.health(i) {
+                    let healthy = h.snapshot(now).healthy;
+                    self.recorder
+                        .register_gauge(
+                            &Key::from_parts(
+                                CREDENTIAL_HEALTHY,
+                                vec![
+                                    label("provider", Arc::<str>::clone(&up.id)),
+                                    label("credential", up.masked(i).to_string()),
+                                ],
+                            ),
+                            &META,
+                        )
+                        .set(if healthy { 1.0 } else { 0.0 });
+                }
+            }
+        }
+        self.counter(TELEMETRY_DROPPED, Vec::new())
+            .absolute(rt.telemetry.dropped());
+        self.handle.render()
+    }
+
+    /// Fold recorded samples into the histograms (bounded memory).
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+}

@@ -1,0 +1,122 @@
+//! The response body as the server sends it: the gateway's body, plus the
+//! request's record, accounted when the body ends or is dropped.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tokio::time::Instant;
+
+use super::Telemetry;
+use super::record::RequestRecord;
+use crate::body::{BoxError, GatewayBody};
+
+pin_project! {
+    pub struct ObservedBody {
+        #[pin]
+        inner: GatewayBody,
+        rec: Option<Box<RequestRecord>>,
+        telemetry: Option<Arc<Telemetry>>,
+        // Response bytes kept (shared, not copied) for usage and body logs.
+        capture_limit: usize,
+    }
+
+    impl PinnedDrop for ObservedBody {
+        fn drop(this: Pin<&mut Self>) {
+            // Not read to the end: the client went away (or the server is
+            // shutting down). What was delivered is still accounted.
+            finish(this, false);
+        }
+    }
+}
+
+impl ObservedBody {
+    /// A body with nothing to account (the admin API, or telemetry off).
+    pub fn plain(inner: GatewayBody) -> Self {
+        ObservedBody {
+            inner,
+            rec: None,
+            telemetry: None,
+            capture_limit: 0,
+        }
+    }
+
+    pub fn new(inner: GatewayBody, rec: Box<RequestRecord>, telemetry: Arc<Telemetry>) -> Self {
+        let capture_limit = telemetry.capture_limit(&rec);
+        ObservedBody {
+            inner,
+            rec: Some(rec),
+            telemetry: Some(telemetry),
+            capture_limit,
+        }
+    }
+}
+
+fn finish(mut this: Pin<&mut ObservedBody>, complete: bool) {
+    let mut p = this.as_mut().project();
+    let Some(mut rec) = p.rec.take() else {
+        return;
+    };
+    let now = Instant::now();
+    rec.ended = Some(now);
+    rec.client_gone = !complete;
+    let tap = p.inner.as_mut().take_tap();
+    rec.upstream_end = match &tap {
+        Some(t) => t.upstream_end_at,
+        None if complete && p.inner.is_relayed() => Some(now),
+        None => None,
+    };
+    rec.tap = tap;
+    if let Some(t) = p.telemetry.take() {
+        t.submit(rec);
+    }
+}
+
+impl Body for ObservedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let p = self.as_mut().project();
+        let polled = p.inner.poll_frame(cx);
+        let end = match &polled {
+            Poll::Pending => return polled,
+            Poll::Ready(None) => true,
+            Poll::Ready(Some(Err(e))) => {
+                if let Some(rec) = p.rec.as_mut() {
+                    rec.error = Some(("upstream_body", e.to_string()));
+                }
+                true
+            }
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(rec), Some(data)) = (p.rec.as_mut(), frame.data_ref())
+                    && rec.response_len < *p.capture_limit
+                {
+                    rec.response_len += data.len();
+                    rec.response_body.push(data.clone());
+                }
+                // Account before the server writes the last bytes, so a
+                // client that has read the whole answer finds it counted.
+                self.inner.is_end_stream()
+            }
+        };
+        if end {
+            finish(self.as_mut(), true);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,176 @@
+//! The record of one request, filled on the request path and accounted
+//! when the response ends.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::HeaderValue;
+use switchyard_protocol::canonical::TokenUsage;
+use switchyard_providers::{Api, Dialect};
+use tokio::time::Instant;
+
+use super::tap::Tap;
+
+/// Why an attempt failed, as a bounded label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The provider answered with a non-2xx status.
+    Status,
+    Connect,
+    Timeout,
+    /// The connection broke, or the answer was unusable.
+    Broken,
+    /// The answer could not be translated for the client.
+    Translation,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Status => "upstream_status",
+            FailureKind::Connect => "connect",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Broken => "broken",
+            FailureKind::Translation => "translation",
+        }
+    }
+}
+
+/// One upstream call.
+#[derive(Debug)]
+pub struct AttemptRecord {
+    pub provider: Arc<str>,
+    /// Masked (`sk-…abcd`).
+    pub credential: Arc<str>,
+    pub model: Arc<str>,
+    /// The provider's type (`openai`, `claude`, ...), for `gen_ai.system`.
+    pub system: &'static str,
+    /// The hop (0: the route's own provider, 1..: fallback targets).
+    pub hop: u8,
+    pub started: Instant,
+    pub started_wall: SystemTime,
+    /// When the answer's head (and for streams its first bytes) came, or
+    /// the attempt failed.
+    pub ended: Option<Instant>,
+    pub status: Option<u16>,
+    pub failure: Option<(FailureKind, String)>,
+    /// The span id sent upstream in `traceparent`, when traced.
+    pub span_id: Option<switchyard_otel::SpanId>,
+    pub server: Option<(String, u16)>,
+}
+
+/// The trace this request belongs to, when it is sampled.
+#[derive(Clone, Copy, Debug)]
+pub struct TraceState {
+    pub trace_id: switchyard_otel::TraceId,
+    pub span_id: switchyard_otel::SpanId,
+    /// The client's span, from its `traceparent`.
+    pub parent: Option<switchyard_otel::SpanId>,
+}
+
+/// Everything accounted for one request.
+pub struct RequestRecord {
+    pub request_id: HeaderValue,
+    pub started: Instant,
+    pub started_wall: SystemTime,
+    pub method: http::Method,
+    pub path: Box<str>,
+    pub api: Option<Api>,
+    pub client: Dialect,
+    pub requested_model: Option<Box<str>>,
+    pub route: Option<Arc<str>>,
+    /// The route's own provider.
+    pub primary_provider: Option<Arc<str>>,
+    pub stream: bool,
+    pub attempts: Vec<AttemptRecord>,
+    /// `provider/model` of the route's own target, when another served.
+    pub fallback_from: Option<String>,
+    pub status: u16,
+    /// A gateway-made error: its code and message.
+    pub error: Option<(&'static str, String)>,
+    /// When the response head was handed to the server.
+    pub head_at: Option<Instant>,
+    pub ended: Option<Instant>,
+    /// When the served attempt's body ended (streams and relayed bodies).
+    pub upstream_end: Option<Instant>,
+    /// The body was not read to its end by the client.
+    pub client_gone: bool,
+    /// What the stream relay saw.
+    pub tap: Option<Tap>,
+    /// The request body, for token estimates and `log.bodies`.
+    pub request_body: Option<Bytes>,
+    /// The response body as sent (non-streamed answers, and with
+    /// `log.bodies`), bounded.
+    pub response_body: Vec<Bytes>,
+    pub response_len: usize,
+    pub trace: Option<TraceState>,
+}
+
+impl RequestRecord {
+    pub fn new(request_id: HeaderValue, method: http::Method, path: &str, client: Dialect) -> Self {
+        RequestRecord {
+            request_id,
+            started: Instant::now(),
+            started_wall: SystemTime::now(),
+            method,
+            path: path.into(),
+            api: None,
+            client,
+            requested_model: None,
+            route: None,
+            primary_provider: None,
+            stream: false,
+            attempts: Vec::new(),
+            fallback_from: None,
+            status: 0,
+            error: None,
+            head_at: None,
+            ended: None,
+            upstream_end: None,
+            client_gone: false,
+            tap: None,
+            request_body: None,
+            response_body: Vec::new(),
+            response_len: 0,
+            trace: None,
+        }
+    }
+
+    /// The attempt that served the request: the last one, if it succeeded.
+    pub fn served(&self) -> Option<&AttemptRecord> {
+        self.attempts
+            .last()
+            .filter(|a| a.failure.is_none() && a.status.is_some_and(|s| (200..300).contains(&s)))
+    }
+
+    /// Time spent waiting on providers up to `until`: every attempt from
+    /// its start to its end (the served one to the end of its body when
+    /// the body was relayed).
+    pub fn upstream_time(&self, until: Instant) -> std::time::Duration {
+        let n = self.attempts.len();
+        self.attempts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let end = match (i + 1 == n, self.upstream_end) {
+                    (true, Some(end)) => end,
+                    _ => a.ended.unwrap_or(until),
+                };
+                end.min(until).saturating_duration_since(a.started)
+            })
+            .sum()
+    }
+
+    /// Time spent in the gateway itself up to `until`.
+    pub fn overhead(&self, until: Instant) -> std::time::Duration {
+        until
+            .saturating_duration_since(self.started)
+            .saturating_sub(self.upstream_time(until))
+    }
+
+    /// The usage the provider reported, if any.
+    pub fn reported_usage(&self) -> Option<TokenUsage> {
+        self.tap.as_ref().and_then(|t| t.usage)
+    }
+}
