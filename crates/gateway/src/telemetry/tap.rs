@@ -144,6 +144,9 @@ impl Tap {
         if self.first_token_at.is_none() && carries_token(data) {
             self.first_token_at = Some(Instant::now());
         }
+        if let Some(r) = finish_reason(data) {
+            self.finish_reason = Some(r);
+        }
         if self.retained_len + raw.len() <= RETAIN_LIMIT {
             self.retained_len += raw.len();
             self.retained.push(raw.clone());
@@ -253,6 +256,21 @@ pub fn carries_token(data: &[u8]) -> bool {
     memmem::find(data, b"\"tool_calls\":[").is_some()
 }
 
+/// The `finish_reason` of an OpenAI chunk, when it has one (a byte search).
+fn finish_reason(data: &[u8]) -> Option<StopReason> {
+    const KEY: &[u8] = b"\"finish_reason\":\"";
+    let at = memchr::memmem::find(data, KEY)? + KEY.len();
+    let rest = &data[at..];
+    let end = memchr::memchr(b'"', rest)?;
+    Some(match &rest[..end] {
+        b"stop" => StopReason::Stop,
+        b"length" => StopReason::Length,
+        b"tool_calls" | b"function_call" => StopReason::ToolCalls,
+        b"content_filter" => StopReason::ContentFilter,
+        _ => StopReason::Other,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +292,18 @@ mod tests {
         assert!(!carries_token(
             br#"{"choices":[],"usage":{"prompt_tokens":1}}"#
         ));
+    }
+
+    #[test]
+    fn finish_reasons() {
+        assert_eq!(
+            finish_reason(br#"{"choices":[{"delta":{},"finish_reason":"length"}]}"#),
+            Some(StopReason::Length)
+        );
+        assert_eq!(
+            finish_reason(br#"{"choices":[{"delta":{"content":"a"},"finish_reason":null}]}"#),
+            None
+        );
     }
 
     #[test]
