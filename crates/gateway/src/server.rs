@@ -99,5 +99,10 @@ pub async fn serve(
     {
         tracing::warn!("connections still open after 10s; closing them");
     }
+    // What ended before the stop is logged, counted and exported.
+    runtime.telemetry.flush(Duration::from_secs(2)).await;
+    if let Some(t) = &runtime.telemetry.tracer {
+        let _ = tokio::time::timeout(Duration::from_secs(5), t.flush()).await;
+    }
     Ok(())
 }

@@ -20,12 +20,20 @@ providers:
 routes:
   - name: demo
     provider: demo
+admin:
+  listen: "127.0.0.1:8001"
 "#
     );
     Config::from_yaml(&yaml, "built-in demo")
 }
 
-pub fn banner(addr: SocketAddr) -> String {
+pub fn banner(addr: SocketAddr, admin: Option<SocketAddr>) -> String {
+    let metrics = match admin {
+        Some(a) => format!(
+            "Metrics: curl http://{a}/metrics   Credential health: curl http://{a}/status\n"
+        ),
+        None => String::new(),
+    };
     format!(
         r#"
 Switchyard is running a demo: no config file was found, so every model is
@@ -37,6 +45,7 @@ answered by the built-in provider emulator (no API key, no network needed).
 
 Add "stream": true for a streamed answer. Point --config (or SWITCHYARD_CONFIG)
 at a YAML file to reach real providers; see the README.
+{metrics}Each request is logged below as one JSON line (the access log).
 "#
     )
 }

@@ -49,6 +49,9 @@ struct ServeArgs {
     /// Override server.listen.
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Override admin.listen (health, status and /metrics).
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
 }
 
 #[derive(Args)]
@@ -174,21 +177,38 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(l) = args.listen {
         cfg.server.listen = l.to_string();
     }
+    if let Some(l) = args.admin_listen {
+        cfg.admin = Some(switchyard_config::AdminConfig {
+            listen: l.to_string(),
+        });
+    }
     let gateway = Gateway::new(&cfg).map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(&cfg.server.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.server.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let admin_listener = match &cfg.admin {
+        Some(a) => match TcpListener::bind(&a.listen).await {
+            Ok(l) => Some(l),
+            // The demo must start whatever else runs here.
+            Err(e) if demo_emulator.is_some() => {
+                tracing::warn!(listen = %a.listen, error = %e, "demo: admin API not started");
+                None
+            }
+            Err(e) => return Err(format!("cannot listen on {} (admin.listen): {e}", a.listen)),
+        },
+        None => None,
+    };
+    let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
     if demo_emulator.is_some() {
-        println!("{}", demo::banner(addr));
+        println!("{}", demo::banner(addr, admin_addr));
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let admin = match &cfg.admin {
-        Some(a) => {
-            let l = TcpListener::bind(&a.listen)
-                .await
-                .map_err(|e| format!("cannot listen on {} (admin.listen): {e}", a.listen))?;
-            tracing::info!(listen = %a.listen, "admin API listening (/health, /status, /metrics)");
+    let admin = match admin_listener {
+        Some(l) => {
+            if let Some(a) = admin_addr {
+                tracing::info!(listen = %a, "admin API listening (/health, /status, /metrics)");
+            }
             let g = gateway.clone();
             let mut stop = stop_rx.clone();
             Some(tokio::spawn(async move {

@@ -95,10 +95,15 @@ fn serve_without_config_runs_the_demo() {
         l.local_addr().unwrap().port()
     };
     let addr = format!("127.0.0.1:{port}");
+    let admin_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let admin = format!("127.0.0.1:{admin_port}");
     let dir = std::env::temp_dir().join(format!("switchyard-cli-empty-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut child = Command::new(BIN)
-        .args(["--listen", &addr])
+        .args(["--listen", &addr, "--admin-listen", &admin])
         .current_dir(&dir)
         .env_remove("SWITCHYARD_CONFIG")
         .stdout(Stdio::piped())
@@ -108,7 +113,7 @@ fn serve_without_config_runs_the_demo() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut banner = String::new();
-    while !banner.contains("curl") && Instant::now() < deadline {
+    while !banner.contains("access log") && Instant::now() < deadline {
         let mut line = String::new();
         if stdout.read_line(&mut line).unwrap() == 0 {
             break;
@@ -116,7 +121,8 @@ fn serve_without_config_runs_the_demo() {
         banner.push_str(&line);
     }
     assert!(
-        banner.contains(&format!("http://{addr}/v1/chat/completions")),
+        banner.contains(&format!("http://{addr}/v1/chat/completions"))
+            && banner.contains(&format!("http://{admin}/metrics")),
         "{banner}"
     );
 
@@ -155,6 +161,31 @@ fn serve_without_config_runs_the_demo() {
         "GET /v1/models HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
     );
     assert!(resp.contains("\"gpt-4o-mini\""), "{resp}");
+
+    // Metrics on the admin listener; one access-log line per request on stdout.
+    let resp = http(
+        &admin,
+        "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    assert!(
+        resp.contains(r#"switchyard_requests_total{route="demo",provider="demo",model="gpt-4o-mini",consumer="none",status_class="2xx"} 2"#),
+        "{resp}"
+    );
+    let mut logged = Vec::new();
+    while logged.len() < 3 && Instant::now() < deadline {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if line.starts_with('{') {
+            logged.push(serde_json::from_str::<serde_json::Value>(&line).unwrap());
+        }
+    }
+    assert_eq!(logged.len(), 3, "{logged:?}");
+    assert_eq!(logged[0]["model"], "gpt-4o-mini");
+    assert_eq!(logged[1]["response_type"], "stream");
+    assert!(logged[1]["output_token"].as_u64().unwrap() > 0);
+    assert_eq!(logged[2]["path"], "/v1/models");
     let _ = child.kill();
     let _ = child.wait();
 }
