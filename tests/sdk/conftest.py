@@ -4,7 +4,9 @@ One emulator (`switchyard mock`) and one gateway (`switchyard serve`) are
 started per test session, on free 127.0.0.1 ports, with a config that routes
 one model family per provider dialect (OpenAI, Anthropic, Gemini, Bedrock
 Converse) to the emulator. The binary is `$SWITCHYARD_BIN`, else
-`target/debug/switchyard` at the repository root.
+`target/debug/switchyard` at the repository root. A test module that needs a
+gateway of its own (another config, an admin listener, counts no other test
+disturbs) starts one with `start_gateway`.
 
 Every wait is bounded; both processes are terminated (then killed) at the end.
 """
@@ -114,6 +116,15 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
+def http_fetch(url: str, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
+    """GET `url`: status, headers (lower-case names) and body; no proxy."""
+    try:
+        with _NO_PROXY.open(url, timeout=timeout) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
 def http_request(method: str, url: str, timeout: float = 5.0) -> tuple[int, bytes]:
     req = urllib.request.Request(url, method=method)
     try:
@@ -148,21 +159,22 @@ class Process:
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
 
-    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT) -> bool:
-        """True once the health URL answers 200; False if the process died."""
+    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT, url: str | None = None) -> bool:
+        """True once the health URL (or `url`) answers 200; False if the process died."""
+        url = url or self.health_url
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:
                 return False
             try:
-                status, _ = http_get(self.health_url, timeout=1.0)
+                status, _ = http_get(url, timeout=1.0)
                 if status == 200:
                     return True
             except OSError:
                 pass
             time.sleep(0.05)
         raise RuntimeError(
-            f"{self.name} did not answer {self.health_url} within {timeout}s\n{self.log_tail()}"
+            f"{self.name} did not answer {url} within {timeout}s\n{self.log_tail()}"
         )
 
     def log_tail(self, lines: int = 40) -> str:
@@ -217,11 +229,49 @@ class Emulator:
 
 
 class Gateway:
-    def __init__(self, process: Process, addr: str, config: Path):
+    def __init__(self, process: Process, addr: str, config: Path, admin_addr: str | None = None):
         self.process = process
         self.addr = addr
         self.url = f"http://{addr}"
         self.config = config
+        # The admin listener (`admin: { listen }`: /health, /status, /metrics), if configured.
+        self.admin_addr = admin_addr
+        self.admin_url = f"http://{admin_addr}" if admin_addr else None
+
+
+def start_gateway(switchyard_bin: Path, work: Path, render, admin: bool = False) -> Gateway:
+    """Start `switchyard serve` with the config `render(gateway_addr, admin_addr)`
+    (`admin_addr` is None unless `admin`) on free ports, and wait until the
+    gateway, and its admin listener, answer /health. The caller stops
+    `gateway.process`."""
+    config = work / "switchyard.yaml"
+    admin_of: dict[str, str | None] = {}
+
+    def make(port: int) -> Process:
+        addr = f"{HOST}:{port}"
+        admin_of[addr] = f"{HOST}:{_free_port()}" if admin else None
+        config.write_text(render(addr, admin_of[addr]))
+        return Process(
+            "gateway",
+            [str(switchyard_bin), "serve", "--config", str(config)],
+            work / "gateway.log",
+            f"http://{addr}/health",
+        )
+
+    attempts = 3
+    for _ in range(attempts):
+        proc = _start(make)
+        addr = proc.health_url.removeprefix("http://").removesuffix("/health")
+        admin_addr = admin_of[addr]
+        try:
+            # False only if the process died (e.g. the admin port was taken meanwhile).
+            if admin_addr is None or proc.wait_healthy(url=f"http://{admin_addr}/health"):
+                return Gateway(proc, addr, config, admin_addr)
+        except BaseException:
+            proc.stop()
+            raise
+        proc.stop()
+    raise RuntimeError(f"gateway admin listener failed to start {attempts} times\n{proc.log_tail()}")
 
 
 @pytest.fixture(scope="session")
@@ -253,24 +303,15 @@ def emulator(switchyard_bin, tmp_path_factory):
 @pytest.fixture(scope="session")
 def gateway(switchyard_bin, emulator, tmp_path_factory):
     work = tmp_path_factory.mktemp("gateway")
-    config = work / "switchyard.yaml"
-
-    def make(port: int) -> Process:
-        addr = f"{HOST}:{port}"
-        config.write_text(CONFIG_TEMPLATE.format(gw=addr, emu=emulator.addr))
-        return Process(
-            "gateway",
-            [str(switchyard_bin), "serve", "--config", str(config)],
-            work / "gateway.log",
-            f"http://{addr}/health",
-        )
-
-    proc = _start(make)
-    addr = proc.health_url.removeprefix("http://").removesuffix("/health")
+    gw = start_gateway(
+        switchyard_bin,
+        work,
+        lambda addr, _admin: CONFIG_TEMPLATE.format(gw=addr, emu=emulator.addr),
+    )
     try:
-        yield Gateway(proc, addr, config)
+        yield gw
     finally:
-        proc.stop()
+        gw.process.stop()
 
 
 @pytest.fixture
@@ -331,7 +372,9 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.when == "call" and report.failed:
-        for name in ("gateway", "emulator"):
-            fx = item.funcargs.get(name) if hasattr(item, "funcargs") else None
-            if fx is not None:
+        # Every gateway or emulator the test used (by fixture), once each.
+        seen = set()
+        for name, fx in (getattr(item, "funcargs", None) or {}).items():
+            if isinstance(fx, (Gateway, Emulator)) and id(fx.process) not in seen:
+                seen.add(id(fx.process))
                 report.sections.append((f"{name} log", fx.process.log_tail()))
