@@ -276,11 +276,14 @@ async fn dispatch(
                 }));
             }
             ingress.request_id = Some(request_id.clone());
-            if rec.trace.is_none() {
-                for name in [&TRACEPARENT, &TRACESTATE] {
-                    if let Some(v) = req.headers().get(name) {
-                        ingress.trace_headers.push((name.clone(), v.clone()));
-                    }
+            // The client's trace context goes on: its `traceparent` when the
+            // gateway does not trace (else the attempt's own replaces it),
+            // its `tracestate` always (W3C: vendors pass it on).
+            for name in [&TRACEPARENT, &TRACESTATE] {
+                if let Some(v) = req.headers().get(name)
+                    && (rec.trace.is_none() || name == TRACESTATE)
+                {
+                    ingress.trace_headers.push((name.clone(), v.clone()));
                 }
             }
             if ingress.dialect == Dialect::Anthropic {

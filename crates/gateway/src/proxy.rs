@@ -91,8 +91,8 @@ pub struct Ingress {
     pub anthropic_headers: Vec<(HeaderName, HeaderValue)>,
     /// Sent upstream as `x-request-id`.
     pub request_id: Option<HeaderValue>,
-    /// The client's `traceparent`/`tracestate`, passed on untouched when the
-    /// gateway does not trace the request itself.
+    /// The client's `tracestate`, and its `traceparent` when the gateway
+    /// does not trace the request itself: passed on untouched.
     pub trace_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
@@ -544,15 +544,11 @@ async fn attempt(
         req.headers_mut()
             .insert(crate::handler::X_REQUEST_ID.clone(), id.clone());
     }
-    match call.traceparent {
-        Some(tp) => {
-            req.headers_mut().insert(trace::TRACEPARENT.clone(), tp);
-        }
-        None => {
-            for (k, v) in &ask.ingress.trace_headers {
-                req.headers_mut().insert(k.clone(), v.clone());
-            }
-        }
+    for (k, v) in &ask.ingress.trace_headers {
+        req.headers_mut().insert(k.clone(), v.clone());
+    }
+    if let Some(tp) = call.traceparent {
+        req.headers_mut().insert(trace::TRACEPARENT.clone(), tp);
     }
     if target == Dialect::Anthropic {
         let h = req.headers_mut();
