@@ -295,7 +295,10 @@ async fn dispatch(
                     }
                 }
             }
-            let body = read_body(req, rt.max_body_bytes).await?;
+            let reading = Instant::now();
+            let body = read_body(req, rt.max_body_bytes).await;
+            rec.body_read = reading.elapsed();
+            let body = body?;
             if rt.telemetry.wants_request_body() {
                 rec.request_body = Some(body.clone());
             }

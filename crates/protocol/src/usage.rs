@@ -65,6 +65,13 @@ impl From<WireUsage> for Usage {
     }
 }
 
+/// An OpenAI `usage` object on its own (`{"prompt_tokens":..}`).
+pub fn parse_usage_object(json: &[u8]) -> Option<Usage> {
+    serde_json::from_slice::<WireUsage>(json)
+        .ok()
+        .map(Usage::from)
+}
+
 /// What a chat-completion chunk says about usage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChunkUsage {

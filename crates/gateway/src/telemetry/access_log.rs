@@ -15,19 +15,28 @@ use crate::runtime::BuildError;
 
 pub type Sink = Box<dyn Write + Send>;
 
+/// Lines are written in blocks of this size (or after a pause in traffic).
+const BUFFER: usize = 64 * 1024;
+
 /// Open `log.access`: `stdout`, `stderr`, `off`, or a file (appended to).
 pub fn open(access: &str) -> Result<Option<Sink>, BuildError> {
     Ok(match access {
         "off" | "false" | "none" => None,
-        "stdout" | "-" => Some(Box::new(std::io::BufWriter::new(std::io::stdout()))),
-        "stderr" => Some(Box::new(std::io::BufWriter::new(std::io::stderr()))),
+        "stdout" | "-" => Some(Box::new(std::io::BufWriter::with_capacity(
+            BUFFER,
+            std::io::stdout(),
+        ))),
+        "stderr" => Some(Box::new(std::io::BufWriter::with_capacity(
+            BUFFER,
+            std::io::stderr(),
+        ))),
         path => {
             let f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
                 .map_err(|e| BuildError(format!("log.access: cannot open `{path}`: {e}")))?;
-            Some(Box::new(std::io::BufWriter::new(f)))
+            Some(Box::new(std::io::BufWriter::with_capacity(BUFFER, f)))
         }
     })
 }
@@ -61,7 +70,7 @@ struct Line<'a> {
     attempts: Vec<Attempt<'a>>,
     fallback_from: Option<&'a str>,
     chat_id: Option<&'a str>,
-    finish_reason: Option<String>,
+    finish_reason: Option<&'static str>,
     error: Option<String>,
     client_disconnected: bool,
     trace_id: Option<String>,
@@ -85,9 +94,9 @@ fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
-/// Write one line for `rec` (newline included).
+/// Write one line for `rec` (newline included) into `out`.
 pub fn write_line(
-    out: &mut dyn Write,
+    out: &mut Vec<u8>,
     rec: &RequestRecord,
     acc: &Accounted,
     body_limit: Option<usize>,
@@ -115,7 +124,8 @@ pub fn write_line(
         .collect();
     let error = match (&rec.error, &acc.interrupted) {
         (Some((code, msg)), _) => Some(format!("{code}: {msg}")),
-        (None, Some(m)) => Some(format!("stream_interrupted: {m}")),
+        (None, Some(m)) if rec.stream => Some(format!("stream_interrupted: {m}")),
+        (None, Some(m)) => Some(format!("body_interrupted: {m}")),
         (None, None) if rec.status >= 400 => rec
             .attempts
             .last()
@@ -151,10 +161,7 @@ pub fn write_line(
         attempts,
         fallback_from: rec.fallback_from.as_deref(),
         chat_id: acc.chat_id.as_deref(),
-        finish_reason: acc
-            .finish_reason
-            .as_ref()
-            .map(|r| format!("{r:?}").to_lowercase()),
+        finish_reason: acc.finish_reason.as_ref().map(super::trace::finish_reason),
         error,
         client_disconnected: rec.client_gone,
         trace_id: rec.trace.map(|t| t.trace_id.to_string()),
@@ -166,7 +173,8 @@ pub fn write_line(
         response_body: body_limit.map(|l| truncated(&rec.response_body, l)),
     };
     serde_json::to_writer(&mut *out, &line)?;
-    out.write_all(b"\n")
+    out.push(b'\n');
+    Ok(())
 }
 
 /// The first `limit` bytes of a body, as text (a cut UTF-8 character and

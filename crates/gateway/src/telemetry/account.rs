@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use switchyard_protocol::canonical::{ChatResponse, Part, StopReason, TokenUsage};
-use switchyard_protocol::usage::find_usage;
 use switchyard_protocol::{anthropic, gemini, openai};
 use switchyard_providers::{Api, Dialect};
 
@@ -49,9 +48,11 @@ pub fn account(rec: &mut RequestRecord) -> Accounted {
     let model = served.model.clone();
     a.service = Some(
         rec.upstream_end
+            .or(served.ended)
             .unwrap_or(ended)
             .saturating_duration_since(served.started),
     );
+    a.interrupted = rec.body_error.clone();
     let mut reported: Option<TokenUsage> = None;
     let mut text = OutputText::default();
     if let Some(tap) = rec.tap.as_mut() {
@@ -60,11 +61,15 @@ pub fn account(rec: &mut RequestRecord) -> Accounted {
         a.chat_id = tap.chat_id.take();
         a.response_model = tap.response_model.take();
         a.finish_reason = tap.finish_reason.take();
-        a.interrupted = tap.interrupted.take();
+        a.interrupted = tap.interrupted.take().or(a.interrupted.take());
         a.first_token = tap
             .first_token_at
             .map(|t| t.saturating_duration_since(rec.started));
         text = std::mem::take(&mut tap.text);
+    } else if !rec.response_tail.is_empty() {
+        // Too large to keep whole: the usage is in its last bytes.
+        let tail: Vec<Bytes> = rec.response_tail.iter().cloned().collect();
+        reported = usage_in_tail(rec.client, &joined(&tail));
     } else if !rec.response_body.is_empty() {
         let body = joined(&rec.response_body);
         let r = read_answer(rec.client, rec.api, &body);
@@ -113,6 +118,30 @@ fn joined(parts: &[Bytes]) -> Bytes {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_from_the_end_of_large_answers() {
+        let openai = br#"0.1,0.2]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":8000,"total_tokens":8000}}"#;
+        let u = usage_in_tail(Dialect::OpenAi, openai).unwrap();
+        assert_eq!((u.input_tokens, u.output_tokens), (8000, 0));
+        let claude = br#"lots of text"}],"stop_reason":"end_turn","usage":{"input_tokens":12,"cache_read_input_tokens":5,"output_tokens":9000}}"#;
+        let u = usage_in_tail(Dialect::Anthropic, claude).unwrap();
+        assert_eq!(u.output_tokens, 9000);
+        assert!(u.input_tokens >= 12);
+        let gemini = br#"text"}]}}],"usageMetadata":{"promptTokenCount":40,"candidatesTokenCount":7000,"totalTokenCount":7040}}"#;
+        let u = usage_in_tail(Dialect::Gemini, gemini).unwrap();
+        assert_eq!((u.input_tokens, u.output_tokens), (40, 7000));
+        assert_eq!(usage_in_tail(Dialect::OpenAi, b"no usage here"), None);
+        assert_eq!(
+            usage_in_tail(Dialect::OpenAi, br#""usage":{"prompt_tok"#),
+            None
+        );
+    }
+}
+
 #[derive(Default)]
 struct Answer {
     usage: Option<TokenUsage>,
@@ -126,32 +155,50 @@ struct Answer {
 fn read_answer(client: Dialect, api: Option<Api>, body: &[u8]) -> Answer {
     let mut out = Answer::default();
     match (client, api) {
-        (Dialect::OpenAi, Some(Api::ChatCompletions)) | (Dialect::Bedrock, _) => {
-            out.usage = find_usage(body).map(|u| from_openai(u.usage));
-            if let Ok(r) = openai::decode_response(body) {
-                fill(&mut out, r);
-            }
-        }
-        (Dialect::OpenAi, _) => {
-            // Completions and embeddings: usage, id and the completion text.
-            out.usage = find_usage(body).map(|u| from_openai(u.usage));
+        (Dialect::OpenAi | Dialect::Bedrock, api) => {
+            // One light pass: id, model, finish reason and usage; the text
+            // is only read when there is no usage to count it from.
             #[derive(serde::Deserialize)]
-            struct Legacy {
-                id: Option<String>,
-                model: Option<String>,
-                #[serde(default)]
-                choices: Vec<LegacyChoice>,
+            struct Light<'a> {
+                #[serde(borrow)]
+                id: Option<std::borrow::Cow<'a, str>>,
+                #[serde(borrow)]
+                model: Option<std::borrow::Cow<'a, str>>,
+                #[serde(default, borrow)]
+                choices: Vec<LightChoice<'a>>,
+                #[serde(borrow)]
+                usage: Option<&'a serde_json::value::RawValue>,
             }
             #[derive(serde::Deserialize)]
-            struct LegacyChoice {
-                #[serde(default)]
-                text: String,
+            struct LightChoice<'a> {
+                #[serde(borrow)]
+                finish_reason: Option<std::borrow::Cow<'a, str>>,
+                #[serde(default, borrow)]
+                text: Option<std::borrow::Cow<'a, str>>,
             }
-            if let Ok(l) = serde_json::from_slice::<Legacy>(body) {
-                out.id = l.id;
-                out.model = l.model;
-                for c in &l.choices {
-                    out.text.push(&c.text);
+            let Ok(l) = serde_json::from_slice::<Light<'_>>(body) else {
+                return out;
+            };
+            out.id = l.id.map(Into::into);
+            out.model = l.model.map(Into::into);
+            out.finish = l
+                .choices
+                .first()
+                .and_then(|c| c.finish_reason.as_deref())
+                .map(openai_finish);
+            out.usage = l
+                .usage
+                .and_then(|u| switchyard_protocol::usage::parse_usage_object(u.get().as_bytes()))
+                .map(from_openai);
+            if out.usage.is_none() {
+                if api == Some(Api::ChatCompletions) {
+                    if let Ok(r) = openai::decode_response(body) {
+                        fill(&mut out, r);
+                    }
+                } else {
+                    for c in &l.choices {
+                        out.text.push(c.text.as_deref().unwrap_or(""));
+                    }
                 }
             }
         }
@@ -174,6 +221,16 @@ fn read_answer(client: Dialect, api: Option<Api>, body: &[u8]) -> Answer {
     out
 }
 
+fn openai_finish(r: &str) -> StopReason {
+    match r {
+        "stop" => StopReason::Stop,
+        "length" => StopReason::Length,
+        "tool_calls" | "function_call" => StopReason::ToolCalls,
+        "content_filter" => StopReason::ContentFilter,
+        _ => StopReason::Other,
+    }
+}
+
 fn fill(out: &mut Answer, r: ChatResponse) {
     out.id = Some(r.id).filter(|s| !s.is_empty());
     out.model = Some(r.model).filter(|s| !s.is_empty());
@@ -190,6 +247,44 @@ fn fill(out: &mut Answer, r: ChatResponse) {
             _ => {}
         }
     }
+}
+
+/// The usage object in the last bytes of a whole answer, read by the
+/// dialect's own decoder.
+fn usage_in_tail(client: Dialect, tail: &[u8]) -> Option<TokenUsage> {
+    let key: &[u8] = match client {
+        Dialect::Gemini => b"\"usageMetadata\"",
+        _ => b"\"usage\"",
+    };
+    let at = memchr::memmem::rfind(tail, key)? + key.len();
+    let skip = tail[at..]
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b':'))?;
+    let rest = &tail[at + skip..];
+    let obj: &serde_json::value::RawValue = serde_json::Deserializer::from_slice(rest)
+        .into_iter::<&serde_json::value::RawValue>()
+        .next()?
+        .ok()?;
+    let obj = obj.get();
+    let u = match client {
+        Dialect::OpenAi | Dialect::Bedrock => {
+            switchyard_protocol::usage::parse_usage_object(obj.as_bytes()).map(from_openai)
+        }
+        Dialect::Anthropic => anthropic::decode_response(
+            format!(
+                r#"{{"id":"","type":"message","role":"assistant","model":"","content":[],"stop_reason":"end_turn","usage":{obj}}}"#
+            )
+            .as_bytes(),
+        )
+        .ok()
+        .map(|r| r.usage),
+        Dialect::Gemini => gemini::decode_response(
+            format!(r#"{{"candidates":[],"usageMetadata":{obj}}}"#).as_bytes(),
+        )
+        .ok()
+        .map(|r| r.usage),
+    };
+    u.filter(|u| u.input_tokens != 0 || u.output_tokens != 0)
 }
 
 fn from_openai(u: switchyard_protocol::Usage) -> TokenUsage {

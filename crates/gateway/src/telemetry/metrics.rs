@@ -49,6 +49,48 @@ const OVERHEAD_BUCKETS: &[f64] = &[
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
 
+/// `switchyard_tokens_total` series by slot: type x estimated.
+const TOKEN_SLOTS: [(&str, &str); 8] = [
+    ("input", "false"),
+    ("input", "true"),
+    ("output", "false"),
+    ("output", "true"),
+    ("cached", "false"),
+    ("cached", "true"),
+    ("reasoning", "false"),
+    ("reasoning", "true"),
+];
+
+type SeriesKey = (Arc<str>, Arc<str>, Arc<str>, &'static str);
+
+/// The handles of one (route, provider, model, status class): looked up
+/// once, then updated without touching the registry. Owned by the
+/// telemetry worker; as bounded as the labels.
+struct RequestSeries {
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+    overhead: metrics::Histogram,
+    first_token: metrics::Histogram,
+    per_token: metrics::Histogram,
+    tokens: [Option<metrics::Counter>; 8],
+}
+
+pub struct SeriesCache {
+    requests: std::collections::HashMap<SeriesKey, RequestSeries>,
+    attempts: std::collections::HashMap<SeriesKey, metrics::Histogram>,
+    none: Arc<str>,
+}
+
+impl Default for SeriesCache {
+    fn default() -> Self {
+        SeriesCache {
+            requests: Default::default(),
+            attempts: Default::default(),
+            none: Arc::from(NONE),
+        }
+    }
+}
+
 static META: Metadata<'static> = Metadata::new("switchyard", Level::INFO, Some("switchyard"));
 
 pub struct Metrics {
@@ -219,60 +261,67 @@ impl Metrics {
     }
 
     /// Everything one finished request contributes.
-    pub fn request(&self, rec: &RequestRecord, acc: &Accounted, models: &mut ModelLabels) {
-        let route: SharedString = match &rec.route {
-            Some(r) => r.clone().into(),
-            None => NONE.into(),
-        };
+    pub fn request(
+        &self,
+        rec: &RequestRecord,
+        acc: &Accounted,
+        models: &mut ModelLabels,
+        cache: &mut SeriesCache,
+    ) {
+        let route: Arc<str> = rec.route.clone().unwrap_or_else(|| cache.none.clone());
         let last = rec.attempts.last();
-        let provider: SharedString = match last {
-            Some(a) => a.provider.clone().into(),
-            None => NONE.into(),
-        };
-        let model: SharedString = models.get(last.map(|a| &*a.model)).into();
-        let consumer: SharedString = NONE.into();
+        let provider: Arc<str> = last.map_or_else(|| cache.none.clone(), |a| a.provider.clone());
+        let model = models.get(last.map(|a| &*a.model));
         let class = status_class(rec.status);
-        let base = || {
-            vec![
-                label("route", route.clone()),
-                label("provider", provider.clone()),
-                label("model", model.clone()),
-                label("consumer", consumer.clone()),
-            ]
-        };
-        let with = |extra: &[(&'static str, &'static str)]| {
-            let mut l = base();
-            for (k, v) in extra {
-                l.push(label(k, *v));
+        let key = (route.clone(), provider.clone(), model.clone(), class);
+        let series = match cache.requests.get_mut(&key) {
+            Some(s) => s,
+            None => {
+                let s = self.request_series(&route, &provider, &model, class);
+                cache.requests.entry(key).or_insert(s)
             }
-            l
         };
-
-        self.counter(REQUESTS, with(&[("status_class", class)]))
-            .increment(1);
-        self.histogram(REQUEST_DURATION, with(&[("status_class", class)]))
-            .record(acc.total.as_secs_f64());
-        self.histogram(OVERHEAD, base())
-            .record(acc.overhead.as_secs_f64());
+        series.requests.increment(1);
+        series.duration.record(acc.total.as_secs_f64());
+        series.overhead.record(acc.overhead.as_secs_f64());
         if let Some(t) = acc.first_token {
-            self.histogram(FIRST_TOKEN, base()).record(t.as_secs_f64());
+            series.first_token.record(t.as_secs_f64());
         }
         if let Some(t) = acc.per_output_token {
-            self.histogram(PER_OUTPUT_TOKEN, base())
-                .record(t.as_secs_f64());
+            series.per_token.record(t.as_secs_f64());
         }
-        let estimated = if acc.estimated { "true" } else { "false" };
-        for (kind, n) in [
-            ("input", acc.usage.input_tokens),
-            ("output", acc.usage.output_tokens),
-            ("cached", acc.usage.cached_tokens),
-            ("reasoning", acc.usage.reasoning_tokens),
-        ] {
+        for (i, n) in [
+            acc.usage.input_tokens,
+            acc.usage.output_tokens,
+            acc.usage.cached_tokens,
+            acc.usage.reasoning_tokens,
+        ]
+        .into_iter()
+        .enumerate()
+        {
             if n > 0 {
-                self.counter(TOKENS, with(&[("type", kind), ("estimated", estimated)]))
+                let slot = i * 2 + usize::from(acc.estimated);
+                series.tokens[slot]
+                    .get_or_insert_with(|| {
+                        let (kind, est) = TOKEN_SLOTS[slot];
+                        self.counter(
+                            TOKENS,
+                            vec![
+                                label("route", route.clone()),
+                                label("provider", provider.clone()),
+                                label("model", model.clone()),
+                                label("consumer", NONE),
+                                label("type", kind),
+                                label("estimated", est),
+                            ],
+                        )
+                    })
                     .increment(n);
             }
         }
+        let route: SharedString = route.into();
+        let provider: SharedString = provider.into();
+        let model: SharedString = model.into();
         if let Some((code, _)) = &rec.error {
             self.counter(
                 GATEWAY_ERRORS,
@@ -281,9 +330,20 @@ impl Metrics {
             .increment(1);
         }
         if acc.interrupted.is_some() {
+            let kind = if rec.stream {
+                "stream_interrupted"
+            } else {
+                "body_interrupted"
+            };
             self.counter(
                 FAILURES,
-                with(&[("kind", "stream_interrupted"), ("status", NONE)]),
+                vec![
+                    label("route", route.clone()),
+                    label("provider", provider.clone()),
+                    label("model", model.clone()),
+                    label("kind", kind),
+                    label("status", NONE),
+                ],
             )
             .increment(1);
         }
@@ -308,11 +368,23 @@ impl Metrics {
                 _ => a.ended.unwrap_or(ended),
             };
             let a_class = a.status.map_or(NONE, status_class);
-            self.histogram(
-                UPSTREAM_DURATION,
-                a_labels(vec![label("status_class", a_class)]),
-            )
-            .record(end.saturating_duration_since(a.started).as_secs_f64());
+            let key = (
+                rec.route.clone().unwrap_or_else(|| cache.none.clone()),
+                a.provider.clone(),
+                models.get(Some(&a.model)),
+                a_class,
+            );
+            let h = match cache.attempts.get(&key) {
+                Some(h) => h,
+                None => {
+                    let h = self.histogram(
+                        UPSTREAM_DURATION,
+                        a_labels(vec![label("status_class", a_class)]),
+                    );
+                    cache.attempts.entry(key).or_insert(h)
+                }
+            };
+            h.record(end.saturating_duration_since(a.started).as_secs_f64());
             if let Some((kind, _)) = &a.failure {
                 let status: SharedString = match (kind, a.status) {
                     (FailureKind::Status, Some(s)) => s.to_string().into(),
@@ -354,6 +426,36 @@ impl Metrics {
                 _ => {}
             }
             prev = Some(a);
+        }
+    }
+
+    fn request_series(
+        &self,
+        route: &Arc<str>,
+        provider: &Arc<str>,
+        model: &Arc<str>,
+        class: &'static str,
+    ) -> RequestSeries {
+        let base = || {
+            vec![
+                label("route", route.clone()),
+                label("provider", provider.clone()),
+                label("model", model.clone()),
+                label("consumer", NONE),
+            ]
+        };
+        let with_class = || {
+            let mut l = base();
+            l.push(label("status_class", class));
+            l
+        };
+        RequestSeries {
+            requests: self.counter(REQUESTS, with_class()),
+            duration: self.histogram(REQUEST_DURATION, with_class()),
+            overhead: self.histogram(OVERHEAD, base()),
+            first_token: self.histogram(FIRST_TOKEN, base()),
+            per_token: self.histogram(PER_OUTPUT_TOKEN, base()),
+            tokens: Default::default(),
         }
     }
 

@@ -64,10 +64,12 @@ fn finish(mut this: Pin<&mut ObservedBody>, complete: bool) {
     rec.ended = Some(now);
     rec.client_gone = !complete;
     let tap = p.inner.as_mut().take_tap();
+    // A relayed body that ends here (or is dropped here: the upstream was
+    // still answering until now) ends the serving attempt.
+    let relayed_end = p.inner.is_relayed().then_some(now);
     rec.upstream_end = match &tap {
-        Some(t) => t.upstream_end_at,
-        None if complete && p.inner.is_relayed() => Some(now),
-        None => None,
+        Some(t) => t.upstream_end_at.or(relayed_end),
+        None => relayed_end,
     };
     rec.tap = tap;
     if let Some(t) = p.telemetry.take() {
@@ -90,16 +92,15 @@ impl Body for ObservedBody {
             Poll::Ready(None) => true,
             Poll::Ready(Some(Err(e))) => {
                 if let Some(rec) = p.rec.as_mut() {
-                    rec.error = Some(("upstream_body", e.to_string()));
+                    rec.body_error = Some(e.to_string());
                 }
                 true
             }
             Poll::Ready(Some(Ok(frame))) => {
                 if let (Some(rec), Some(data)) = (p.rec.as_mut(), frame.data_ref())
-                    && rec.response_len < *p.capture_limit
+                    && *p.capture_limit > 0
                 {
-                    rec.response_len += data.len();
-                    rec.response_body.push(data.clone());
+                    rec.capture(data, *p.capture_limit);
                 }
                 // Account before the server writes the last bytes, so a
                 // client that has read the whole answer finds it counted.

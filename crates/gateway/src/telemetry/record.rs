@@ -94,6 +94,11 @@ pub struct RequestRecord {
     pub ended: Option<Instant>,
     /// When the served attempt's body ended (streams and relayed bodies).
     pub upstream_end: Option<Instant>,
+    /// The relayed answer broke after its head was sent (not a stream).
+    pub body_error: Option<String>,
+    /// Time spent reading the client's request body (waiting on the
+    /// client, not working).
+    pub body_read: std::time::Duration,
     /// The body was not read to its end by the client.
     pub client_gone: bool,
     /// What the stream relay saw.
@@ -104,10 +109,38 @@ pub struct RequestRecord {
     /// `log.bodies`), bounded.
     pub response_body: Vec<Bytes>,
     pub response_len: usize,
+    /// Past the capture limit, the answer's last bytes (where providers put
+    /// usage), at least [`TAIL`] of them.
+    pub response_tail: std::collections::VecDeque<Bytes>,
+    pub response_tail_len: usize,
     pub trace: Option<TraceState>,
 }
 
+/// Bytes of an answer's end kept past the capture limit.
+pub const TAIL: usize = 64 * 1024;
+
 impl RequestRecord {
+    /// Keep a frame of the answer: whole up to `limit`, then only the tail
+    /// (for non-streamed answers, whose usage comes last).
+    pub fn capture(&mut self, data: &Bytes, limit: usize) {
+        if self.response_len < limit {
+            self.response_len += data.len();
+            self.response_body.push(data.clone());
+        } else if !self.stream && (200..300).contains(&self.status) {
+            self.response_tail_len += data.len();
+            self.response_tail.push_back(data.clone());
+            while self
+                .response_tail
+                .front()
+                .is_some_and(|f| self.response_tail_len - f.len() >= TAIL)
+            {
+                if let Some(f) = self.response_tail.pop_front() {
+                    self.response_tail_len -= f.len();
+                }
+            }
+        }
+    }
+
     pub fn new(request_id: HeaderValue, method: http::Method, path: &str, client: Dialect) -> Self {
         RequestRecord {
             request_id,
@@ -128,11 +161,15 @@ impl RequestRecord {
             head_at: None,
             ended: None,
             upstream_end: None,
+            body_error: None,
+            body_read: std::time::Duration::ZERO,
             client_gone: false,
             tap: None,
             request_body: None,
             response_body: Vec::new(),
             response_len: 0,
+            response_tail: std::collections::VecDeque::new(),
+            response_tail_len: 0,
             trace: None,
         }
     }
@@ -162,11 +199,13 @@ impl RequestRecord {
             .sum()
     }
 
-    /// Time spent in the gateway itself up to `until`.
+    /// Time spent in the gateway itself up to `until`: not waiting on a
+    /// provider, nor on the client's request body.
     pub fn overhead(&self, until: Instant) -> std::time::Duration {
         until
             .saturating_duration_since(self.started)
             .saturating_sub(self.upstream_time(until))
+            .saturating_sub(self.body_read)
     }
 
     /// The usage the provider reported, if any.
