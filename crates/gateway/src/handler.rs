@@ -42,7 +42,7 @@ pub async fn handle(
         dialect,
     ));
     if let Some(t) = &rt.telemetry.tracer {
-        rec.trace = t.begin(req.headers());
+        rec.trace = Some(t.begin(req.headers()));
     }
     let mut resp = match dispatch(&rt, req, &request_id, &mut rec).await {
         Ok(r) => r,

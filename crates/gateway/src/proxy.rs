@@ -371,7 +371,7 @@ async fn try_provider(
         client: ask.ingress.dialect,
     });
     let model_shared: Arc<str> = Arc::from(model);
-    let server = rec.trace.is_some().then(|| {
+    let server = rec.trace.is_some_and(|t| t.sampled).then(|| {
         let host = uri.host().unwrap_or("").to_string();
         let port = uri
             .port_u16()

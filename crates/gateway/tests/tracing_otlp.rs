@@ -634,3 +634,59 @@ async fn tracing_on_keeps_the_client_tracestate() {
         heads[0]
     );
 }
+
+/// Tracing on but the request not sampled: nothing is recorded, and the
+/// upstream still gets a `traceparent` in the client's trace, flag 00.
+#[tokio::test]
+async fn unsampled_requests_still_propagate_the_trace() {
+    let otel = collector().await;
+    let (up, heads) = recording_upstream(json!({
+        "id": "chatcmpl-x",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+    }))
+    .await;
+    let gw = simple_gateway(
+        up,
+        "sk-uns-00000001",
+        &format!(
+            "otel: {{ endpoint: \"http://{}\", sampleRatio: 1.0 }}",
+            otel.addr
+        ),
+    )
+    .await;
+    let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+    let r = post_traced(
+        gw.addr,
+        chat("gpt-4o-mini"),
+        &[("traceparent", traceparent)],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = post_traced(gw.addr, chat("gpt-4o-mini"), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 2);
+    let sent = header_values(&heads[0], "traceparent");
+    assert_eq!(sent.len(), 1, "{}", heads[0]);
+    assert!(
+        sent[0].starts_with("00-0af7651916cd43dd8448eb211c80319c-") && sent[0].ends_with("-00"),
+        "the client's trace, not sampled: {}",
+        heads[0]
+    );
+    assert_ne!(sent[0], traceparent, "the gateway's own span id");
+    // Without a client traceparent, a sampled one of the gateway's own.
+    let own = header_values(&heads[1], "traceparent");
+    assert!(own.len() == 1 && own[0].ends_with("-01"), "{}", heads[1]);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        !otel
+            .spans()
+            .iter()
+            .any(|s| s.span["traceId"] == "0af7651916cd43dd8448eb211c80319c"),
+        "the unsampled trace is not exported"
+    );
+}

@@ -85,6 +85,7 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_target(false)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
@@ -221,6 +222,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }
         None => None,
     };
+    if cfg.metrics.enabled && admin.is_none() {
+        tracing::info!("metrics are counted but not served: set admin.listen to scrape /metrics");
+    }
     tracing::info!(listen = %addr, providers = cfg.providers.len(), routes = cfg.routes.len(), "switchyard listening");
     let served = gateway
         .serve(listener, async move {

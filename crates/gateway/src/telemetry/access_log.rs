@@ -164,7 +164,10 @@ pub fn write_line(
         finish_reason: acc.finish_reason.as_ref().map(super::trace::finish_reason),
         error,
         client_disconnected: rec.client_gone,
-        trace_id: rec.trace.map(|t| t.trace_id.to_string()),
+        trace_id: rec
+            .trace
+            .filter(|t| t.sampled)
+            .map(|t| t.trace_id.to_string()),
         request_body: body_limit.and_then(|l| {
             rec.request_body
                 .as_ref()

@@ -60,13 +60,15 @@ pub struct AttemptRecord {
     pub server: Option<(String, u16)>,
 }
 
-/// The trace this request belongs to, when it is sampled.
+/// The trace this request belongs to (tracing on). Unsampled requests
+/// record no spans but still pass a `traceparent` on.
 #[derive(Clone, Copy, Debug)]
 pub struct TraceState {
     pub trace_id: switchyard_otel::TraceId,
     pub span_id: switchyard_otel::SpanId,
     /// The client's span, from its `traceparent`.
     pub parent: Option<switchyard_otel::SpanId>,
+    pub sampled: bool,
 }
 
 /// Everything accounted for one request.

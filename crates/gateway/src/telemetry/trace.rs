@@ -80,19 +80,20 @@ impl Tracer {
         self.exporter.clone()
     }
 
-    /// The trace of a new request, if it is sampled: a child of the
-    /// client's `traceparent` (whose sampled flag decides), or a new trace
-    /// sampled by ratio.
-    pub fn begin(&self, headers: &HeaderMap) -> Option<TraceState> {
+    /// The trace of a new request: a child of the client's `traceparent`
+    /// (whose sampled flag decides), or a new trace sampled by ratio.
+    /// Unsampled requests record nothing but pass a `traceparent` on.
+    pub fn begin(&self, headers: &HeaderMap) -> TraceState {
         let parent = headers
             .get(&TRACEPARENT)
             .and_then(TraceContext::from_header);
         let ctx = self.sampler.server_context(parent.as_ref());
-        ctx.sampled.then_some(TraceState {
+        TraceState {
             trace_id: ctx.trace_id,
             span_id: ctx.span_id,
             parent: parent.map(|p| p.span_id),
-        })
+            sampled: ctx.sampled,
+        }
     }
 
     /// Wait until every span exported so far has been sent.
@@ -120,7 +121,7 @@ pub fn attempt_context(t: &TraceState) -> (SpanId, HeaderValue) {
     let ctx = TraceContext {
         trace_id: t.trace_id,
         span_id,
-        sampled: true,
+        sampled: t.sampled,
     };
     (span_id, ctx.traceparent())
 }
@@ -163,7 +164,9 @@ pub fn finish_reason(r: &StopReason) -> &'static str {
 
 /// Build the request's spans and queue them for export.
 pub fn export(exporter: &ExporterHandle, rec: &RequestRecord, acc: &Accounted) {
-    let Some(t) = rec.trace else { return };
+    let Some(t) = rec.trace.filter(|t| t.sampled) else {
+        return;
+    };
     let op = operation(rec.api, &rec.path);
     let requested = rec.requested_model.as_deref().unwrap_or("");
     let ended = rec.ended.unwrap_or(rec.started);
@@ -258,7 +261,8 @@ pub fn export(exporter: &ExporterHandle, rec: &RequestRecord, acc: &Accounted) {
             (true, Some(e)) if at.failure.is_none() => e,
             _ => at.ended.unwrap_or(ended),
         };
-        let took = end.saturating_duration_since(at.started);
+        // Never past the request's own end (separate clock readings).
+        let took = end.min(ended).saturating_duration_since(at.started);
         let mut s = Span {
             trace_id: t.trace_id,
             span_id,
