@@ -25,8 +25,9 @@ impl Encoding {
 pub enum Method {
     /// The model's own tokenizer: counts match what OpenAI bills for text.
     Tiktoken(Encoding),
-    /// A model whose tokenizer we do not ship: counted with `o200k_base` as
-    /// a proxy (see the crate docs for the expected error).
+    /// A model whose tokenizer we do not ship: estimated from its characters
+    /// (about 4.2 per token, one per CJK character), without loading any BPE
+    /// table. See the crate docs for the measured error.
     Approximate,
 }
 
@@ -37,14 +38,6 @@ impl Method {
         match self {
             Method::Tiktoken(e) => e.name(),
             Method::Approximate => "approximate",
-        }
-    }
-
-    /// The table used to count: the model's own, or `o200k_base` as proxy.
-    pub(crate) fn encoding(self) -> Encoding {
-        match self {
-            Method::Tiktoken(e) => e,
-            Method::Approximate => Encoding::O200kBase,
         }
     }
 }

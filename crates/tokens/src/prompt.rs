@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 use switchyard_protocol::canonical::{ChatRequest, Part, Tool};
 
 use crate::engine::Engine;
-use crate::method::{Encoding, method_for};
+use crate::method::{Encoding, Method, method_for};
 
 /// Framing tokens around every message (`<|start|>{role}<|message|>...<|end|>`
 /// less the role): OpenAI cookbook, "How to count tokens with tiktoken".
@@ -63,7 +63,7 @@ pub fn count_prompt(model: &str, req: &ChatRequest) -> u64 {
             .saturating_add(TOKENS_PER_MESSAGE + TOKENS_PER_ROLE)
             .saturating_add(parts_tokens(engine, &m.content));
     }
-    total.saturating_add(tools_tokens(engine, method.encoding(), &req.tools))
+    total.saturating_add(tools_tokens(engine, method, &req.tools))
 }
 
 /// Tool definitions, per the OpenAI cookbook's `num_tokens_for_tools`
@@ -72,14 +72,15 @@ pub fn count_prompt(model: &str, req: &ChatRequest) -> u64 {
 /// JSON, so counting the schema's JSON text would overcount (by half on the
 /// recorded 19-tool request in the fixtures). The cookbook covers flat
 /// schemas; nested parts (`properties`, `items`, `anyOf`, ... inside a
-/// property) are counted as their JSON text.
-fn tools_tokens(engine: Engine, encoding: Encoding, tools: &[Tool]) -> u64 {
+/// property) are counted as their JSON text. Approximate models get the
+/// `o200k_base` framing.
+fn tools_tokens(engine: Engine, method: Method, tools: &[Tool]) -> u64 {
     if tools.is_empty() {
         return 0;
     }
-    let func_init = match encoding {
-        Encoding::O200kBase => 7,
-        Encoding::Cl100kBase => 10,
+    let func_init = match method {
+        Method::Tiktoken(Encoding::Cl100kBase) => 10,
+        Method::Tiktoken(Encoding::O200kBase) | Method::Approximate => 7,
     };
     let mut total = TOOLS_END;
     for tool in tools {

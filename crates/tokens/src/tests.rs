@@ -28,8 +28,6 @@ fn known_counts() {
     for (text, cl100k, o200k) in cases {
         assert_eq!(count_text("gpt-4", text), *cl100k, "cl100k {text:?}");
         assert_eq!(count_text("gpt-4o", text), *o200k, "o200k {text:?}");
-        // Approximate counts with o200k_base.
-        assert_eq!(count_text("claude-sonnet-4-5", text), *o200k, "{text:?}");
     }
     // Special-token text is ordinary text: `<|endoftext|>` is several tokens,
     // not the one special token.
@@ -371,28 +369,191 @@ fn odd_tool_schemas_do_not_panic() {
 }
 
 #[test]
-fn approximate_on_cjk_and_english() {
-    // Approximate models count with o200k_base: a little under one token per
-    // Chinese character, about 4.5 characters per English token.
+fn approximate_counts() {
+    // 4.2 characters a token, rounded up; one token per CJK character.
+    let cases: &[(&str, u64)] = &[
+        ("hello world", 3),
+        ("tiktoken is great!", 5),
+        ("antidisestablishmentarianism", 7),
+        ("2 + 2 = 4", 3),
+        ("お誕生日おめでとう", 9),
+        ("", 0),
+    ];
+    for model in [
+        "claude-sonnet-4-5",
+        "gemini-2.5-pro",
+        "qwen3-235b",
+        "m-17",
+        "",
+    ] {
+        for (text, want) in cases {
+            assert_eq!(count_text(model, text), *want, "{model} {text:?}");
+        }
+    }
+    // Long text: the same rule, not a tokenizer (`o200k_base` gives 14% to
+    // 29% less on the prose samples and 12% more on code; see the crate docs).
+    let heuristic = |text: &str| engine::Engine::Heuristic.count(text);
+    for text in [ENGLISH, CHINESE, JAPANESE, CODE] {
+        assert_eq!(count_text("claude-sonnet-4-5", text), heuristic(text));
+    }
     let han = CHINESE
         .chars()
         .filter(|c| ('\u{4E00}'..='\u{9FFF}').contains(c))
-        .count() as f64;
-    let zh = count_text("qwen3-235b", CHINESE) as f64;
-    assert!(
-        (0.5..1.0).contains(&(zh / han)),
-        "{zh} tokens for {han} Han characters"
-    );
-    let ja_chars = JAPANESE.chars().filter(|c| !c.is_whitespace()).count() as f64;
-    let ja = count_text("claude-sonnet-4-5", JAPANESE) as f64;
-    assert!((0.4..1.0).contains(&(ja / ja_chars)), "{ja} for {ja_chars}");
+        .count() as u64;
+    let zh = count_text("qwen3-235b", CHINESE);
+    assert!((han..han * 11 / 10).contains(&zh), "{zh} for {han} Han");
     let en_chars = ENGLISH.chars().count() as f64;
     let en = count_text("gemini-2.5-pro", ENGLISH) as f64;
-    assert!((3.5..6.0).contains(&(en_chars / en)), "{en} for {en_chars}");
-    assert_eq!(
-        count_text("deepseek-chat", CHINESE),
-        count_text("gpt-4o", CHINESE)
+    assert!((4.1..4.3).contains(&(en_chars / en)), "{en} for {en_chars}");
+}
+
+/// The text of a recorded answer (`response.json`, or `response.sse`
+/// through the dialect's stream decoder, as the gateway reads them) and
+/// the output tokens its provider reported for that text (reasoning
+/// reported apart is left out: Gemini shows only a summary of it).
+fn recorded_answer(case: &str) -> (String, u64) {
+    use switchyard_protocol::canonical::{StreamEvent, TokenUsage};
+    use switchyard_protocol::dialect::StreamDecode;
+    use switchyard_protocol::{anthropic, bedrock, gemini, openai};
+
+    let dir = std::path::Path::new(FIXTURES).join(case);
+    let dialect = match case.split('/').next() {
+        _ if case.starts_with("bedrock/invoke-anthropic") => "anthropic",
+        Some("vertex") => "gemini",
+        Some("groq" | "mistral") => "openai",
+        Some(d) => d,
+        None => "",
+    };
+    let mut text = String::new();
+    let usage: TokenUsage;
+    if let Ok(body) = std::fs::read(dir.join("response.json")) {
+        let resp = match dialect {
+            "anthropic" => anthropic::decode_response(&body),
+            "gemini" => gemini::decode_response(&body),
+            "bedrock" => bedrock::decode_response(&body),
+            _ => openai::decode_response(&body),
+        }
+        .unwrap_or_else(|e| panic!("{case}: {e:?}"));
+        for part in resp.content {
+            if let Part::Text { text: t } = part {
+                text.push_str(&t);
+            }
+        }
+        usage = resp.usage;
+    } else {
+        let body =
+            std::fs::read(dir.join("response.sse")).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let mut decoder: Box<dyn StreamDecode> = match dialect {
+            "anthropic" => Box::new(anthropic::StreamDecoder::new()),
+            "gemini" => Box::new(gemini::StreamDecoder::new()),
+            _ => Box::new(openai::StreamDecoder::new()),
+        };
+        let mut events = Vec::new();
+        decoder
+            .push(&body, &mut events)
+            .and_then(|()| decoder.finish(&mut events))
+            .unwrap_or_else(|e| panic!("{case}: {e:?}"));
+        let mut last = TokenUsage::default();
+        for ev in events {
+            match ev {
+                StreamEvent::TextDelta { text: t } => text.push_str(&t),
+                StreamEvent::Start { usage, .. } | StreamEvent::Usage { usage } => last = usage,
+                _ => {}
+            }
+        }
+        usage = last;
+    }
+    (
+        text,
+        usage.output_tokens.saturating_sub(usage.reasoning_tokens),
+    )
+}
+
+/// The approximation against the recorded answers of non-OpenAI models
+/// whose output is all visible text (no tool calls, no hidden thinking):
+/// the numbers the crate docs quote. Print them with
+/// `cargo test -p switchyard-tokens recorded_answers -- --nocapture`.
+#[test]
+fn recorded_answers_of_other_models() {
+    let cases = [
+        ("anthropic/messages-cache-usage", "claude-sonnet-4-5"),
+        ("anthropic/messages-document-url", "claude-sonnet-4-5"),
+        ("anthropic/messages-image-url", "claude-haiku-4-5"),
+        ("anthropic/messages-stream-basic", "claude-sonnet-4-5"),
+        (
+            "anthropic/messages-stream-prefill-stop-sequence",
+            "claude-haiku-4-5",
+        ),
+        ("anthropic/messages-stream-schema-tool", "claude-sonnet-4-5"),
+        (
+            "anthropic/messages-system-instructions",
+            "claude-3-opus-latest",
+        ),
+        (
+            "anthropic/messages-tool-result-followup",
+            "claude-haiku-4-5",
+        ),
+        (
+            "bedrock/converse-cache-usage",
+            "anthropic.claude-sonnet-4-5",
+        ),
+        (
+            "bedrock/invoke-anthropic-claude3-haiku",
+            "anthropic.claude-3-haiku",
+        ),
+        ("bedrock/converse-basic", "amazon.nova-micro-v1:0"),
+        ("bedrock/converse-guardrail", "amazon.nova-micro-v1:0"),
+        (
+            "bedrock/converse-tool-result-followup",
+            "amazon.nova-micro-v1:0",
+        ),
+        ("bedrock/invoke-nova-lite", "amazon.nova-lite-v1:0"),
+        ("gemini/generate-basic", "gemini-2.5-flash"),
+        ("gemini/generate-thinking", "gemini-2.5-pro"),
+        ("gemini/generate-youtube-video", "gemini-2.5-flash"),
+        ("gemini/stream-basic", "gemini-2.0-flash"),
+        ("gemini/stream-thinking", "gemini-2.5-pro"),
+        ("gemini/stream-web-search", "gemini-2.5-pro"),
+        ("vertex/generate-basic", "gemini-2.0-flash"),
+        ("vertex/generate-logprobs", "gemini-2.5-flash"),
+        ("vertex/stream-service-tier-flex", "gemini-3-flash-preview"),
+        ("groq/chat-basic", "llama-3.3-70b-versatile"),
+        ("mistral/chat-basic", "mistral-large-latest"),
+    ];
+    let (mut est_all, mut rec_all) = (0, 0);
+    let (mut est_long, mut rec_long, mut err_long) = (0, 0, 0.0);
+    let mut long = 0;
+    for (case, model) in cases {
+        assert_eq!(method_for(model), Method::Approximate, "{model}");
+        let (text, recorded) = recorded_answer(case);
+        assert!(recorded > 0 && !text.is_empty(), "{case}: nothing recorded");
+        let est = count_text(model, &text);
+        println!("{case}: estimated {est}, recorded {recorded}");
+        est_all += est;
+        rec_all += recorded;
+        if recorded >= 50 {
+            let err = (est as f64 - recorded as f64) / recorded as f64;
+            assert!(
+                err.abs() < 0.35,
+                "{case}: estimated {est}, recorded {recorded}"
+            );
+            est_long += est;
+            rec_long += recorded;
+            err_long += err.abs();
+            long += 1;
+        }
+    }
+    let bias = |est: u64, rec: u64| (est as f64 - rec as f64) / rec as f64;
+    println!(
+        "all {} answers: {est_all} vs {rec_all} ({:+.1}%); {long} of 50+ tokens: \
+         {est_long} vs {rec_long} ({:+.1}%), mean |error| {:.1}%",
+        cases.len(),
+        100.0 * bias(est_all, rec_all),
+        100.0 * bias(est_long, rec_long),
+        100.0 * err_long / long as f64,
     );
+    assert!(bias(est_all, rec_all).abs() < 0.05);
+    assert!(bias(est_long, rec_long).abs() < 0.05);
 }
 
 #[test]
