@@ -4,6 +4,10 @@
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# `bench/run.sh telemetry` and `bench/run.sh rss` run the extra lanes (bench/telemetry.sh, bench/rss.sh).
+case "${1:-}" in
+    telemetry | rss) exec "$BENCH_DIR/$1.sh" ;;
+esac
 ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 OUT_DIR="$BENCH_DIR/out"
 

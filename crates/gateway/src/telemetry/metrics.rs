@@ -70,8 +70,10 @@ struct RequestSeries {
     requests: metrics::Counter,
     duration: metrics::Histogram,
     overhead: metrics::Histogram,
-    first_token: metrics::Histogram,
-    per_token: metrics::Histogram,
+    /// Streams only: registered on first use, so answers that are not
+    /// streamed add no empty histograms to the exposition.
+    first_token: Option<metrics::Histogram>,
+    per_token: Option<metrics::Histogram>,
     tokens: [Option<metrics::Counter>; 8],
 }
 
@@ -284,11 +286,25 @@ impl Metrics {
         series.requests.increment(1);
         series.duration.record(acc.total.as_secs_f64());
         series.overhead.record(acc.overhead.as_secs_f64());
+        let stream_labels = || {
+            vec![
+                label("route", route.clone()),
+                label("provider", provider.clone()),
+                label("model", model.clone()),
+                label("consumer", NONE),
+            ]
+        };
         if let Some(t) = acc.first_token {
-            series.first_token.record(t.as_secs_f64());
+            series
+                .first_token
+                .get_or_insert_with(|| self.histogram(FIRST_TOKEN, stream_labels()))
+                .record(t.as_secs_f64());
         }
         if let Some(t) = acc.per_output_token {
-            series.per_token.record(t.as_secs_f64());
+            series
+                .per_token
+                .get_or_insert_with(|| self.histogram(PER_OUTPUT_TOKEN, stream_labels()))
+                .record(t.as_secs_f64());
         }
         for (i, n) in [
             acc.usage.input_tokens,
@@ -453,8 +469,8 @@ impl Metrics {
             requests: self.counter(REQUESTS, with_class()),
             duration: self.histogram(REQUEST_DURATION, with_class()),
             overhead: self.histogram(OVERHEAD, base()),
-            first_token: self.histogram(FIRST_TOKEN, base()),
-            per_token: self.histogram(PER_OUTPUT_TOKEN, base()),
+            first_token: None,
+            per_token: None,
             tokens: Default::default(),
         }
     }
