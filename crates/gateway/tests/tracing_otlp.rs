@@ -550,19 +550,23 @@ async fn ratio_zero_samples_only_what_the_client_sampled() {
     );
 }
 
-/// Without `otel`, the client's trace context reaches the upstream as it
-/// was sent.
-#[tokio::test]
-async fn tracing_off_forwards_the_client_trace_context_untouched() {
-    let (up, heads) = recording_upstream(json!({
+/// A whole chat answer with usage, for upstreams that only record headers.
+fn short_answer() -> Value {
+    json!({
         "id": "chatcmpl-x",
         "object": "chat.completion",
         "created": 1,
         "model": "gpt-4o-mini",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
-    }))
-    .await;
+    })
+}
+
+/// Without `otel`, the client's trace context reaches the upstream as it
+/// was sent.
+#[tokio::test]
+async fn tracing_off_forwards_the_client_trace_context_untouched() {
+    let (up, heads) = recording_upstream(short_answer()).await;
     let gw = simple_gateway(up, "sk-off-00000001", "").await;
     let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     let tracestate = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
@@ -594,15 +598,7 @@ async fn tracing_off_forwards_the_client_trace_context_untouched() {
 #[tokio::test]
 async fn tracing_on_keeps_the_client_tracestate() {
     let otel = collector().await;
-    let (up, heads) = recording_upstream(json!({
-        "id": "chatcmpl-x",
-        "object": "chat.completion",
-        "created": 1,
-        "model": "gpt-4o-mini",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
-    }))
-    .await;
+    let (up, heads) = recording_upstream(short_answer()).await;
     let gw = simple_gateway(
         up,
         "sk-on-000000001",
@@ -640,15 +636,7 @@ async fn tracing_on_keeps_the_client_tracestate() {
 #[tokio::test]
 async fn unsampled_requests_still_propagate_the_trace() {
     let otel = collector().await;
-    let (up, heads) = recording_upstream(json!({
-        "id": "chatcmpl-x",
-        "object": "chat.completion",
-        "created": 1,
-        "model": "gpt-4o-mini",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
-    }))
-    .await;
+    let (up, heads) = recording_upstream(short_answer()).await;
     let gw = simple_gateway(
         up,
         "sk-uns-00000001",
