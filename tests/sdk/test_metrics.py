@@ -551,10 +551,14 @@ def test_credential_gauges_are_masked(run):
     # No raw token anywhere in the exposition.
     for token in raw:
         assert token not in run.text, f"raw token {token!r} in /metrics"
-    # Failover is off: no credential moved, nothing was health-checked.
-    for name in ["switchyard_credential_transitions_total", "switchyard_health_checks_total"]:
-        f = _family(run, name)
-        assert f is None or not f.samples, f.samples
+    # Failover is off: no credential moved (each has its transition counters,
+    # at zero), nothing was health-checked.
+    moved = _family(run, "switchyard_credential_transitions_total")
+    assert moved is not None and moved.samples
+    assert all(s.value == 0 for s in moved.samples), moved.samples
+    assert {(s.labels["provider"], s.labels["credential"]) for s in moved.samples} == set(gauges)
+    checked = _family(run, "switchyard_health_checks_total")
+    assert checked is None or not checked.samples, checked.samples
 
 
 def test_no_telemetry_dropped(run):

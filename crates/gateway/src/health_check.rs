@@ -56,12 +56,9 @@ impl HealthChecker {
         let metrics = self.metrics.clone();
         let provider = up.id.clone();
         let credential = up.masked_shared(idx);
-        let observe = move |result: &Result<(), String>, back: bool| {
+        let observe = move |result: &Result<(), String>, _back: bool| {
             if let Some(m) = &metrics {
                 m.health_check(&provider, &credential, result.is_ok());
-                if back {
-                    m.transition(&provider, &credential, false);
-                }
             }
         };
         tokio::spawn(async move {

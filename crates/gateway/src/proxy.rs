@@ -459,9 +459,6 @@ async fn try_provider(
                     == Some(Transition::WentOut)
             {
                 tracing::warn!(provider = %up.id, credential = up.masked(idx), reason = %failure.reason(), "credential out of rotation");
-                if let Some(m) = &rt.telemetry.metrics {
-                    m.transition(&up.id, up.masked(idx), true);
-                }
                 rt.checker.spawn(up, idx);
             }
         }

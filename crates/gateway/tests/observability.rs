@@ -150,6 +150,11 @@ providers:
     baseUrl: "http://{e}"
     apiTokens: ["sk-flaky-00000001"]
     failover: {{ enabled: true, failureThreshold: 1, healthCheckInterval: 50ms, healthCheckModel: ping }}
+  - id: cool
+    type: openai
+    baseUrl: "http://{e}"
+    apiTokens: ["sk-cool-000000001"]
+    failover: {{ enabled: true, failureThreshold: 1, cooldown: 100ms }}
 routes:
   - {{ name: chat, models: ["gpt-4o-mini"], provider: main }}
   - {{ name: retrying, models: ["retry-me"], provider: pool }}
@@ -158,6 +163,7 @@ routes:
     provider: broken
     fallback: {{ onStatus: ["5xx"], targets: [{{ provider: main, model: gpt-4o-mini }}] }}
   - {{ name: flaky, models: ["flaky"], provider: flaky }}
+  - {{ name: cool, models: ["cool"], provider: cool }}
 log: {{ access: "{}" }}
 "#,
         log.display()
@@ -267,7 +273,40 @@ log: {{ access: "{}" }}
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
+    // Another leaves rotation and comes back at the end of its cooldown.
+    emu.emulator.set_behaviour(
+        "sk-cool-000000001",
+        Some(switchyard_emulator::Behaviour::Unavailable),
+    );
+    let r = post_id(gw.addr, "/v1/chat/completions", "cool-down", chat("cool")).await;
+    assert_eq!(r.status, 503);
+    emu.emulator.set_behaviour(
+        "sk-cool-000000001",
+        Some(switchyard_emulator::Behaviour::Ok),
+    );
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let r = post_id(gw.addr, "/v1/chat/completions", "cool-back", chat("cool")).await;
+    assert_eq!(r.status, 200);
+    output += r.json()["usage"]["completion_tokens"].as_u64().unwrap();
+
     let (text, s) = scrape(&gw).await;
+    let cool = [("provider", "cool"), ("credential", "sk-…0001")];
+    assert_eq!(value(&s, "switchyard_credential_healthy", &cool), 1.0);
+    for to in ["out", "in"] {
+        assert_eq!(
+            value(
+                &s,
+                "switchyard_credential_transitions_total",
+                &[cool[0], cool[1], ("to", to)]
+            ),
+            1.0,
+            "{to}"
+        );
+    }
+    // Credentials that never left are there too, at zero.
+    assert!(text.contains(
+        r#"switchyard_credential_transitions_total{provider="main",credential="sk-…0001",to="out"} 0"#
+    ));
     let req = |route: &str, class: &str| {
         value(
             &s,
@@ -284,7 +323,9 @@ log: {{ access: "{}" }}
     assert_eq!(req("degraded", "2xx"), 1.0);
     assert_eq!(req("none", "4xx"), 1.0);
     assert_eq!(req("flaky", "5xx"), 1.0);
-    assert_eq!(value(&s, "switchyard_requests_total", &[]), 9.0);
+    assert_eq!(req("cool", "5xx"), 1.0);
+    assert_eq!(req("cool", "2xx"), 1.0);
+    assert_eq!(value(&s, "switchyard_requests_total", &[]), 11.0);
     // The model that served, not the one asked for.
     assert_eq!(
         value(
@@ -301,7 +342,7 @@ log: {{ access: "{}" }}
     // Histograms: one observation per request, buckets cumulative.
     assert_eq!(
         value(&s, "switchyard_request_duration_seconds_count", &[]),
-        9.0
+        11.0
     );
     assert_eq!(
         value(
@@ -309,11 +350,11 @@ log: {{ access: "{}" }}
             "switchyard_request_duration_seconds_bucket",
             &[("le", "+Inf")]
         ),
-        9.0
+        11.0
     );
     assert_eq!(
         value(&s, "switchyard_gateway_overhead_seconds_count", &[]),
-        9.0
+        11.0
     );
     assert_eq!(
         value(
@@ -331,10 +372,10 @@ log: {{ access: "{}" }}
         ),
         2.0
     );
-    // Attempts: 5 + 2 (retry) + 2 (fallback) + 1 (flaky) upstream calls.
+    // Attempts: 5 + 2 (retry) + 2 (fallback) + 1 (flaky) + 2 (cool) upstream calls.
     assert_eq!(
         value(&s, "switchyard_upstream_duration_seconds_count", &[]),
-        10.0
+        12.0
     );
     assert_eq!(
         value(
@@ -350,7 +391,7 @@ log: {{ access: "{}" }}
             "switchyard_upstream_failures_total",
             &[("kind", "upstream_status"), ("status", "503")]
         ),
-        2.0
+        3.0
     );
     assert_eq!(
         value(
@@ -452,7 +493,7 @@ log: {{ access: "{}" }}
 
     // The access log: one line per request, with the reference's fields.
     let lines = log_lines(&log);
-    assert_eq!(lines.len(), 9, "{lines:#?}");
+    assert_eq!(lines.len(), 11, "{lines:#?}");
     let r = &lines["retried"];
     assert_eq!(r["route"], "retrying");
     assert_eq!(r["status"], 200);

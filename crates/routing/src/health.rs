@@ -65,6 +65,10 @@ pub struct HealthSnapshot {
     pub last_error: Option<String>,
     /// Until the next health check (or the end of the cooldown).
     pub next_check_in: Option<Duration>,
+    /// Times this credential left rotation, and came back (by health
+    /// checks or at the end of a cooldown), since the record was made.
+    pub went_out: u64,
+    pub came_back: u64,
 }
 
 #[derive(Debug)]
@@ -75,6 +79,8 @@ pub struct CredentialHealth {
     check_successes: AtomicU32,
     /// Nanoseconds after `epoch` of the next check / end of cooldown.
     retry_at: AtomicU64,
+    went_out: AtomicU64,
+    came_back: AtomicU64,
     detail: Mutex<Detail>,
 }
 
@@ -86,6 +92,8 @@ impl CredentialHealth {
             failures: AtomicU32::new(0),
             check_successes: AtomicU32::new(0),
             retry_at: AtomicU64::new(0),
+            went_out: AtomicU64::new(0),
+            came_back: AtomicU64::new(0),
             detail: Mutex::new(Detail::default()),
         }
     }
@@ -130,6 +138,7 @@ impl CredentialHealth {
         {
             self.failures.store(0, Ordering::Release);
             self.check_successes.store(0, Ordering::Release);
+            self.came_back.fetch_add(1, Ordering::Relaxed);
             self.detail().out_since = None;
         }
         true
@@ -167,6 +176,7 @@ impl CredentialHealth {
             return None;
         }
         self.check_successes.store(0, Ordering::Release);
+        self.went_out.fetch_add(1, Ordering::Relaxed);
         self.set_retry_at(
             now + match &policy.recovery {
                 Recovery::Check { interval, .. } => *interval,
@@ -217,6 +227,8 @@ impl CredentialHealth {
             consecutive_failures: self.failures.load(Ordering::Acquire),
             last_error: d.last_error.clone(),
             next_check_in: self.retry_in(now),
+            went_out: self.went_out.load(Ordering::Relaxed),
+            came_back: self.came_back.load(Ordering::Relaxed),
         }
     }
 }

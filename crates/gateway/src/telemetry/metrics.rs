@@ -212,7 +212,7 @@ impl Metrics {
         c(
             CREDENTIAL_TRANSITIONS,
             None,
-            "Credentials leaving (to=\"out\") and rejoining (to=\"in\") rotation.",
+            "Credentials leaving (to=\"out\") and rejoining (to=\"in\", by health check or at the end of a cooldown) rotation.",
         );
         c(
             HEALTH_CHECKS,
@@ -234,19 +234,6 @@ impl Metrics {
     fn histogram(&self, name: &'static str, labels: Labels) -> metrics::Histogram {
         self.recorder
             .register_histogram(&Key::from_parts(name, labels), &META)
-    }
-
-    /// A credential left or rejoined rotation.
-    pub fn transition(&self, provider: &str, credential: &str, out: bool) {
-        self.counter(
-            CREDENTIAL_TRANSITIONS,
-            vec![
-                label("provider", provider.to_string()),
-                label("credential", credential.to_string()),
-                label("to", if out { "out" } else { "in" }),
-            ],
-        )
-        .increment(1);
     }
 
     /// One active health check.
@@ -481,19 +468,23 @@ impl Metrics {
         for up in &rt.upstreams {
             for i in 0..up.pool.len() {
                 if let Some(h) = up.pool.health(i) {
-                    let healthy = h.snapshot(now).healthy;
+                    let snap = h.snapshot(now);
+                    let who = || {
+                        vec![
+                            label("provider", Arc::<str>::clone(&up.id)),
+                            label("credential", up.masked_shared(i)),
+                        ]
+                    };
                     self.recorder
-                        .register_gauge(
-                            &Key::from_parts(
-                                CREDENTIAL_HEALTHY,
-                                vec![
-                                    label("provider", Arc::<str>::clone(&up.id)),
-                                    label("credential", up.masked(i).to_string()),
-                                ],
-                            ),
-                            &META,
-                        )
-                        .set(if healthy { 1.0 } else { 0.0 });
+                        .register_gauge(&Key::from_parts(CREDENTIAL_HEALTHY, who()), &META)
+                        .set(if snap.healthy { 1.0 } else { 0.0 });
+                    // Counted by the health record itself, so every way
+                    // back (health check, end of cooldown) is included.
+                    for (to, n) in [("out", snap.went_out), ("in", snap.came_back)] {
+                        let mut l = who();
+                        l.push(label("to", to));
+                        self.counter(CREDENTIAL_TRANSITIONS, l).absolute(n);
+                    }
                 }
             }
         }
