@@ -409,6 +409,25 @@ otel: {{ endpoint: "http://{}", serviceName: "switchyard-trace-test", sampleRati
         "the second upstream's traceparent: {}",
         heads[0]
     );
+
+    // The exporter's own counts are on /metrics.
+    let want = "switchyard_trace_spans_total{result=\"exported\"} 3";
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let m = send(gw.admin, "GET", "/metrics", "", &[]).await.text();
+        if m.contains(want) {
+            assert!(
+                m.contains("switchyard_trace_spans_total{result=\"dropped\"} 0"),
+                "{m}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{want} never appeared: {m}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// A streamed answer: the SERVER span has the usage of the stream's usage

@@ -32,6 +32,7 @@ pub const CREDENTIAL_HEALTHY: &str = "switchyard_credential_healthy";
 pub const CREDENTIAL_TRANSITIONS: &str = "switchyard_credential_transitions_total";
 pub const HEALTH_CHECKS: &str = "switchyard_health_checks_total";
 pub const TELEMETRY_DROPPED: &str = "switchyard_telemetry_dropped_total";
+pub const SPANS: &str = "switchyard_trace_spans_total";
 
 /// LLM calls take from milliseconds (embeddings, local models) to minutes
 /// (long generations).
@@ -223,6 +224,11 @@ impl Metrics {
             TELEMETRY_DROPPED,
             None,
             "Request records not accounted because the telemetry worker was behind.",
+        );
+        c(
+            SPANS,
+            None,
+            "Spans accepted by the OTLP collector, and spans dropped (export queue full or collector failing).",
         );
     }
 
@@ -490,6 +496,16 @@ impl Metrics {
         }
         self.counter(TELEMETRY_DROPPED, Vec::new())
             .absolute(rt.telemetry.dropped());
+        if let Some(t) = &rt.telemetry.tracer {
+            let e = t.exporter();
+            for (result, n) in [
+                ("exported", e.exported_spans()),
+                ("dropped", e.dropped_spans()),
+            ] {
+                self.counter(SPANS, vec![label("result", result)])
+                    .absolute(n);
+            }
+        }
         self.handle.render()
     }
 
