@@ -22,7 +22,7 @@ const LOG_FLUSH: Duration = Duration::from_millis(200);
 /// under load records queue up and are taken many at a time: a request
 /// then hands over its record without waking a sleeping thread (a futex
 /// wake per request cost more than all the accounting).
-const REST: Duration = Duration::from_millis(5);
+const REST: Duration = Duration::from_millis(1);
 
 pub(crate) struct Worker {
     pub metrics: Option<Arc<Metrics>>,
