@@ -58,7 +58,6 @@ pub async fn handle(
     };
     let now = Instant::now();
     rec.status = resp.status().as_u16();
-    rec.head_at = Some(now);
     let h = resp.headers_mut();
     // The provider's own id stays available for its support.
     if let Some(upstream) = h.remove(&X_REQUEST_ID) {
@@ -299,7 +298,8 @@ async fn dispatch(
             let body = read_body(req, rt.max_body_bytes).await;
             rec.body_read = reading.elapsed();
             let body = body?;
-            if rt.telemetry.wants_request_body() {
+            // Kept (shared, not copied) for token estimates and body logs.
+            if rt.telemetry.enabled() {
                 rec.request_body = Some(body.clone());
             }
             proxy::forward(rt, &ingress, body, rec).await

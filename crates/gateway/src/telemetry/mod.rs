@@ -104,11 +104,6 @@ impl Telemetry {
         self.sender.is_some()
     }
 
-    /// Keep the request body: for token estimates and body logs.
-    pub fn wants_request_body(&self) -> bool {
-        self.sender.is_some()
-    }
-
     fn capture_limit(&self, rec: &RequestRecord) -> usize {
         let logged = self.body_limit.unwrap_or(0);
         let ok = (200..300).contains(&rec.status);

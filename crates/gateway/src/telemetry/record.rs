@@ -91,8 +91,6 @@ pub struct RequestRecord {
     pub status: u16,
     /// A gateway-made error: its code and message.
     pub error: Option<(&'static str, String)>,
-    /// When the response head was handed to the server.
-    pub head_at: Option<Instant>,
     pub ended: Option<Instant>,
     /// When the served attempt's body ended (streams and relayed bodies).
     pub upstream_end: Option<Instant>,
@@ -160,7 +158,6 @@ impl RequestRecord {
             fallback_from: None,
             status: 0,
             error: None,
-            head_at: None,
             ended: None,
             upstream_end: None,
             body_error: None,
