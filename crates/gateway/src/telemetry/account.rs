@@ -10,7 +10,7 @@ use switchyard_protocol::{anthropic, gemini, openai};
 use switchyard_providers::{Api, Dialect};
 
 use super::record::RequestRecord;
-use super::tap::OutputText;
+use super::tap::{OutputText, openai_stop_reason, token_usage};
 use crate::translate;
 
 /// What a request cost and how long it took.
@@ -185,11 +185,11 @@ fn read_answer(client: Dialect, api: Option<Api>, body: &[u8]) -> Answer {
                 .choices
                 .first()
                 .and_then(|c| c.finish_reason.as_deref())
-                .map(openai_finish);
+                .map(|r| openai_stop_reason(r.as_bytes()));
             out.usage = l
                 .usage
                 .and_then(|u| switchyard_protocol::usage::parse_usage_object(u.get().as_bytes()))
-                .map(from_openai);
+                .map(token_usage);
             if out.usage.is_none() {
                 if api == Some(Api::ChatCompletions) {
                     if let Ok(r) = openai::decode_response(body) {
@@ -219,16 +219,6 @@ fn read_answer(client: Dialect, api: Option<Api>, body: &[u8]) -> Answer {
         .usage
         .filter(|u| u.input_tokens != 0 || u.output_tokens != 0);
     out
-}
-
-fn openai_finish(r: &str) -> StopReason {
-    match r {
-        "stop" => StopReason::Stop,
-        "length" => StopReason::Length,
-        "tool_calls" | "function_call" => StopReason::ToolCalls,
-        "content_filter" => StopReason::ContentFilter,
-        _ => StopReason::Other,
-    }
 }
 
 fn fill(out: &mut Answer, r: ChatResponse) {
@@ -268,7 +258,7 @@ fn usage_in_tail(client: Dialect, tail: &[u8]) -> Option<TokenUsage> {
     let obj = obj.get();
     let u = match client {
         Dialect::OpenAi | Dialect::Bedrock => {
-            switchyard_protocol::usage::parse_usage_object(obj.as_bytes()).map(from_openai)
+            switchyard_protocol::usage::parse_usage_object(obj.as_bytes()).map(token_usage)
         }
         Dialect::Anthropic => anthropic::decode_response(
             format!(
@@ -285,16 +275,6 @@ fn usage_in_tail(client: Dialect, tail: &[u8]) -> Option<TokenUsage> {
         .map(|r| r.usage),
     };
     u.filter(|u| u.input_tokens != 0 || u.output_tokens != 0)
-}
-
-fn from_openai(u: switchyard_protocol::Usage) -> TokenUsage {
-    TokenUsage {
-        input_tokens: u.input_tokens,
-        output_tokens: u.output_tokens,
-        cached_tokens: u.cached_tokens,
-        cache_creation_tokens: 0,
-        reasoning_tokens: u.reasoning_tokens,
-    }
 }
 
 /// Prompt tokens of the request, counted by the tokenizer.

@@ -178,13 +178,7 @@ impl Tap {
 
     /// OpenAI usage read by the relay from a chunk.
     pub fn openai_usage(&mut self, u: switchyard_protocol::Usage) {
-        self.usage = Some(TokenUsage {
-            input_tokens: u.input_tokens,
-            output_tokens: u.output_tokens,
-            cached_tokens: u.cached_tokens,
-            cache_creation_tokens: 0,
-            reasoning_tokens: u.reasoning_tokens,
-        });
+        self.usage = Some(token_usage(u));
     }
 
     /// The upstream ended (normally or not).
@@ -262,13 +256,29 @@ fn finish_reason(data: &[u8]) -> Option<StopReason> {
     let at = memchr::memmem::find(data, KEY)? + KEY.len();
     let rest = &data[at..];
     let end = memchr::memchr(b'"', rest)?;
-    Some(match &rest[..end] {
+    Some(openai_stop_reason(&rest[..end]))
+}
+
+/// An OpenAI `finish_reason` value.
+pub(super) fn openai_stop_reason(r: &[u8]) -> StopReason {
+    match r {
         b"stop" => StopReason::Stop,
         b"length" => StopReason::Length,
         b"tool_calls" | b"function_call" => StopReason::ToolCalls,
         b"content_filter" => StopReason::ContentFilter,
         _ => StopReason::Other,
-    })
+    }
+}
+
+/// OpenAI usage as canonical usage (OpenAI has no cache-creation count).
+pub(super) fn token_usage(u: switchyard_protocol::Usage) -> TokenUsage {
+    TokenUsage {
+        input_tokens: u.input_tokens,
+        output_tokens: u.output_tokens,
+        cached_tokens: u.cached_tokens,
+        cache_creation_tokens: 0,
+        reasoning_tokens: u.reasoning_tokens,
+    }
 }
 
 #[cfg(test)]
