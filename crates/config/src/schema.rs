@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::de;
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Config {
     #[serde(default)]
@@ -30,7 +30,7 @@ pub struct Config {
     pub otel: Option<OtelConfig>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MetricsConfig {
     #[serde(default = "yes")]
@@ -59,7 +59,7 @@ impl Default for MetricsConfig {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LogConfig {
     /// `stdout` (default), `stderr`, `off`, or a file path (appended to).
@@ -91,7 +91,7 @@ impl Default for LogConfig {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct OtelConfig {
     /// The collector's OTLP/HTTP URL, e.g. `http://127.0.0.1:4318`
@@ -114,7 +114,7 @@ fn default_sample_ratio() -> f64 {
     1.0
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ServerConfig {
     /// `host:port` to accept clients on.
@@ -123,6 +123,32 @@ pub struct ServerConfig {
     /// Largest request body accepted; larger gets 413.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// Reload when the configuration file changes (in place or replaced
+    /// by a rename); `SIGHUP` and `POST /admin/reload` work either way.
+    #[serde(default = "yes")]
+    pub watch_config: bool,
+    /// On SIGTERM/SIGINT, how long in-flight requests and streams may run
+    /// before the remaining streams are ended with an error event.
+    #[serde(default = "default_grace", deserialize_with = "de::duration")]
+    pub shutdown_grace_period: Duration,
+    /// Longest time a client may take to send its request body; 408 after.
+    #[serde(default = "default_body_read", deserialize_with = "de::duration")]
+    pub body_read_timeout: Duration,
+    /// Client connections served at once; more wait in the accept queue.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+fn default_grace() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_body_read() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_max_connections() -> usize {
+    10_000
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -140,18 +166,22 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: default_listen(),
             max_body_bytes: default_max_body(),
+            watch_config: true,
+            shutdown_grace_period: default_grace(),
+            body_read_timeout: default_body_read(),
+            max_connections: default_max_connections(),
         }
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AdminConfig {
     #[serde(deserialize_with = "de::string")]
     pub listen: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ProviderConfig {
     /// Unique; used in logs, metrics and response headers.
@@ -260,7 +290,7 @@ fn thirty_seconds() -> Duration {
 }
 
 /// `failover:` (names and defaults as the reference gateway).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FailoverConfig {
     #[serde(default)]
@@ -286,7 +316,7 @@ pub struct FailoverConfig {
 }
 
 /// `retryOnFailure:` (names and defaults as the reference gateway).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RetryConfig {
     #[serde(default)]
@@ -301,7 +331,7 @@ pub struct RetryConfig {
 }
 
 /// `fallback:` on a route.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FallbackConfig {
     /// Statuses that move on to the next target; connect errors and
@@ -311,7 +341,7 @@ pub struct FallbackConfig {
     pub targets: Vec<FallbackTarget>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FallbackTarget {
     #[serde(deserialize_with = "de::string")]
@@ -395,7 +425,7 @@ impl ProviderConfig {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RouteConfig {
     #[serde(deserialize_with = "de::string")]

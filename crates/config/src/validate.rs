@@ -80,6 +80,18 @@ impl Config {
                 "must be greater than 0".into(),
             );
         }
+        if self.server.max_connections == 0 {
+            add(
+                "server.maxConnections".into(),
+                "must be greater than 0".into(),
+            );
+        }
+        if self.server.body_read_timeout.is_zero() {
+            add(
+                "server.bodyReadTimeout".into(),
+                "must be greater than 0, e.g. 60s".into(),
+            );
+        }
         if let Some(admin) = &self.admin
             && let Err(e) = admin.listen.parse::<SocketAddr>()
         {

@@ -1,5 +1,7 @@
-//! The admin listener: liveness and the health of every credential, kept
-//! apart from client traffic (`admin: { listen: "127.0.0.1:8001" }`).
+//! The admin listener: liveness, the health of every credential, metrics
+//! and reloads, kept apart from client traffic
+//! (`admin: { listen: "127.0.0.1:8001" }`). It has no authentication yet:
+//! keep it on a loopback address.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -19,7 +21,8 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 use crate::body::GatewayBody;
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, Trigger};
+use crate::server::Backoff;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,7 +58,8 @@ struct CredentialStatus<'a> {
 /// The `/status` document.
 pub fn status_json(rt: &Runtime) -> Vec<u8> {
     let now = Instant::now();
-    let providers = rt
+    let snap = rt.snapshot();
+    let providers = snap
         .upstreams
         .iter()
         .map(|up| {
@@ -104,19 +108,26 @@ async fn handle(
     rt: Arc<Runtime>,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, Infallible> {
+    let path = req.uri().path();
+    if path == "/admin/reload" {
+        return Ok(reload(&rt, req.method()).await);
+    }
     if req.method() != Method::GET {
         return Ok(respond(
             StatusCode::METHOD_NOT_ALLOWED,
-            r#"{"error":{"message":"the admin API is read-only: use GET","type":"invalid_request_error","code":"method_not_allowed","param":null}}"#,
+            r#"{"error":{"message":"this admin endpoint is read-only: use GET (POST is for /admin/reload)","type":"invalid_request_error","code":"method_not_allowed","param":null}}"#,
         ));
     }
-    Ok(match req.uri().path() {
+    Ok(match path {
         "/health" | "/healthz" => respond(StatusCode::OK, r#"{"status":"ok"}"#),
         "/status" => respond(StatusCode::OK, status_json(&rt)),
-        "/metrics" => match &rt.telemetry.metrics {
+        "/metrics" => match &rt.shared.telemetry.metrics {
             Some(m) => {
                 // Account every request that has ended before answering.
-                rt.telemetry.flush(std::time::Duration::from_secs(2)).await;
+                rt.shared
+                    .telemetry
+                    .flush(std::time::Duration::from_secs(2))
+                    .await;
                 let mut r = Response::new(GatewayBody::full(m.render(&rt)));
                 r.headers_mut().insert(
                     CONTENT_TYPE,
@@ -132,10 +143,62 @@ async fn handle(
         p => respond(
             StatusCode::NOT_FOUND,
             format!(
-                r#"{{"error":{{"message":"no admin endpoint {p}; try /health, /status or /metrics","type":"invalid_request_error","code":"unknown_url","param":null}}}}"#
+                r#"{{"error":{{"message":"no admin endpoint {p}; try /health, /status, /metrics or /admin/reload","type":"invalid_request_error","code":"unknown_url","param":null}}}}"#
             ),
         ),
     })
+}
+
+/// `GET /admin/reload`: the last reload and the version in force.
+/// `POST /admin/reload`: reload the config file now; 200 with what
+/// changed, or 422 with every problem (nothing changed), or 409 when the
+/// gateway has no file to reload.
+async fn reload(rt: &Runtime, method: &Method) -> Response<GatewayBody> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Reloaded<'a> {
+        ok: bool,
+        changes: &'a [String],
+        errors: &'a [String],
+        status: crate::runtime::ReloadStatus,
+    }
+    let json = |status, body: &Reloaded<'_>| {
+        respond(status, serde_json::to_vec_pretty(body).unwrap_or_default())
+    };
+    match *method {
+        Method::GET => respond(
+            StatusCode::OK,
+            serde_json::to_vec_pretty(&rt.reload_status()).unwrap_or_default(),
+        ),
+        Method::POST => match rt.reload(Trigger::Api).await {
+            Ok(changes) => json(
+                StatusCode::OK,
+                &Reloaded {
+                    ok: true,
+                    changes: &changes,
+                    errors: &[],
+                    status: rt.reload_status(),
+                },
+            ),
+            Err(errors) => json(
+                if rt.source().path.is_none() {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                },
+                &Reloaded {
+                    ok: false,
+                    changes: &[],
+                    errors: &errors,
+                    status: rt.reload_status(),
+                },
+            ),
+        },
+        _ => respond(
+            StatusCode::METHOD_NOT_ALLOWED,
+            r#"{"error":{"message":"/admin/reload takes GET (the last reload) or POST (reload now)","type":"invalid_request_error","code":"method_not_allowed","param":null}}"#,
+        ),
+    }
 }
 
 pub async fn serve(
@@ -144,11 +207,21 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let builder = auto::Builder::new(TokioExecutor::new());
+    let mut backoff = Backoff::default();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let stream = match accepted {
+                    Ok((s, _)) => {
+                        backoff.reset();
+                        s
+                    }
+                    Err(e) => {
+                        backoff.wait(&e, "admin").await;
+                        continue;
+                    }
+                };
                 let rt = rt.clone();
                 let conn = builder
                     .serve_connection(TokioIo::new(stream), service_fn(move |req| handle(rt.clone(), req)))
@@ -160,4 +233,44 @@ pub async fn serve(
             () = &mut shutdown => return Ok(()),
         }
     }
+}
+
+/// `switchyard reload`: ask the gateway whose admin API listens on `addr`
+/// to reload its config file. Returns the answer's status and body.
+pub async fn request_reload(addr: std::net::SocketAddr) -> Result<(u16, Bytes), String> {
+    use http_body_util::{BodyExt, Empty};
+    let explain = |e: &dyn std::fmt::Display| {
+        format!(
+            "cannot reach the admin API at {addr}: {e}. Is the gateway running with admin.listen set to this address (or pass --admin)?"
+        )
+    };
+    let stream = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await
+    .map_err(|e| explain(&e))?
+    .map_err(|e| explain(&e))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| explain(&e))?;
+    tokio::spawn(conn);
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/admin/reload")
+        .header(http::header::HOST, addr.to_string())
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(60), sender.send_request(req))
+        .await
+        .map_err(|e| explain(&e))?
+        .map_err(|e| explain(&e))?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| explain(&e))?
+        .to_bytes();
+    Ok((status, body))
 }

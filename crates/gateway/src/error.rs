@@ -18,6 +18,10 @@ pub enum GatewayError {
     BodyTooLarge { limit: usize },
     #[error("The request body could not be read: {0}")]
     BodyRead(String),
+    #[error(
+        "The request body did not arrive within {}s (server.bodyReadTimeout). Send the whole body promptly, or raise the limit.", after.as_secs()
+    )]
+    BodyReadTimeout { after: Duration },
     #[error("No route serves the model `{model}`. {served}")]
     NoRoute { model: String, served: String },
     #[error(
@@ -75,6 +79,7 @@ impl GatewayError {
                 StatusCode::BAD_REQUEST
             }
             BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyReadTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             NoRoute { .. } | UnknownEndpoint { .. } => StatusCode::NOT_FOUND,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             UpstreamConnect { .. } | UpstreamBroken { .. } => StatusCode::BAD_GATEWAY,
@@ -97,6 +102,7 @@ impl GatewayError {
                 (ErrorKind::InvalidRequest, "invalid_type", Some(field))
             }
             BodyRead(_) => (ErrorKind::InvalidRequest, "body_unreadable", None),
+            BodyReadTimeout { .. } => (ErrorKind::InvalidRequest, "request_timeout", None),
             Translation(_) => (ErrorKind::InvalidRequest, "untranslatable_request", None),
             BodyTooLarge { .. } => (ErrorKind::InvalidRequest, "request_too_large", None),
             NoRoute { .. } => (ErrorKind::InvalidRequest, "model_not_found", Some("model")),

@@ -1,22 +1,23 @@
-//! The gateway: HTTP server, upstream client and streaming relay.
+//! The gateway: HTTP server, request pipeline, upstream attempts and
+//! streaming relay, over a runtime whose configuration can be swapped live.
 //!
-//! Request lifecycle (see `docs/request-lifecycle.md`):
-//! 1. [`server`] accepts connections and hands each request to [`handler`].
-//! 2. [`handler`] reads the body (bounded by `maxBodyBytes`), parses the
-//!    model, picks the route ([`runtime`]) and maps the model.
-//! 3. [`proxy`] builds the upstream request for that provider's endpoint,
-//!    sends it with the provider's deadlines and turns failures into
-//!    [`error::GatewayError`]s.
-//! 4. [`body`] relays the answer: passthrough for JSON, event by event for
-//!    SSE ([`relay`]).
+//! - [`server`]: listeners, connection limit, graceful shutdown.
+//! - [`pipeline`]: one request's phases, in order (identify, parse, route,
+//!   authorize, admit, cache, attempts, finish); see
+//!   `docs/request-lifecycle.md`.
+//! - [`upstream`]: one provider: its requests, attempts and the failure
+//!   classifier.
+//! - [`relay`]: streamed answers, event by event, translated if need be.
+//! - [`runtime`]: shared services plus the swapped configuration snapshot,
+//!   and reloads.
+//! - [`telemetry`]: what each request did, accounted when it ends.
 
 pub mod admin;
 pub mod body;
 pub mod error;
-pub mod handler;
 pub mod health_check;
 pub mod mask;
-pub mod proxy;
+pub mod pipeline;
 pub mod relay;
 pub mod runtime;
 pub mod server;
@@ -27,5 +28,5 @@ pub mod vertex;
 
 pub use error::GatewayError;
 pub use mask::mask_credential;
-pub use runtime::{BuildError, Runtime};
+pub use runtime::{BuildError, ConfigSource, Runtime, Trigger};
 pub use server::{Gateway, serve};

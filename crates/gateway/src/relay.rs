@@ -21,6 +21,7 @@ use switchyard_protocol::{ErrorBody, ErrorKind, SseParser};
 use switchyard_providers::Dialect;
 
 use crate::body::BoxError;
+use crate::server::{DRAINED, DrainSignal};
 use crate::telemetry::Tap;
 use crate::translate::{self, Fill, stream_error_event};
 
@@ -48,6 +49,8 @@ pin_project! {
         progressed: bool,
         // A pending turn: the task re-polls after other ready tasks ran.
         turn: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+        // Fires when a shutdown's grace period is over.
+        drain: DrainSignal,
     }
 }
 
@@ -58,6 +61,7 @@ impl SseRelay {
         strip_usage_chunk: bool,
         provider: std::sync::Arc<str>,
         client: Dialect,
+        drain: DrainSignal,
     ) -> Self {
         SseRelay {
             inner,
@@ -76,6 +80,7 @@ impl SseRelay {
             yields: 0,
             progressed: false,
             turn: None,
+            drain,
         }
     }
 
@@ -167,6 +172,17 @@ impl Body for SseRelay {
             } else {
                 match this.inner.as_mut().poll_frame(cx) {
                     Poll::Pending => {
+                        if this.drain.poll_fired(cx).is_ready() {
+                            *this.finished = true;
+                            this.tap.upstream_ended();
+                            this.tap.interrupted = Some(DRAINED.to_string());
+                            this.batch.extend_from_slice(&error_event(
+                                *this.client,
+                                "stream_interrupted",
+                                DRAINED.to_string(),
+                            ));
+                            return take(this.batch);
+                        }
                         if this.batch.is_empty() {
                             *this.yields = 0;
                             return Poll::Pending;
@@ -272,6 +288,8 @@ pin_project! {
         tap: Tap,
         upstream_done: bool,
         finished: bool,
+        // Fires when a shutdown's grace period is over.
+        drain: DrainSignal,
     }
 }
 
@@ -283,6 +301,7 @@ impl TranslateRelay {
         encoder: Box<dyn StreamEncode>,
         fill: Fill,
         provider: std::sync::Arc<str>,
+        drain: DrainSignal,
     ) -> Self {
         TranslateRelay {
             inner,
@@ -295,6 +314,7 @@ impl TranslateRelay {
             tap: Tap::default(),
             upstream_done: false,
             finished: false,
+            drain,
         }
     }
 
@@ -339,6 +359,9 @@ impl Body for TranslateRelay {
                     .map_err(|e| malformed(this.provider, &e))
             } else {
                 match this.inner.as_mut().poll_frame(cx) {
+                    Poll::Pending if this.drain.poll_fired(cx).is_ready() => {
+                        Err(DRAINED.to_string())
+                    }
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(None) => {
                         *this.upstream_done = true;

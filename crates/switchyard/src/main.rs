@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use switchyard_config::Config;
 use switchyard_emulator::{Emulator, MockConfig};
-use switchyard_gateway::Gateway;
+use switchyard_gateway::{ConfigSource, Gateway};
 use tokio::net::TcpListener;
 
 mod demo;
@@ -38,6 +38,20 @@ enum Command {
     },
     /// Run the provider emulator (OpenAI wire format, credential-driven faults).
     Mock(MockArgs),
+    /// Ask a running gateway to reload its configuration file (POST
+    /// /admin/reload); prints what changed, or every problem.
+    Reload(ReloadArgs),
+}
+
+#[derive(Args)]
+struct ReloadArgs {
+    /// The gateway's admin address; default: admin.listen of the config
+    /// file (--config or ./switchyard.yaml), else 127.0.0.1:8001.
+    #[arg(long)]
+    admin: Option<SocketAddr>,
+    /// The configuration file the gateway runs with (to find admin.listen).
+    #[arg(long, short, env = "SWITCHYARD_CONFIG")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -94,6 +108,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::CheckConfig { file }) => check_config(&file),
         Some(Command::Mock(args)) => run(mock(args)),
+        Some(Command::Reload(args)) => run(reload(args)),
         Some(Command::Serve(args)) => run(serve(args)),
         None => run(serve(cli.serve)),
     }
@@ -162,28 +177,27 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let file = args
         .config
         .or_else(|| default_file.exists().then_some(default_file));
-    let (mut cfg, demo_emulator) = match file {
-        Some(path) => (Config::load(&path).map_err(|e| e.to_string())?, None),
+    let overrides = |path| ConfigSource {
+        path,
+        listen: args.listen.map(|l| l.to_string()),
+        admin_listen: args.admin_listen.map(|l| l.to_string()),
+    };
+    let (gateway, cfg, demo_emulator) = match file {
+        Some(path) => {
+            let (gateway, cfg) = Gateway::from_source(overrides(Some(path)))?;
+            (gateway, cfg, None)
+        }
         None => {
             let running = Emulator::new(MockConfig::default())
                 .start(SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await
                 .map_err(|e| format!("cannot start the demo emulator: {e}"))?;
-            (
-                demo::config(running.addr).map_err(|e| e.to_string())?,
-                Some(running),
-            )
+            let mut cfg = demo::config(running.addr).map_err(|e| e.to_string())?;
+            overrides(None).apply_overrides(&mut cfg);
+            let gateway = Gateway::new(&cfg).map_err(|e| e.to_string())?;
+            (gateway, cfg, Some(running))
         }
     };
-    if let Some(l) = args.listen {
-        cfg.server.listen = l.to_string();
-    }
-    if let Some(l) = args.admin_listen {
-        cfg.admin = Some(switchyard_config::AdminConfig {
-            listen: l.to_string(),
-        });
-    }
-    let gateway = Gateway::new(&cfg).map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(&cfg.server.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.server.listen))?;
@@ -225,11 +239,23 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if cfg.metrics.enabled && admin.is_none() {
         tracing::info!("metrics are counted but not served: set admin.listen to scrape /metrics");
     }
-    tracing::info!(listen = %addr, providers = cfg.providers.len(), routes = cfg.routes.len(), "switchyard listening");
+    if let Some(a) = admin_addr
+        && !a.ip().is_loopback()
+    {
+        tracing::warn!(listen = %a, "the admin API has no authentication yet and listens on a non-loopback address: anyone who can reach it can reload the configuration and read credential health; prefer 127.0.0.1");
+    }
+    gateway.runtime().spawn_reloaders();
+    tracing::info!(listen = %addr, providers = cfg.providers.len(), routes = cfg.routes.len(), version = %gateway.runtime().reload_status().version, "switchyard listening");
     let served = gateway
         .serve(listener, async move {
             shutdown_signal().await;
             let _ = stop_tx.send(true);
+            // A second signal does not wait for the drain.
+            tokio::spawn(async {
+                shutdown_signal().await;
+                tracing::warn!("second signal: exiting now without waiting for requests in flight");
+                std::process::exit(130);
+            });
         })
         .await
         .map_err(|e| e.to_string());
@@ -237,6 +263,64 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         let _ = a.await;
     }
     served
+}
+
+async fn reload(args: ReloadArgs) -> Result<(), String> {
+    let addr = match args.admin {
+        Some(a) => a,
+        None => {
+            let default_file = PathBuf::from("switchyard.yaml");
+            let file = args
+                .config
+                .or_else(|| default_file.exists().then_some(default_file));
+            let from_file = match &file {
+                Some(f) => Config::load(f)
+                    .map_err(|e| format!("{e}(pass --admin ADDR to skip reading it)"))?
+                    .admin
+                    .map(|a| a.listen),
+                None => None,
+            };
+            from_file
+                .unwrap_or_else(|| "127.0.0.1:8001".into())
+                .parse()
+                .map_err(|e| format!("admin.listen is not an address: {e}"))?
+        }
+    };
+    let (status, body) = switchyard_gateway::admin::request_reload(addr).await?;
+    let answer: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
+        format!(
+            "unexpected answer from {addr} (HTTP {status}): {}",
+            String::from_utf8_lossy(&body)
+        )
+    })?;
+    let list = |key: &str| -> Vec<String> {
+        answer[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let version = answer["status"]["version"].as_str().unwrap_or("?");
+    if answer["ok"].as_bool() == Some(true) {
+        let changes = list("changes");
+        println!("reloaded: version {version}");
+        if changes.is_empty() {
+            println!("  nothing changed");
+        }
+        for c in changes {
+            println!("  - {c}");
+        }
+        Ok(())
+    } else {
+        let errors = list("errors");
+        Err(format!(
+            "not reloaded; the gateway keeps running version {version}:\n  - {}",
+            errors.join("\n  - ")
+        ))
+    }
 }
 
 async fn mock(args: MockArgs) -> Result<(), String> {

@@ -33,6 +33,8 @@ pub const CREDENTIAL_TRANSITIONS: &str = "switchyard_credential_transitions_tota
 pub const HEALTH_CHECKS: &str = "switchyard_health_checks_total";
 pub const TELEMETRY_DROPPED: &str = "switchyard_telemetry_dropped_total";
 pub const SPANS: &str = "switchyard_trace_spans_total";
+pub const CONFIG_RELOADS: &str = "switchyard_config_reloads_total";
+pub const CONFIG_INFO: &str = "switchyard_config_info";
 
 /// LLM calls take from milliseconds (embeddings, local models) to minutes
 /// (long generations).
@@ -230,6 +232,16 @@ impl Metrics {
             None,
             "Spans accepted by the OTLP collector, and spans dropped (export queue full or collector failing).",
         );
+        c(
+            CONFIG_RELOADS,
+            None,
+            "Configuration reloads tried, by result (ok: in force; error: invalid, nothing changed).",
+        );
+        // Both results exist from the start, so rate() sees the first one.
+        for result in ["ok", "error"] {
+            self.counter(CONFIG_RELOADS, vec![label("result", result)])
+                .increment(0);
+        }
     }
 
     fn counter(&self, name: &'static str, labels: Labels) -> metrics::Counter {
@@ -471,7 +483,8 @@ impl Metrics {
     /// The exposition text, with credential gauges as of now.
     pub fn render(&self, rt: &crate::runtime::Runtime) -> String {
         let now = tokio::time::Instant::now();
-        for up in &rt.upstreams {
+        let snap = rt.snapshot();
+        for up in &snap.upstreams {
             for i in 0..up.pool.len() {
                 if let Some(h) = up.pool.health(i) {
                     let snap = h.snapshot(now);
@@ -495,8 +508,8 @@ impl Metrics {
             }
         }
         self.counter(TELEMETRY_DROPPED, Vec::new())
-            .absolute(rt.telemetry.dropped());
-        if let Some(t) = &rt.telemetry.tracer {
+            .absolute(rt.shared.telemetry.dropped());
+        if let Some(t) = &rt.shared.telemetry.tracer {
             let e = t.exporter();
             for (result, n) in [
                 ("exported", e.exported_spans()),
@@ -506,7 +519,22 @@ impl Metrics {
                     .absolute(n);
             }
         }
-        self.handle.render()
+        let mut out = self.handle.render();
+        // The config in force, as an info metric: only its version's series.
+        out.push_str(&format!(
+            "# HELP {CONFIG_INFO} The configuration in force: its version (a digest of the file).\n# TYPE {CONFIG_INFO} gauge\n{CONFIG_INFO}{{version=\"{}\"}} 1\n",
+            snap.version
+        ));
+        out
+    }
+
+    /// A reload was tried (`ok`: it took effect).
+    pub fn config_reload(&self, ok: bool) {
+        self.counter(
+            CONFIG_RELOADS,
+            vec![label("result", if ok { "ok" } else { "error" })],
+        )
+        .increment(1);
     }
 
     /// Fold recorded samples into the histograms (bounded memory).

@@ -1,5 +1,11 @@
 //! One configured provider, compiled for the request path: endpoint,
-//! credentials as ready-made header values, model mapper, deadlines.
+//! credentials as ready-made header values, model mapper, deadlines; and
+//! what is done with it: [`attempt`] (one provider's attempts),
+//! [`classify`] (what a failure means), [`headers`] (what is sent).
+
+pub mod attempt;
+pub mod classify;
+pub mod headers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -156,20 +162,10 @@ impl Upstream {
             headers.push((HeaderName::from_static("anthropic-version"), v));
         }
         let id_header = HeaderValue::from_str(&p.id).map_err(|_| fail("invalid id".into()))?;
-        // Health is keyed by this provider's id and the token itself, so a
-        // token shared by two endpoints has two independent records.
-        let health = if let Some(aws) = &aws {
-            vec![store.credential(&p.id, &aws.access_key)]
-        } else if let Some(v) = &vertex {
-            vec![store.credential(&p.id, &v.account.client_email)]
-        } else if p.api_tokens.is_empty() {
-            vec![store.credential(&p.id, "")]
-        } else {
-            p.api_tokens
-                .iter()
-                .map(|t| store.credential(&p.id, t))
-                .collect()
-        };
+        let health = health_keys(p)
+            .into_iter()
+            .map(|key| store.credential(&p.id, &key))
+            .collect();
         let pool = Pool::new(health, p.health_policy().map_err(fail)?, p.selection());
         let retry = p.retry_policy().map_err(fail)?;
         Ok(Upstream {
@@ -187,6 +183,26 @@ impl Upstream {
             original: p.protocol.as_deref() == Some("original"),
             vertex,
         })
+    }
+}
+
+/// What each credential of `p` is known by in the health store, in
+/// credential order: the token, the AWS access key or the service
+/// account. Health is keyed by the provider's id and this, so a token
+/// shared by two endpoints has two records, and a reload that keeps a
+/// credential keeps its record.
+pub fn health_keys(p: &ProviderConfig) -> Vec<String> {
+    if let (Some(access), Some(_)) = (&p.aws_access_key, &p.aws_secret_key) {
+        vec![access.clone()]
+    } else if let Some(key) = &p.vertex_auth_key {
+        let email = serde_json::from_str::<serde_json::Value>(key)
+            .ok()
+            .and_then(|v| v.get("client_email")?.as_str().map(str::to_string));
+        vec![email.unwrap_or_default()]
+    } else if p.api_tokens.is_empty() {
+        vec![String::new()]
+    } else {
+        p.api_tokens.clone()
     }
 }
 

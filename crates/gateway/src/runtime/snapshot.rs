@@ -1,28 +1,16 @@
-//! Everything the request path needs, built once from a validated config
-//! and shared read-only by every request.
+//! The configuration compiled for the request path: providers, routes,
+//! mappings (and later consumers, limits, prices). Built from a validated
+//! config, never changed; a reload builds a new one and swaps it in.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use switchyard_config::Config;
-use switchyard_routing::{HealthStore, MemoryHealthStore, RouteTable, StatusSet};
+use switchyard_routing::{HealthStore, RouteTable, StatusSet};
 
-use crate::health_check::HealthChecker;
-use crate::telemetry::Telemetry;
+use super::BuildError;
 use crate::upstream::Upstream;
-
-pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
-
-/// The configuration could not be turned into a runtime.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BuildError(pub String);
 
 #[derive(Debug)]
 pub struct RouteTarget {
@@ -45,56 +33,31 @@ pub struct FallbackTarget {
     pub model: Option<String>,
 }
 
-pub struct Runtime {
+pub struct Snapshot {
     pub routes: RouteTable<RouteTarget>,
     pub upstreams: Vec<Arc<Upstream>>,
     pub max_body_bytes: usize,
-    pub client: HttpClient,
+    pub body_read_timeout: Duration,
     /// `GET /v1/models`, built once.
     pub models_body: Bytes,
     /// For 404 messages: what the routes can serve.
     pub served_summary: String,
-    pub checker: HealthChecker,
-    pub health_store: Arc<dyn HealthStore>,
-    /// Metrics, access log and traces.
-    pub telemetry: Arc<Telemetry>,
+    /// The config's version: a digest of its text (see `reload`).
+    pub version: Arc<str>,
 }
 
-fn build_client() -> Result<HttpClient, BuildError> {
-    let mut http = HttpConnector::new();
-    http.set_nodelay(true);
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(Duration::from_secs(10)));
-    http.set_keepalive(Some(Duration::from_secs(60)));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(provider)
-        .map_err(|e| BuildError(format!("TLS setup failed: {e}")))?
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(1024)
-        .build(https))
-}
-
-impl Runtime {
-    pub fn new(cfg: &Config) -> Result<Runtime, BuildError> {
-        Runtime::with_store(cfg, Arc::new(MemoryHealthStore::default()))
-    }
-
-    /// Build with a given health store: a reload passes the previous one so
-    /// unchanged credentials keep their state.
-    pub fn with_store(
+impl Snapshot {
+    /// Compile `cfg`. Credential health comes from `store`, so credentials
+    /// a previous snapshot had keep their state.
+    pub fn build(
         cfg: &Config,
-        health_store: Arc<dyn HealthStore>,
-    ) -> Result<Runtime, BuildError> {
+        store: &dyn HealthStore,
+        version: Arc<str>,
+    ) -> Result<Snapshot, BuildError> {
         let upstreams = cfg
             .providers
             .iter()
-            .map(|p| Upstream::from_config(p, health_store.as_ref()).map(Arc::new))
+            .map(|p| Upstream::from_config(p, store).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         let find = |id: &str| {
             upstreams
@@ -104,17 +67,17 @@ impl Runtime {
                 .ok_or_else(|| BuildError(format!("route names unknown provider `{id}`")))
         };
         let mut routes = RouteTable::default();
-        if cfg.routes.is_empty() {
-            if let Some(u) = upstreams.first() {
-                routes.push(
-                    &[],
-                    RouteTarget {
-                        name: u.id.clone(),
-                        upstream: u.clone(),
-                        fallback: None,
-                    },
-                );
-            }
+        if cfg.routes.is_empty()
+            && let Some(u) = upstreams.first()
+        {
+            routes.push(
+                &[],
+                RouteTarget {
+                    name: u.id.clone(),
+                    upstream: u.clone(),
+                    fallback: None,
+                },
+            );
         }
         for r in &cfg.routes {
             let fallback = match &r.fallback {
@@ -144,41 +107,21 @@ impl Runtime {
             );
         }
         let (models_body, served_summary) = describe_models(&routes);
-        let client = build_client()?;
-        let telemetry = Arc::new(Telemetry::start(cfg, config_models(cfg), client.clone())?);
-        Ok(Runtime {
-            checker: HealthChecker::new(client.clone(), telemetry.metrics.clone()),
-            telemetry,
-            health_store,
+        Ok(Snapshot {
             routes,
             upstreams,
             max_body_bytes: cfg.server.max_body_bytes,
-            client,
+            body_read_timeout: cfg.server.body_read_timeout,
             models_body,
             served_summary,
+            version,
         })
-    }
-}
-
-/// The model list (literal route patterns and the exact mapping keys each
-/// route accepts) and a one-line summary of the routes for 404 messages.
-impl Runtime {
-    /// Start background work: health checks for credentials that are
-    /// already out of rotation (state kept across a reload).
-    pub fn start_background(&self) {
-        for up in &self.upstreams {
-            for i in 0..up.pool.len() {
-                if up.pool.health(i).is_some_and(|h| h.is_out()) {
-                    self.checker.spawn(up, i);
-                }
-            }
-        }
     }
 }
 
 /// Model names the config itself sends upstream: always their own `model`
 /// label value.
-fn config_models(cfg: &Config) -> Vec<String> {
+pub fn config_models(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
     let literal = |m: &str| !m.is_empty() && !m.contains(['*', '?', '$']);
     for p in &cfg.providers {
@@ -206,6 +149,8 @@ fn config_models(cfg: &Config) -> Vec<String> {
     out
 }
 
+/// The model list (literal route patterns and the exact mapping keys each
+/// route accepts) and a one-line summary of the routes for 404 messages.
 fn describe_models(routes: &RouteTable<RouteTarget>) -> (Bytes, String) {
     let mut models: Vec<(String, Arc<str>)> = Vec::new();
     let mut summary: Vec<String> = Vec::new();

@@ -1,0 +1,182 @@
+//! The request pipeline: one typed context per request, and the phases it
+//! goes through, in order (`docs/request-lifecycle.md`):
+//!
+//! | phase | file | what it does |
+//! |---|---|---|
+//! | accept | [`endpoint`] | which API and dialect; request id; the record |
+//! | identify | [`identify`] | who is calling (consumer keys) |
+//! | parse | [`parse`] | body (bounded in size and time), model, stream |
+//! | route | [`route`] | the route and its provider |
+//! | authorize | [`authorize`] | may this consumer use it |
+//! | admit | [`admit`] | limits and budgets (reservations) |
+//! | cache | [`cache`] | a stored answer |
+//! | attempts | [`attempts`] | providers, credentials, retries, fallback |
+//! | relay | `crate::relay` | the answer, streamed and translated |
+//! | finish | [`finish`] | response head; end-of-request work, once |
+//!
+//! A feature is a phase: adding one does not touch the attempt loop.
+
+pub mod admit;
+pub mod attempts;
+pub mod authorize;
+pub mod cache;
+pub mod endpoint;
+pub mod finish;
+pub mod identify;
+pub mod parse;
+pub mod route;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Method, Request, Response};
+use hyper::body::Incoming;
+use switchyard_protocol::RequestError;
+use switchyard_providers::Dialect;
+
+use crate::body::{APPLICATION_JSON, GatewayBody};
+use crate::error::GatewayError;
+use crate::runtime::{Runtime, Snapshot};
+use crate::telemetry::{ObservedBody, RequestRecord};
+use crate::upstream::headers::Forwarded;
+
+pub use endpoint::{Endpoint, Ingress, X_REQUEST_ID};
+pub use finish::{X_OVERHEAD_MS, error_response};
+
+/// What the phases know of one request.
+pub struct RequestCtx {
+    pub id: HeaderValue,
+    /// The client's dialect: errors are written in it.
+    pub dialect: Dialect,
+    /// The consumer, once identified (`None`: anonymous).
+    pub consumer: Option<Arc<str>>,
+    /// Filled along the way, accounted in `finish`.
+    pub rec: Box<RequestRecord>,
+    /// Whether the request is accounted (liveness probes are not). The
+    /// end of every other request runs `finish`, whether or not metrics
+    /// or logs are on.
+    accounted: bool,
+}
+
+/// Serve one request: the phases in order, then `finish`.
+pub async fn handle(
+    rt: Arc<Runtime>,
+    req: Request<Incoming>,
+) -> Result<Response<ObservedBody>, Infallible> {
+    // The configuration in force now; this request finishes on it.
+    let snap = rt.snapshot();
+    let endpoint = endpoint::endpoint_for(req.uri().path());
+    let dialect = match &endpoint {
+        Some(Endpoint::Model(i)) => i.dialect,
+        _ => Dialect::OpenAi,
+    };
+    let id = endpoint::request_id(req.headers());
+    let mut rec = Box::new(RequestRecord::new(
+        id.clone(),
+        req.method().clone(),
+        req.uri().path(),
+        dialect,
+    ));
+    if let Some(t) = &rt.shared.telemetry.tracer {
+        rec.trace = Some(t.begin(req.headers()));
+    }
+    let mut ctx = RequestCtx {
+        id,
+        dialect,
+        consumer: None,
+        rec,
+        accounted: !matches!(endpoint, Some(Endpoint::Health)),
+    };
+    let result = serve(&rt, &snap, &mut ctx, endpoint, req).await;
+    Ok(finish::respond(&rt, ctx, result))
+}
+
+async fn serve(
+    rt: &Runtime,
+    snap: &Snapshot,
+    ctx: &mut RequestCtx,
+    endpoint: Option<Endpoint>,
+    req: Request<Incoming>,
+) -> Result<Response<GatewayBody>, GatewayError> {
+    let method = req.method();
+    let Some(endpoint) = endpoint else {
+        return Err(GatewayError::UnknownEndpoint {
+            method: method.to_string(),
+            path: req.uri().path().to_string(),
+        });
+    };
+    let not_allowed = |allowed| GatewayError::MethodNotAllowed {
+        method: method.to_string(),
+        path: req.uri().path().to_string(),
+        allowed,
+    };
+    match endpoint {
+        Endpoint::Health => {
+            if method != Method::GET && method != Method::HEAD {
+                return Err(not_allowed("GET"));
+            }
+            Ok(json_response(Bytes::from_static(b"{\"status\":\"ok\"}")))
+        }
+        Endpoint::Models => {
+            if method != Method::GET {
+                return Err(not_allowed("GET"));
+            }
+            Ok(json_response(snap.models_body.clone()))
+        }
+        Endpoint::Model(ingress) => {
+            if method != Method::POST {
+                return Err(not_allowed("POST"));
+            }
+            model_request(rt, snap, ctx, ingress, req).await
+        }
+    }
+}
+
+/// A model API call (chat, completions, embeddings, messages, Gemini).
+async fn model_request(
+    rt: &Runtime,
+    snap: &Snapshot,
+    ctx: &mut RequestCtx,
+    mut ingress: Ingress,
+    req: Request<Incoming>,
+) -> Result<Response<GatewayBody>, GatewayError> {
+    let sse = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
+    if ingress.dialect == Dialect::Gemini && ingress.path_stream && !sse {
+        return Err(GatewayError::BadRequest(RequestError::InvalidField {
+            field: "alt",
+            expected: "`sse`: this gateway streams Gemini answers as server-sent events; call :streamGenerateContent?alt=sse (as the Google SDKs do)",
+        }));
+    }
+    identify::identify(ctx, req.headers())?;
+    ingress.forwarded = Forwarded::capture(
+        req.headers(),
+        ctx.id.clone(),
+        ctx.rec.trace.is_some(),
+        ingress.dialect,
+    );
+    let body = parse::read_body(ctx, req, snap.max_body_bytes, snap.body_read_timeout).await?;
+    // Kept (shared, not copied) for token estimates and body logs.
+    if rt.shared.telemetry.enabled() {
+        ctx.rec.request_body = Some(body.clone());
+    }
+    let request = parse::parse(ctx, &ingress, &body)?;
+    let route = route::route(ctx, snap, &ingress, request.model())?;
+    authorize::authorize(ctx, route)?;
+    admit::admit(ctx, route)?;
+    if let Some(hit) = cache::lookup(ctx, &request) {
+        return Ok(hit);
+    }
+    attempts::run(&rt.shared, ctx, route, &request).await
+}
+
+fn json_response(body: Bytes) -> Response<GatewayBody> {
+    let mut r = Response::new(GatewayBody::full(body));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, APPLICATION_JSON.clone());
+    r
+}

@@ -1,0 +1,166 @@
+//! Parse: read the body (bounded in size and time) and learn the model,
+//! the stream flag and what the client asked of usage. The body is kept as
+//! sent; a provider of the same dialect gets it spliced, never
+//! re-serialised, and another dialect gets it translated once.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Request;
+use http::header::CONTENT_LENGTH;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use switchyard_protocol::canonical::{ChatRequest, ConvertError};
+use switchyard_protocol::{RequestView, Rewrite};
+use switchyard_providers::Dialect;
+use tokio::time::Instant;
+
+use super::RequestCtx;
+use super::endpoint::Ingress;
+use crate::error::GatewayError;
+use crate::translate;
+use crate::upstream::Upstream;
+
+/// Read the whole request body, refusing more than `limit` bytes (early,
+/// from `content-length`, when the client sends one) and a client that
+/// takes longer than `within` to send it.
+pub async fn read_body(
+    ctx: &mut RequestCtx,
+    req: Request<Incoming>,
+    limit: usize,
+    within: Duration,
+) -> Result<Bytes, GatewayError> {
+    if let Some(len) = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && len > limit as u64
+    {
+        return Err(GatewayError::BodyTooLarge { limit });
+    }
+    let reading = Instant::now();
+    let read = tokio::time::timeout(within, Limited::new(req.into_body(), limit).collect()).await;
+    ctx.rec.body_read = reading.elapsed();
+    match read {
+        Err(_) => Err(GatewayError::BodyReadTimeout { after: within }),
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) => {
+            if e.is::<http_body_util::LengthLimitError>() {
+                Err(GatewayError::BodyTooLarge { limit })
+            } else {
+                Err(GatewayError::BodyRead(e.to_string()))
+            }
+        }
+    }
+}
+
+/// A request body and what the gateway knows of it.
+pub struct Parsed<'b> {
+    pub ingress: &'b Ingress,
+    pub body: &'b Bytes,
+    /// A borrowed view for splicing (OpenAI and Anthropic bodies).
+    view: Option<RequestView<'b>>,
+    /// The canonical request, decoded once, only if some provider needs it.
+    canonical: OnceLock<Result<ChatRequest, ConvertError>>,
+    pub stream: bool,
+    /// The client asked for OpenAI's usage chunk itself.
+    pub include_usage: bool,
+    pub start: Instant,
+}
+
+/// Parse `body`, sent to `ingress`.
+pub fn parse<'b>(
+    ctx: &mut RequestCtx,
+    ingress: &'b Ingress,
+    body: &'b Bytes,
+) -> Result<Parsed<'b>, GatewayError> {
+    let parsed = match &ingress.path_model {
+        Some(m) => {
+            // Gemini: check the body now, so a bad one is a clean 400.
+            let canonical =
+                translate::decode_request(ingress.dialect, body, m, ingress.path_stream)
+                    .map_err(GatewayError::Translation)?;
+            Parsed {
+                ingress,
+                body,
+                view: None,
+                canonical: OnceLock::from(Ok(canonical)),
+                stream: ingress.path_stream,
+                include_usage: false,
+                start: Instant::now(),
+            }
+        }
+        None => {
+            let view = RequestView::parse(body)?;
+            Parsed {
+                ingress,
+                body,
+                stream: view.stream,
+                include_usage: view.include_usage,
+                view: Some(view),
+                canonical: OnceLock::new(),
+                start: Instant::now(),
+            }
+        }
+    };
+    ctx.rec.api = Some(ingress.api);
+    ctx.rec.requested_model = Some(parsed.model().into());
+    ctx.rec.stream = parsed.stream;
+    Ok(parsed)
+}
+
+impl Parsed<'_> {
+    /// The model the client asked for.
+    pub fn model(&self) -> &str {
+        match (&self.ingress.path_model, &self.view) {
+            (Some(m), _) => m,
+            (None, Some(v)) => &v.model,
+            (None, None) => "",
+        }
+    }
+
+    pub fn canonical(&self) -> Result<&ChatRequest, ConvertError> {
+        self.canonical
+            .get_or_init(|| {
+                translate::decode_request(
+                    self.ingress.dialect,
+                    self.body,
+                    self.model(),
+                    self.ingress.path_stream,
+                )
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The body a provider speaking `target` gets, asking for `model`.
+    pub fn body_for(&self, up: &Upstream, model: &str) -> Result<Bytes, ConvertError> {
+        let client = self.ingress.dialect;
+        let target = up.dialect_for(client);
+        if target == client && up.original {
+            // `protocol: original`: the client's bytes, untouched.
+            return Ok(self.body.clone());
+        }
+        if target == client {
+            if let Some(view) = &self.view {
+                // Same dialect: splice, never re-serialise.
+                let rewrite = Rewrite {
+                    model: Some(model),
+                    include_usage: target == Dialect::OpenAi && self.stream && !self.include_usage,
+                };
+                return Ok(match rewrite.apply(self.body, view) {
+                    Some(v) => Bytes::from(v),
+                    None => self.body.clone(),
+                });
+            }
+            // Gemini: the model is in the URL; the body is unchanged.
+            return Ok(self.body.clone());
+        }
+        let mut req = self.canonical()?.clone();
+        req.model = model.to_string();
+        req.stream = self.stream;
+        translate::encode_request(target, &req).map(Bytes::from)
+    }
+}

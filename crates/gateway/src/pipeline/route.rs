@@ -1,0 +1,45 @@
+//! Route: which route serves the model, and whether its provider (or a
+//! fallback) offers the API at all. The hops themselves are walked by
+//! [`super::attempts`].
+
+use switchyard_providers::Api;
+
+use super::RequestCtx;
+use super::endpoint::Ingress;
+use crate::error::GatewayError;
+use crate::runtime::{RouteTarget, Snapshot};
+use crate::upstream::Upstream;
+
+/// The route for `model` in `snap`.
+pub fn route<'s>(
+    ctx: &mut RequestCtx,
+    snap: &'s Snapshot,
+    ingress: &Ingress,
+    model: &str,
+) -> Result<&'s RouteTarget, GatewayError> {
+    let Some(target) = snap.routes.find(model) else {
+        return Err(GatewayError::NoRoute {
+            model: model.to_string(),
+            served: snap.served_summary.clone(),
+        });
+    };
+    let primary = &target.upstream;
+    ctx.rec.route = Some(target.name.clone());
+    ctx.rec.primary_provider = Some(primary.id.clone());
+    if !serves(primary, ingress) && target.fallback.is_none() {
+        return Err(GatewayError::UnsupportedApi {
+            provider: primary.id.to_string(),
+            kind: primary.endpoint.kind.name,
+            api: ingress.api.name(),
+        });
+    }
+    Ok(target)
+}
+
+/// Whether `up` can take a request that came in at `ingress`: it offers
+/// the API, and speaks the client's dialect or the API translates (chat).
+pub fn serves(up: &Upstream, ingress: &Ingress) -> bool {
+    let d = up.dialect_for(ingress.dialect);
+    up.endpoint.kind.supports(ingress.api)
+        && (d == ingress.dialect || ingress.api == Api::ChatCompletions)
+}
