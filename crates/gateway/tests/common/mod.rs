@@ -76,34 +76,7 @@ pub async fn gateway(yaml: &str) -> TestGateway {
         format!("{yaml}\nlog: {{ access: \"off\" }}\n")
     };
     let cfg = Config::from_yaml(&yaml, "test.yaml").unwrap_or_else(|e| panic!("{e}"));
-    let gw = Gateway::new(&cfg).unwrap();
-    let listener = TcpListener::bind(SocketAddr::from(LOCAL)).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let admin_listener = TcpListener::bind(SocketAddr::from(LOCAL)).await.unwrap();
-    let admin = admin_listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    let (admin_tx, admin_rx) = oneshot::channel::<()>();
-    let gw2 = gw.clone();
-    tokio::spawn(async move {
-        gw2.serve_admin(admin_listener, async {
-            let _ = admin_rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    tokio::spawn(async move {
-        gw.serve(listener, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-        let _ = admin_tx.send(());
-    });
-    TestGateway {
-        addr,
-        admin,
-        stop: Some(tx),
-    }
+    start(Gateway::new(&cfg).unwrap()).await
 }
 
 /// A gateway with one provider of type openai in front of `upstream`.
@@ -283,4 +256,65 @@ pub async fn write_chunk(s: &mut TcpStream, data: &[u8]) {
 pub async fn end_chunks(s: &mut TcpStream) {
     s.write_all(b"0\r\n\r\n").await.unwrap();
     s.flush().await.unwrap();
+}
+
+/// A gateway serving the config file `path`, reloadable (file watch,
+/// SIGHUP, `POST /admin/reload`) as the binary runs it.
+pub async fn gateway_from_file(path: &std::path::Path) -> TestGateway {
+    let source = switchyard_gateway::ConfigSource {
+        path: Some(path.to_path_buf()),
+        ..Default::default()
+    };
+    let (gw, _cfg) = Gateway::from_source(source).unwrap_or_else(|e| panic!("{e}"));
+    gw.runtime().spawn_reloaders();
+    start(gw).await
+}
+
+async fn start(gw: Gateway) -> TestGateway {
+    let listener = TcpListener::bind(SocketAddr::from(LOCAL)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let admin_listener = TcpListener::bind(SocketAddr::from(LOCAL)).await.unwrap();
+    let admin = admin_listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let (admin_tx, admin_rx) = oneshot::channel::<()>();
+    let gw2 = gw.clone();
+    tokio::spawn(async move {
+        gw2.serve_admin(admin_listener, async {
+            let _ = admin_rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    tokio::spawn(async move {
+        gw.serve(listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+        let _ = admin_tx.send(());
+    });
+    TestGateway {
+        addr,
+        admin,
+        stop: Some(tx),
+    }
+}
+
+/// Poll `check` every 50 ms until it is true; panic after `limit`.
+pub async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
