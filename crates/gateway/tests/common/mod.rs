@@ -60,6 +60,15 @@ impl TestGateway {
     }
 }
 
+impl TestGateway {
+    /// Begin a graceful shutdown (what SIGTERM does in the binary).
+    pub fn shut_down(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
 impl Drop for TestGateway {
     fn drop(&mut self) {
         if let Some(s) = self.stop.take() {
