@@ -55,7 +55,8 @@ fn provider(id: &str, upstream: SocketAddr, tokens: &str) -> String {
 }
 
 fn config(watch: bool, providers: &[String], routes: &[(&str, &str, &str)]) -> String {
-    let mut s = format!("server: {{ watchConfig: {watch} }}\nlog: {{ access: \"off\" }}\nproviders:\n");
+    let mut s =
+        format!("server: {{ watchConfig: {watch} }}\nlog: {{ access: \"off\" }}\nproviders:\n");
     for p in providers {
         s.push_str(p);
     }
@@ -83,9 +84,18 @@ async fn file_changes_reload_in_place_and_by_rename() {
     let path = dir.file();
     let a = provider("a", emu.addr, "\"sk-a\"");
     let b = provider("b", emu.addr, "\"sk-b\"");
-    std::fs::write(&path, config(true, &[a.clone()], &[("alpha", "alpha-*", "a")])).unwrap();
+    std::fs::write(
+        &path,
+        config(true, &[a.clone()], &[("alpha", "alpha-*", "a")]),
+    )
+    .unwrap();
     let gw = gateway_from_file(&path).await;
-    assert_eq!(post(gw.addr, "/v1/chat/completions", chat("alpha-1")).await.status, 200);
+    assert_eq!(
+        post(gw.addr, "/v1/chat/completions", chat("alpha-1"))
+            .await
+            .status,
+        200
+    );
     let r = post(gw.addr, "/v1/chat/completions", chat("beta-1")).await;
     assert_eq!(r.status, 404, "{}", r.text());
     let first = reload_status(&gw).await;
@@ -94,12 +104,23 @@ async fn file_changes_reload_in_place_and_by_rename() {
     // An in-place edit (same inode): a provider and a route appear.
     std::fs::write(
         &path,
-        config(true, &[a.clone(), b.clone()], &[("alpha", "alpha-*", "a"), ("beta", "beta-*", "b")]),
+        config(
+            true,
+            &[a.clone(), b.clone()],
+            &[("alpha", "alpha-*", "a"), ("beta", "beta-*", "b")],
+        ),
     )
     .unwrap();
-    wait_until(Duration::from_secs(3), "the edited file to serve beta-*", || async {
-        post(gw.addr, "/v1/chat/completions", chat("beta-1")).await.status == 200
-    })
+    wait_until(
+        Duration::from_secs(3),
+        "the edited file to serve beta-*",
+        || async {
+            post(gw.addr, "/v1/chat/completions", chat("beta-1"))
+                .await
+                .status
+                == 200
+        },
+    )
     .await;
     let r = post(gw.addr, "/v1/chat/completions", chat("beta-1")).await;
     assert_eq!(r.header("x-switchyard-provider"), Some("b"));
@@ -110,12 +131,23 @@ async fn file_changes_reload_in_place_and_by_rename() {
         &config(
             true,
             &[a.clone(), b.clone()],
-            &[("alpha", "alpha-*", "a"), ("beta", "beta-*", "b"), ("gamma", "gamma-*", "a")],
+            &[
+                ("alpha", "alpha-*", "a"),
+                ("beta", "beta-*", "b"),
+                ("gamma", "gamma-*", "a"),
+            ],
         ),
     );
-    wait_until(Duration::from_secs(3), "the replaced file to serve gamma-*", || async {
-        post(gw.addr, "/v1/chat/completions", chat("gamma-1")).await.status == 200
-    })
+    wait_until(
+        Duration::from_secs(3),
+        "the replaced file to serve gamma-*",
+        || async {
+            post(gw.addr, "/v1/chat/completions", chat("gamma-1"))
+                .await
+                .status
+                == 200
+        },
+    )
     .await;
 
     let s = reload_status(&gw).await;
@@ -125,10 +157,19 @@ async fn file_changes_reload_in_place_and_by_rename() {
     assert_eq!(s["lastAttempt"]["changes"], json!(["routes added: gamma"]));
     assert_ne!(s["version"], first["version"]);
     let m = metrics(&gw).await;
-    assert!(m.contains("switchyard_config_reloads_total{result=\"ok\"} 2"), "{m}");
-    assert!(m.contains("switchyard_config_reloads_total{result=\"error\"} 0"), "{m}");
     assert!(
-        m.contains(&format!("switchyard_config_info{{version=\"{}\"}} 1", s["version"].as_str().unwrap())),
+        m.contains("switchyard_config_reloads_total{result=\"ok\"} 2"),
+        "{m}"
+    );
+    assert!(
+        m.contains("switchyard_config_reloads_total{result=\"error\"} 0"),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "switchyard_config_info{{version=\"{}\"}} 1",
+            s["version"].as_str().unwrap()
+        )),
         "{m}"
     );
 
@@ -147,17 +188,27 @@ async fn api_reload_and_an_invalid_file_changes_nothing() {
     let a = provider("a", emu.addr, "\"sk-a\"");
     let b = provider("b", emu.addr, "\"sk-b\"");
     // No file watch: only the API reloads.
-    std::fs::write(&path, config(false, &[a.clone()], &[("alpha", "alpha-*", "a")])).unwrap();
+    std::fs::write(
+        &path,
+        config(false, &[a.clone()], &[("alpha", "alpha-*", "a")]),
+    )
+    .unwrap();
     let gw = gateway_from_file(&path).await;
 
     std::fs::write(
         &path,
-        config(false, &[a.clone(), b.clone()], &[("alpha", "alpha-*", "a"), ("beta", "beta-*", "b")]),
+        config(
+            false,
+            &[a.clone(), b.clone()],
+            &[("alpha", "alpha-*", "a"), ("beta", "beta-*", "b")],
+        ),
     )
     .unwrap();
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
-        post(gw.addr, "/v1/chat/completions", chat("beta-1")).await.status,
+        post(gw.addr, "/v1/chat/completions", chat("beta-1"))
+            .await
+            .status,
         404,
         "watchConfig: false must not reload by itself"
     );
@@ -165,7 +216,10 @@ async fn api_reload_and_an_invalid_file_changes_nothing() {
     assert_eq!(r.status, 200, "{}", r.text());
     let j = r.json();
     assert_eq!(j["ok"], true);
-    assert_eq!(j["changes"], json!(["providers added: b", "routes added: beta"]));
+    assert_eq!(
+        j["changes"],
+        json!(["providers added: b", "routes added: beta"])
+    );
     let r = post(gw.addr, "/v1/chat/completions", chat("beta-1")).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("x-switchyard-provider"), Some("b"));
@@ -189,7 +243,10 @@ async fn api_reload_and_an_invalid_file_changes_nothing() {
         .map(|e| e.as_str().unwrap().to_string())
         .collect();
     assert_eq!(errors.len(), 2, "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains("nosuchtype")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("nosuchtype")),
+        "{errors:?}"
+    );
     assert!(errors.iter().any(|e| e.contains("nowhere")), "{errors:?}");
     // The old config still serves.
     let r = post(gw.addr, "/v1/chat/completions", chat("beta-1")).await;
@@ -202,13 +259,21 @@ async fn api_reload_and_an_invalid_file_changes_nothing() {
     assert_eq!(s["lastAttempt"]["trigger"], "api");
     assert_eq!(s["lastAttempt"]["errors"].as_array().unwrap().len(), 2);
     let m = metrics(&gw).await;
-    assert!(m.contains("switchyard_config_reloads_total{result=\"error\"} 1"), "{m}");
+    assert!(
+        m.contains("switchyard_config_reloads_total{result=\"error\"} 1"),
+        "{m}"
+    );
 
     // Unreadable YAML: one clear error, still nothing changes.
     std::fs::write(&path, "providers: [ {").unwrap();
     let r = send(gw.admin, "POST", "/admin/reload", "", &[]).await;
     assert_eq!(r.status, 422);
-    assert_eq!(post(gw.addr, "/v1/chat/completions", chat("alpha-1")).await.status, 200);
+    assert_eq!(
+        post(gw.addr, "/v1/chat/completions", chat("alpha-1"))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,63 +286,115 @@ async fn credential_state_survives_a_reload_and_removed_ones_are_forgotten() {
     );
     let a = provider("a", emu.addr, "\"sk-good\", \"bad-revoked-1\"") + &failover;
     let b = provider("b", emu.addr, "\"sk-b\"");
-    std::fs::write(&path, config(false, &[a.clone()], &[("alpha", "alpha-*", "a")])).unwrap();
+    std::fs::write(
+        &path,
+        config(false, &[a.clone()], &[("alpha", "alpha-*", "a")]),
+    )
+    .unwrap();
     let gw = gateway_from_file(&path).await;
     // Drive the bad token out of rotation.
-    wait_until(Duration::from_secs(5), "bad-revoked-1 out of rotation", || async {
-        post(gw.addr, "/v1/chat/completions", chat("alpha-1")).await;
-        gw.states("a").await[1]["state"] == "out"
-    })
+    wait_until(
+        Duration::from_secs(5),
+        "bad-revoked-1 out of rotation",
+        || async {
+            post(gw.addr, "/v1/chat/completions", chat("alpha-1")).await;
+            gw.states("a").await[1]["state"] == "out"
+        },
+    )
     .await;
 
     // A reload that keeps provider a as it is.
     std::fs::write(
         &path,
-        config(false, &[a.clone(), b.clone()], &[("alpha", "alpha-*", "a"), ("beta", "beta-*", "b")]),
+        config(
+            false,
+            &[a.clone(), b.clone()],
+            &[("alpha", "alpha-*", "a"), ("beta", "beta-*", "b")],
+        ),
     )
     .unwrap();
     let r = send(gw.admin, "POST", "/admin/reload", "", &[]).await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(gw.states("a").await[1]["state"], "out", "state kept across the reload");
+    assert_eq!(
+        gw.states("a").await[1]["state"],
+        "out",
+        "state kept across the reload"
+    );
     emu.emulator.clear_requests();
     for _ in 0..30 {
-        assert_eq!(post(gw.addr, "/v1/chat/completions", chat("alpha-1")).await.status, 200);
+        assert_eq!(
+            post(gw.addr, "/v1/chat/completions", chat("alpha-1"))
+                .await
+                .status,
+            200
+        );
     }
     let live_to_bad = emu
         .emulator
         .requests()
         .iter()
-        .filter(|r| r.credential.as_deref() == Some("bad-revoked-1") && r.model.as_deref() != Some(HC_MODEL))
+        .filter(|r| {
+            r.credential.as_deref() == Some("bad-revoked-1") && r.model.as_deref() != Some(HC_MODEL)
+        })
         .count();
-    assert_eq!(live_to_bad, 0, "a token out of rotation got live traffic after the reload");
+    assert_eq!(
+        live_to_bad, 0,
+        "a token out of rotation got live traffic after the reload"
+    );
 
     // It is still checked, and comes back once it works.
-    emu.emulator.set_behaviour("bad-revoked-1", Some(Behaviour::Ok));
-    wait_until(Duration::from_secs(5), "bad-revoked-1 back in rotation", || async {
-        gw.states("a").await[1]["state"] == "healthy"
-    })
+    emu.emulator
+        .set_behaviour("bad-revoked-1", Some(Behaviour::Ok));
+    wait_until(
+        Duration::from_secs(5),
+        "bad-revoked-1 back in rotation",
+        || async { gw.states("a").await[1]["state"] == "healthy" },
+    )
     .await;
     assert!(
         emu.emulator
             .requests()
             .iter()
-            .any(|r| r.credential.as_deref() == Some("bad-revoked-1") && r.model.as_deref() == Some(HC_MODEL)),
+            .any(|r| r.credential.as_deref() == Some("bad-revoked-1")
+                && r.model.as_deref() == Some(HC_MODEL)),
         "the health check after the reload"
     );
 
     // Removed, then added again: it starts healthy (its old record is gone).
     emu.emulator.set_behaviour("bad-revoked-1", None);
-    wait_until(Duration::from_secs(5), "bad-revoked-1 out again", || async {
-        post(gw.addr, "/v1/chat/completions", chat("alpha-1")).await;
-        gw.states("a").await[1]["state"] == "out"
-    })
+    wait_until(
+        Duration::from_secs(5),
+        "bad-revoked-1 out again",
+        || async {
+            post(gw.addr, "/v1/chat/completions", chat("alpha-1")).await;
+            gw.states("a").await[1]["state"] == "out"
+        },
+    )
     .await;
     let only_good = provider("a", emu.addr, "\"sk-good\"") + &failover;
-    std::fs::write(&path, config(false, &[only_good], &[("alpha", "alpha-*", "a")])).unwrap();
-    assert_eq!(send(gw.admin, "POST", "/admin/reload", "", &[]).await.status, 200);
+    std::fs::write(
+        &path,
+        config(false, &[only_good], &[("alpha", "alpha-*", "a")]),
+    )
+    .unwrap();
+    assert_eq!(
+        send(gw.admin, "POST", "/admin/reload", "", &[])
+            .await
+            .status,
+        200
+    );
     assert_eq!(gw.states("a").await.len(), 1);
-    std::fs::write(&path, config(false, &[a.clone()], &[("alpha", "alpha-*", "a")])).unwrap();
-    assert_eq!(send(gw.admin, "POST", "/admin/reload", "", &[]).await.status, 200);
+    std::fs::write(
+        &path,
+        config(false, &[a.clone()], &[("alpha", "alpha-*", "a")]),
+    )
+    .unwrap();
+    assert_eq!(
+        send(gw.admin, "POST", "/admin/reload", "", &[])
+            .await
+            .status,
+        200
+    );
     let states = gw.states("a").await;
     assert_eq!(states[1]["state"], "healthy", "{states:?}");
     assert_eq!(states[1]["consecutiveFailures"], 0);
@@ -313,7 +430,11 @@ async fn a_stream_started_before_a_reload_completes() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["changes"][0], "providers added: b");
     let r = post(gw.addr, "/v1/chat/completions", chat("alpha-1")).await;
-    assert_eq!(r.header("x-switchyard-provider"), Some("b"), "new requests use the new config");
+    assert_eq!(
+        r.header("x-switchyard-provider"),
+        Some("b"),
+        "new requests use the new config"
+    );
 
     let body = tokio::time::timeout(Duration::from_secs(10), resp.into_body().collect())
         .await
@@ -321,18 +442,32 @@ async fn a_stream_started_before_a_reload_completes() {
         .unwrap()
         .to_bytes();
     let events = sse_data(&body);
-    assert_eq!(events.last().map(String::as_str), Some("[DONE]"), "{events:?}");
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("[DONE]"),
+        "{events:?}"
+    );
     let chunks: Vec<serde_json::Value> = events
         .iter()
         .filter_map(|e| serde_json::from_str(e).ok())
         .collect();
     let content = chunks
         .iter()
-        .filter(|v| v["choices"][0]["delta"]["content"].as_str().is_some_and(|c| !c.is_empty()))
+        .filter(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .is_some_and(|c| !c.is_empty())
+        })
         .count();
-    assert_eq!(content, 8, "every content chunk of the old provider arrived: {events:?}");
     assert_eq!(
-        chunks.iter().filter(|v| v["choices"][0]["finish_reason"] == "stop").count(),
+        content, 8,
+        "every content chunk of the old provider arrived: {events:?}"
+    );
+    assert_eq!(
+        chunks
+            .iter()
+            .filter(|v| v["choices"][0]["finish_reason"] == "stop")
+            .count(),
         1
     );
     assert!(!String::from_utf8_lossy(&body).contains("error"));
@@ -346,7 +481,11 @@ async fn a_thousand_requests_over_ten_reloads_all_succeed() {
     let a = provider("a", emu.addr, "\"sk-a\"");
     let c = provider("c", emu.addr, "\"sk-c\"");
     let one = config(false, &[a.clone()], &[("alpha", "alpha-*", "a")]);
-    let two = config(false, &[c.clone(), a.clone()], &[("alpha", "alpha-*", "c"), ("beta", "beta-*", "a")]);
+    let two = config(
+        false,
+        &[c.clone(), a.clone()],
+        &[("alpha", "alpha-*", "c"), ("beta", "beta-*", "a")],
+    );
     std::fs::write(&path, &one).unwrap();
     let gw = gateway_from_file(&path).await;
     let addr = gw.addr;
@@ -357,8 +496,17 @@ async fn a_thousand_requests_over_ten_reloads_all_succeed() {
             if tasks.len() >= 16 {
                 statuses.push(tasks.join_next().await.unwrap().unwrap());
             }
-            let body = if i % 5 == 0 { chat_stream("alpha-1") } else { chat("alpha-1") };
-            tasks.spawn(async move { post(addr, "/v1/chat/completions", body).await.status.as_u16() });
+            let body = if i % 5 == 0 {
+                chat_stream("alpha-1")
+            } else {
+                chat("alpha-1")
+            };
+            tasks.spawn(async move {
+                post(addr, "/v1/chat/completions", body)
+                    .await
+                    .status
+                    .as_u16()
+            });
         }
         while let Some(s) = tasks.join_next().await {
             statuses.push(s.unwrap());

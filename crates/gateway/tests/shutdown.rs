@@ -76,14 +76,21 @@ async fn a_stream_in_flight_finishes_within_the_grace_period() {
     .await;
     let resp = start_stream(gw.addr, "/v1/chat/completions", chat_stream("gpt-4o")).await;
     gw.shut_down();
-    wait_until(Duration::from_secs(1), "new connections refused", || refused(gw.addr)).await;
+    wait_until(Duration::from_secs(1), "new connections refused", || {
+        refused(gw.addr)
+    })
+    .await;
     let body = tokio::time::timeout(Duration::from_secs(10), resp.into_body().collect())
         .await
         .unwrap()
         .unwrap()
         .to_bytes();
     let events = sse_data(&body);
-    assert_eq!(events.last().map(String::as_str), Some("[DONE]"), "{events:?}");
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("[DONE]"),
+        "{events:?}"
+    );
     assert!(!String::from_utf8_lossy(&body).contains("stream_interrupted"));
     wait_until(Duration::from_secs(5), "the access-log line", || async {
         !log_lines(&log).await.is_empty()

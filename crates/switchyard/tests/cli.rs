@@ -189,3 +189,188 @@ fn serve_without_config_runs_the_demo() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+fn post_chat(addr: &str, model: &str) -> String {
+    let body = format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"Hi"}}]}}"#);
+    http(
+        addr,
+        &format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn reload_by_sighup_and_by_command_then_sigterm_drains() {
+    let mock = free_addr();
+    let addr = free_addr();
+    let admin = free_addr();
+    let mut emulator = Command::new(BIN)
+        .args([
+            "mock",
+            "--listen",
+            &mock,
+            "--chunk-delay",
+            "375ms",
+            "--stream-chunks",
+            "8",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let config = |routes: &str| {
+        format!(
+            "server: {{ listen: \"{addr}\", watchConfig: false, shutdownGracePeriod: 5s }}\nadmin: {{ listen: \"{admin}\" }}\nproviders:\n  - {{ id: a, type: openai, baseUrl: \"http://{mock}\", apiTokens: [\"sk-a\"] }}\nroutes:\n{routes}"
+        )
+    };
+    let alpha = "  - { name: alpha, models: [\"alpha-*\"], provider: a }\n";
+    let beta = "  - { name: beta, models: [\"beta-*\"], provider: a }\n";
+    let gamma = "  - { name: gamma, models: [\"gamma-*\"], provider: a }\n";
+    let file = write_config("reload.yaml", &config(alpha));
+    let mut gateway = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&file)
+        .env("SWITCHYARD_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(gateway.stderr.take().unwrap());
+    let diagnostics = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let d = diagnostics.clone();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            d.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    wait_for(
+        "the gateway and the emulator",
+        Duration::from_secs(20),
+        || TcpStream::connect(&addr).is_ok() && TcpStream::connect(&mock).is_ok(),
+    );
+    assert!(post_chat(&addr, "alpha-1").starts_with("HTTP/1.1 200"));
+    assert!(post_chat(&addr, "beta-1").starts_with("HTTP/1.1 404"));
+
+    // SIGHUP reloads the file.
+    std::fs::write(&file, config(&format!("{alpha}{beta}"))).unwrap();
+    signal(&gateway, "-HUP");
+    wait_for("beta-* served after SIGHUP", Duration::from_secs(5), || {
+        post_chat(&addr, "beta-1").starts_with("HTTP/1.1 200")
+    });
+    assert!(
+        diagnostics.lock().unwrap().contains("routes added: beta"),
+        "{}",
+        diagnostics.lock().unwrap()
+    );
+
+    // `switchyard reload` finds the admin address in the file.
+    std::fs::write(&file, config(&format!("{alpha}{beta}{gamma}"))).unwrap();
+    let out = Command::new(BIN)
+        .args(["reload", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("reloaded: version") && stdout.contains("routes added: gamma"),
+        "{stdout}"
+    );
+    assert!(post_chat(&addr, "gamma-1").starts_with("HTTP/1.1 200"));
+
+    // An invalid file: the command fails with every problem, nothing changes.
+    std::fs::write(
+        &file,
+        config("  - { name: delta, provider: nobody }\n").replace("type: openai", "type: opnai"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["reload", "--admin", &admin])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("not reloaded") && err.contains("opnai") && err.contains("nobody"),
+        "{err}"
+    );
+    assert!(post_chat(&addr, "gamma-1").starts_with("HTTP/1.1 200"));
+
+    // SIGTERM with a 3 s stream in flight: it completes; new connections are refused.
+    let stream_addr = addr.clone();
+    let streaming = std::thread::spawn(move || {
+        let body =
+            r#"{"model":"alpha-1","stream":true,"messages":[{"role":"user","content":"Hi"}]}"#;
+        http(
+            &stream_addr,
+            &format!(
+                "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&gateway, "-TERM");
+    wait_for("new connections refused", Duration::from_secs(2), || {
+        TcpStream::connect(&addr).is_err()
+    });
+    let streamed = streaming.join().unwrap();
+    assert!(
+        streamed.contains("data: [DONE]") && !streamed.contains("stream_interrupted"),
+        "{streamed}"
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = gateway.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "gateway still running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let mut out = String::new();
+    gateway
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let streams = out
+        .lines()
+        .filter(|l| l.contains("\"response_type\":\"stream\"") && l.contains("\"status\":200"))
+        .count();
+    assert_eq!(streams, 1, "the stream's access-log line: {out}");
+    let _ = emulator.kill();
+    let _ = emulator.wait();
+}
