@@ -54,7 +54,7 @@ fn provider(id: &str, upstream: SocketAddr, tokens: &str) -> String {
     )
 }
 
-fn config(watch: bool, providers: &[String], routes: &[(&str, &str, &str)]) -> String {
+fn config(watch: bool, providers: &[&str], routes: &[(&str, &str, &str)]) -> String {
     let mut s =
         format!("server: {{ watchConfig: {watch} }}\nlog: {{ access: \"off\" }}\nproviders:\n");
     for p in providers {
@@ -84,11 +84,7 @@ async fn file_changes_reload_in_place_and_by_rename() {
     let path = dir.file();
     let a = provider("a", emu.addr, "\"sk-a\"");
     let b = provider("b", emu.addr, "\"sk-b\"");
-    std::fs::write(
-        &path,
-        config(true, &[a.clone()], &[("alpha", "alpha-*", "a")]),
-    )
-    .unwrap();
+    std::fs::write(&path, config(true, &[&a], &[("alpha", "alpha-*", "a")])).unwrap();
     let gw = gateway_from_file(&path).await;
     assert_eq!(
         post(gw.addr, "/v1/chat/completions", chat("alpha-1"))
@@ -106,7 +102,7 @@ async fn file_changes_reload_in_place_and_by_rename() {
         &path,
         config(
             true,
-            &[a.clone(), b.clone()],
+            &[&a, &b],
             &[("alpha", "alpha-*", "a"), ("beta", "beta-*", "b")],
         ),
     )
@@ -130,7 +126,7 @@ async fn file_changes_reload_in_place_and_by_rename() {
         &path,
         &config(
             true,
-            &[a.clone(), b.clone()],
+            &[&a, &b],
             &[
                 ("alpha", "alpha-*", "a"),
                 ("beta", "beta-*", "b"),
@@ -188,18 +184,14 @@ async fn api_reload_and_an_invalid_file_changes_nothing() {
     let a = provider("a", emu.addr, "\"sk-a\"");
     let b = provider("b", emu.addr, "\"sk-b\"");
     // No file watch: only the API reloads.
-    std::fs::write(
-        &path,
-        config(false, &[a.clone()], &[("alpha", "alpha-*", "a")]),
-    )
-    .unwrap();
+    std::fs::write(&path, config(false, &[&a], &[("alpha", "alpha-*", "a")])).unwrap();
     let gw = gateway_from_file(&path).await;
 
     std::fs::write(
         &path,
         config(
             false,
-            &[a.clone(), b.clone()],
+            &[&a, &b],
             &[("alpha", "alpha-*", "a"), ("beta", "beta-*", "b")],
         ),
     )
@@ -228,7 +220,7 @@ async fn api_reload_and_an_invalid_file_changes_nothing() {
     // Two problems at once: both are reported, nothing changes.
     let broken = config(
         false,
-        &[a.clone(), b.replace("type: openai", "type: nosuchtype")],
+        &[&a, &b.replace("type: openai", "type: nosuchtype")],
         &[("alpha", "alpha-*", "a"), ("beta", "beta-*", "nowhere")],
     );
     std::fs::write(&path, broken).unwrap();
@@ -286,11 +278,7 @@ async fn credential_state_survives_a_reload_and_removed_ones_are_forgotten() {
     );
     let a = provider("a", emu.addr, "\"sk-good\", \"bad-revoked-1\"") + &failover;
     let b = provider("b", emu.addr, "\"sk-b\"");
-    std::fs::write(
-        &path,
-        config(false, &[a.clone()], &[("alpha", "alpha-*", "a")]),
-    )
-    .unwrap();
+    std::fs::write(&path, config(false, &[&a], &[("alpha", "alpha-*", "a")])).unwrap();
     let gw = gateway_from_file(&path).await;
     // Drive the bad token out of rotation.
     wait_until(
@@ -308,7 +296,7 @@ async fn credential_state_survives_a_reload_and_removed_ones_are_forgotten() {
         &path,
         config(
             false,
-            &[a.clone(), b.clone()],
+            &[&a, &b],
             &[("alpha", "alpha-*", "a"), ("beta", "beta-*", "b")],
         ),
     )
@@ -374,7 +362,7 @@ async fn credential_state_survives_a_reload_and_removed_ones_are_forgotten() {
     let only_good = provider("a", emu.addr, "\"sk-good\"") + &failover;
     std::fs::write(
         &path,
-        config(false, &[only_good], &[("alpha", "alpha-*", "a")]),
+        config(false, &[&only_good], &[("alpha", "alpha-*", "a")]),
     )
     .unwrap();
     assert_eq!(
@@ -384,11 +372,7 @@ async fn credential_state_survives_a_reload_and_removed_ones_are_forgotten() {
         200
     );
     assert_eq!(gw.states("a").await.len(), 1);
-    std::fs::write(
-        &path,
-        config(false, &[a.clone()], &[("alpha", "alpha-*", "a")]),
-    )
-    .unwrap();
+    std::fs::write(&path, config(false, &[&a], &[("alpha", "alpha-*", "a")])).unwrap();
     assert_eq!(
         send(gw.admin, "POST", "/admin/reload", "", &[])
             .await
@@ -412,7 +396,7 @@ async fn a_stream_started_before_a_reload_completes() {
     let dir = TempDir::new("stream");
     let path = dir.file();
     let a = provider("a", emu.addr, "\"sk-a\"");
-    std::fs::write(&path, config(false, &[a], &[("alpha", "alpha-*", "a")])).unwrap();
+    std::fs::write(&path, config(false, &[&a], &[("alpha", "alpha-*", "a")])).unwrap();
     let gw = gateway_from_file(&path).await;
 
     let req = http::Request::post(format!("http://{}/v1/chat/completions", gw.addr))
@@ -425,7 +409,7 @@ async fn a_stream_started_before_a_reload_completes() {
     assert_eq!(resp.status(), 200);
     // Provider a is removed while its stream is running.
     let b = provider("b", other.addr, "\"sk-b\"");
-    std::fs::write(&path, config(false, &[b], &[("all", "*", "b")])).unwrap();
+    std::fs::write(&path, config(false, &[&b], &[("all", "*", "b")])).unwrap();
     let r = send(gw.admin, "POST", "/admin/reload", "", &[]).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["changes"][0], "providers added: b");
@@ -480,10 +464,10 @@ async fn a_thousand_requests_over_ten_reloads_all_succeed() {
     let path = dir.file();
     let a = provider("a", emu.addr, "\"sk-a\"");
     let c = provider("c", emu.addr, "\"sk-c\"");
-    let one = config(false, &[a.clone()], &[("alpha", "alpha-*", "a")]);
+    let one = config(false, &[&a], &[("alpha", "alpha-*", "a")]);
     let two = config(
         false,
-        &[c.clone(), a.clone()],
+        &[&c, &a],
         &[("alpha", "alpha-*", "c"), ("beta", "beta-*", "a")],
     );
     std::fs::write(&path, &one).unwrap();
