@@ -151,7 +151,8 @@ pub struct AdminConfig {
     pub listen: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// `Debug` masks credentials (see `debug.rs`).
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ProviderConfig {
     /// Unique; used in logs, metrics and response headers.
