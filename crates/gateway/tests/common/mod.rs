@@ -36,6 +36,8 @@ pub struct TestGateway {
     pub addr: SocketAddr,
     /// The admin API (`/health`, `/status`).
     pub admin: SocketAddr,
+    /// The gateway serving, for tests that look at its runtime.
+    pub gateway: Gateway,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -84,6 +86,7 @@ pub async fn gateway(yaml: &str) -> TestGateway {
     let (tx, rx) = oneshot::channel::<()>();
     let (admin_tx, admin_rx) = oneshot::channel::<()>();
     let gw2 = gw.clone();
+    let kept = gw.clone();
     tokio::spawn(async move {
         gw2.serve_admin(admin_listener, async {
             let _ = admin_rx.await;
@@ -102,6 +105,7 @@ pub async fn gateway(yaml: &str) -> TestGateway {
     TestGateway {
         addr,
         admin,
+        gateway: kept,
         stop: Some(tx),
     }
 }
