@@ -6,6 +6,7 @@
 //! fields, the line) so a user can fix the file in one pass.
 
 mod de;
+mod debug;
 mod schema;
 mod validate;
 

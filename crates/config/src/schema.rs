@@ -181,7 +181,8 @@ pub struct AdminConfig {
     pub listen: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+/// `Debug` masks credentials (see `debug.rs`).
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ProviderConfig {
     /// Unique; used in logs, metrics and response headers.

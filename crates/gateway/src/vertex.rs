@@ -12,17 +12,40 @@ use http_body_util::{BodyExt, Full, Limited};
 use switchyard_providers::vertex_auth::{AccessToken, ServiceAccount};
 use tokio::time::Instant;
 
+use crate::mask::mask_credential;
 use crate::runtime::HttpClient;
 use crate::translate::now_secs;
 
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Debug)]
+/// `Debug` shows the account and the cached token masked (`ya2…abcd`).
 pub struct VertexAuth {
     pub account: ServiceAccount,
     cached: RwLock<Option<(HeaderValue, Instant)>>,
     refresh: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for VertexAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cached = self
+            .cached
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|(v, until)| {
+                let token = v.to_str().unwrap_or("");
+                let token = token.strip_prefix("Bearer ").unwrap_or(token);
+                (
+                    mask_credential(token),
+                    until.saturating_duration_since(Instant::now()),
+                )
+            });
+        f.debug_struct("VertexAuth")
+            .field("account", &self.account)
+            .field("cached_token", &cached)
+            .finish_non_exhaustive()
+    }
 }
 
 impl VertexAuth {

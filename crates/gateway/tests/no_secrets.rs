@@ -2,8 +2,10 @@
 //! traffic through every path that logs (success, streams, 401, 429 with
 //! retry, a credential taken out of rotation and its health checks,
 //! fallback, a connect error, the access log with bodies, spans, `/status`,
-//! `/metrics`) shows no secret anywhere a person or a collector could read
-//! it: only the masked form (`down…6789`).
+//! `/metrics`), and `{:?}` / `{:#?}` of the config and of the runtime
+//! after that traffic (upstreams, cached Vertex token, health store), shows
+//! no secret anywhere a person or a collector could read it: only the
+//! masked form (`down…6789`).
 //!
 //! The subscriber is global, so one test drives all the traffic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -34,8 +36,14 @@ const AWS_SECRET: &str = "wJalrSECRETbedrock/K7MDENG+bPxRfiCYEXAMPLEKEY";
 const AWS_SESSION: &str = "FwoGSECRETsession0123456789token";
 /// A key a client sends the gateway (which has no client auth to use it).
 const CLIENT_KEY: &str = "sk-SECRETclient0123456789abcdef";
+/// A custom header's value (`headers:` of a provider).
+const HEADER_SECRET: &str = "hdr-SECRETheader0123456789abcd";
+/// The access token the Vertex token endpoint hands out.
+const VERTEX_TOKEN: &str = "ya29.SECRETvertex0123456789abcdef";
+/// A service-account key file; its private key is a secret too.
+const VERTEX_KEY: &str = include_str!("../../providers/tests/data/test-service-account.json");
 
-const SECRETS: [&str; 11] = [
+const SECRETS: [&str; 13] = [
     OK,
     LIMITED,
     DOWN,
@@ -47,6 +55,8 @@ const SECRETS: [&str; 11] = [
     AWS_SECRET,
     AWS_SESSION,
     CLIENT_KEY,
+    HEADER_SECRET,
+    VERTEX_TOKEN,
 ];
 
 /// Every secret carries this marker; no masked form (at most 4 leading
@@ -90,8 +100,20 @@ fn capture_everything() -> Capture {
     capture
 }
 
+/// The base64 body of the service-account private key, in pieces of 12:
+/// any 23 characters of it in a row hold one whole piece.
+fn private_key_pieces() -> Vec<String> {
+    let key: Value = serde_json::from_str(VERTEX_KEY).unwrap();
+    let pem = key["private_key"].as_str().unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let chars: Vec<char> = body.chars().collect();
+    assert!(chars.len() > 1000, "a real key");
+    chars.chunks_exact(12).map(|c| c.iter().collect()).collect()
+}
+
 /// Fails if `text` holds any secret, its marker, or any 12 characters in
-/// a row of one (a masked form shows at most 4 and 4, apart).
+/// a row of one (a masked form shows at most 4 and 4, apart), or a piece
+/// of the service-account private key.
 fn assert_no_secret(what: &str, text: &str) {
     let found = |needle: &str| {
         text.find(needle).map(|i| {
@@ -108,6 +130,14 @@ fn assert_no_secret(what: &str, text: &str) {
     };
     if let Some(m) = found(MARKER) {
         panic!("a secret leaked: {m}");
+    }
+    if let Some(m) = found("PRIVATE KEY") {
+        panic!("the private key leaked: {m}");
+    }
+    for piece in private_key_pieces() {
+        if let Some(m) = found(&piece) {
+            panic!("part of the private key leaked: {m}");
+        }
     }
     for s in SECRETS {
         let chars: Vec<char> = s.chars().collect();
@@ -181,12 +211,25 @@ async fn no_credential_reaches_logs_access_log_spans_admin_or_clients() {
         l.local_addr().unwrap()
     };
     let (otel, spans) = collector().await;
+    let token_endpoint = raw_upstream(|mut s| async move {
+        let _ = read_request(&mut s).await;
+        let body = format!(r#"{{"access_token":"{VERTEX_TOKEN}","expires_in":3599,"token_type":"Bearer"}}"#);
+        let _ = s
+            .write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len()).as_bytes())
+            .await;
+    })
+    .await;
+    let mut vertex_key: Value = serde_json::from_str(VERTEX_KEY).unwrap();
+    vertex_key["token_uri"] = json!(format!("http://{token_endpoint}/token"));
+    // One line of JSON, single-quoted in the YAML (it holds no quote).
+    let vertex_key = vertex_key.to_string();
+    assert!(!vertex_key.contains('\'') && !vertex_key.contains('$'));
     let dir = std::env::temp_dir().join(format!("switchyard-no-secrets-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let access = dir.join("access.log");
     let _ = std::fs::remove_file(&access);
 
-    let gw = gateway(&format!(
+    let yaml = format!(
         r#"
 providers:
   - id: oai
@@ -213,6 +256,18 @@ providers:
     awsAccessKey: "{AWS_ACCESS}"
     awsSecretKey: "{AWS_SECRET}"
     awsSessionToken: "{AWS_SESSION}"
+  - id: hdr
+    type: openai
+    baseUrl: "http://{e}"
+    apiTokens: ["{OK}"]
+    headers: {{ x-custom-auth: "{HEADER_SECRET}", x-team: blue }}
+  - id: vx
+    type: vertex
+    baseUrl: "http://{e}"
+    vertexProjectId: p1
+    vertexRegion: us-central1
+    vertexAuthKey: '{vertex_key}'
+    modelMapping: {{ "*": gemini-2.5-flash }}
 routes:
   - {{ name: limited, models: ["limited-*"], provider: limited }}
   - {{ name: bad, models: ["bad-*"], provider: badonly }}
@@ -224,13 +279,15 @@ routes:
   - {{ name: claude, models: ["claude-*"], provider: claude }}
   - {{ name: gemini, models: ["gemini-*"], provider: gem }}
   - {{ name: bedrock, models: ["anthropic.*"], provider: rock }}
+  - {{ name: hdr, models: ["hdr-*"], provider: hdr }}
+  - {{ name: vertex, models: ["vx-*"], provider: vx }}
   - {{ name: openai, models: ["*"], provider: oai }}
 log: {{ access: "{}", bodies: true }}
 otel: {{ endpoint: "http://{otel}", serviceName: no-secrets }}
 "#,
         access.display()
-    ))
-    .await;
+    );
+    let gw = gateway(&yaml).await;
 
     let mut replies: Vec<(String, Reply)> = Vec::new();
     let mut requests = 0usize;
@@ -266,6 +323,9 @@ otel: {{ endpoint: "http://{otel}", serviceName: no-secrets }}
             streamed("anthropic.claude-3-5-haiku-20241022-v1:0"),
             200,
         ),
+        ("a custom secret header", chat("hdr-x"), 200),
+        ("vertex", chat("vx-x"), 200),
+        ("vertex stream", streamed("vx-x"), 200),
     ];
     for (what, body, status) in expect {
         let r = post(gw.addr, "/v1/chat/completions", body).await;
@@ -313,15 +373,26 @@ otel: {{ endpoint: "http://{otel}", serviceName: no-secrets }}
 
     // Every secret was really used upstream (else their absence below
     // proves nothing).
-    let used: HashSet<String> = emu
-        .emulator
-        .requests()
-        .into_iter()
-        .filter_map(|r| r.credential)
-        .collect();
-    for s in [OK, LIMITED, DOWN, BAD, CLAUDE, GEMINI, AWS_ACCESS] {
+    let seen = emu.emulator.requests();
+    let used: HashSet<String> = seen.iter().filter_map(|r| r.credential.clone()).collect();
+    for s in [
+        OK,
+        LIMITED,
+        DOWN,
+        BAD,
+        CLAUDE,
+        GEMINI,
+        AWS_ACCESS,
+        VERTEX_TOKEN,
+    ] {
         assert!(used.contains(s), "{s} never reached the emulator: {used:?}");
     }
+    assert!(
+        seen.iter()
+            .flat_map(|r| &r.headers)
+            .any(|(k, v)| k == "x-custom-auth" && v == HEADER_SECRET),
+        "the custom header never reached the emulator"
+    );
 
     // Health checks of the tokens taken out run every 200 ms.
     assert!(
@@ -391,6 +462,77 @@ otel: {{ endpoint: "http://{otel}", serviceName: no-secrets }}
     );
     assert!(admin[1].1.text().contains("switchyard_"));
     assert!(spans.contains("switchyard.credential"), "{spans}");
+
+    // `{:?}` and `{:#?}` of the config and of the runtime that served all
+    // of this (tokens out of rotation, a Vertex token cached).
+    let cfg = switchyard_config::Config::from_yaml(&yaml, "no-secrets.yaml").unwrap();
+    let rt = gw.gateway.runtime();
+    let mut debug: Vec<(String, String)> = Vec::new();
+    let mut both = |what: String, plain: String, pretty: String| {
+        debug.push((format!("{{:?}} of {what}"), plain));
+        debug.push((format!("{{:#?}} of {what}"), pretty));
+    };
+    both("the config".into(), format!("{cfg:?}"), format!("{cfg:#?}"));
+    for p in &cfg.providers {
+        both(
+            format!("provider {}", p.id),
+            format!("{p:?}"),
+            format!("{p:#?}"),
+        );
+    }
+    let snap = rt.snapshot();
+    for u in &snap.upstreams {
+        both(
+            format!("upstream {}", u.id),
+            format!("{u:?}"),
+            format!("{u:#?}"),
+        );
+    }
+    let store = &rt.shared.health_store;
+    both(
+        "the health store".into(),
+        format!("{store:?}"),
+        format!("{store:#?}"),
+    );
+    let routes = &snap.routes;
+    both(
+        "the routes".into(),
+        format!("{routes:?}"),
+        format!("{routes:#?}"),
+    );
+    let text = |what: &str| {
+        debug
+            .iter()
+            .find(|(w, _)| w == what)
+            .map(|(_, t)| t.clone())
+            .unwrap()
+    };
+    // What was formatted is the real thing, credentials masked.
+    let config = text("{:#?} of the config");
+    for shown in [
+        "\"down…6789\"",
+        "x-custom-auth",
+        "\"hdr-…abcd\"",
+        "\"x-team\"",
+        "\"AKI…01XY\"",
+        "<redacted>",
+        "<service account switchyard-test@example.iam.gserviceaccount.com>",
+        "hc-model",
+    ] {
+        assert!(config.contains(shown), "no {shown} in {config}");
+    }
+    let vx = text("{:?} of upstream vx");
+    assert!(
+        vx.contains("ya2…cdef") && vx.contains("switchyard-test@"),
+        "the cached Vertex token, masked: {vx}"
+    );
+    let hdr = text("{:?} of upstream hdr");
+    assert!(hdr.contains("\"x-custom-auth\", \"hdr-…abcd\""), "{hdr}");
+    let store = text("{:?} of the health store");
+    assert!(store.contains("oai#") && store.contains("vx#"), "{store}");
+    for (what, t) in &debug {
+        assert_no_secret(what, t);
+    }
 
     assert_no_secret("the captured log", &logged);
     assert_no_secret("the access log", &access_log);

@@ -36,12 +36,33 @@ impl std::fmt::Debug for ServiceAccount {
     }
 }
 
-/// An access token and how long it lives.
-#[derive(Debug, Deserialize)]
+/// An access token and how long it lives. `Debug` masks the token.
+#[derive(Deserialize)]
 pub struct AccessToken {
     pub access_token: String,
     #[serde(default = "default_expiry")]
     pub expires_in: u64,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("access_token", &crate::mask_credential(&self.access_token))
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// The `client_email` of a service-account key file, if it is one: how a
+/// key is named where the key itself must not print.
+pub fn key_client_email(json: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Email {
+        client_email: String,
+    }
+    serde_json::from_str::<Email>(json)
+        .ok()
+        .map(|e| e.client_email)
 }
 
 fn default_expiry() -> u64 {
@@ -191,6 +212,28 @@ mod tests {
         let signed = format!("{}.{}", parts[0], parts[1]);
         pk.verify(signed.as_bytes(), &b64url_decode(parts[2]).unwrap())
             .unwrap();
+    }
+
+    #[test]
+    fn debug_prints_no_key_or_token() {
+        let sa = ServiceAccount::from_json(TEST_KEY).unwrap();
+        assert_eq!(
+            format!("{sa:?}"),
+            "ServiceAccount(switchyard-test@example.iam.gserviceaccount.com)"
+        );
+        assert_eq!(
+            key_client_email(TEST_KEY).as_deref(),
+            Some("switchyard-test@example.iam.gserviceaccount.com")
+        );
+        assert_eq!(key_client_email("not json"), None);
+        let t: AccessToken = serde_json::from_str(
+            r#"{"access_token":"ya29.a0SECRETtoken0123456789","expires_in":3599}"#,
+        )
+        .unwrap();
+        for text in [format!("{t:?}"), format!("{t:#?}")] {
+            assert!(!text.contains("SECRET"), "{text}");
+            assert!(text.contains("ya2…6789") && text.contains("3599"), "{text}");
+        }
     }
 
     #[test]

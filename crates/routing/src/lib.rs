@@ -13,8 +13,8 @@ mod table;
 
 pub use glob::Glob;
 pub use health::{
-    CredentialHealth, HealthPolicy, HealthSnapshot, HealthStore, MemoryHealthStore, Recovery,
-    Transition,
+    CredentialHealth, CredentialKey, HealthPolicy, HealthSnapshot, HealthStore, MemoryHealthStore,
+    Recovery, Transition, credential_key,
 };
 pub use mapping::{MappingError, ModelMapper};
 pub use pool::{Pool, Selection, Tried};

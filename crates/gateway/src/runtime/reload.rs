@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use switchyard_config::{Config, ConfigError};
+use switchyard_routing::{CredentialKey, credential_key};
 
 use super::{Runtime, Snapshot};
 use crate::upstream::health_keys;
@@ -196,15 +197,16 @@ impl Runtime {
         self.snapshot.store(Arc::new(snap));
         // Credentials no provider has any more are forgotten; the others
         // keep their record (the new snapshot shares it).
-        let keep: Vec<(&str, Vec<String>)> = cfg
+        let keep: std::collections::HashSet<CredentialKey> = cfg
             .providers
             .iter()
-            .map(|p| (p.id.as_str(), health_keys(p)))
+            .flat_map(|p| {
+                health_keys(p)
+                    .into_iter()
+                    .map(|k| credential_key(&p.id, &k))
+            })
             .collect();
-        store.retain(&|provider, token| {
-            keep.iter()
-                .any(|(id, keys)| *id == provider && keys.iter().any(|k| k == token))
-        });
+        store.retain(&|key| keep.contains(key));
         current.cfg = cfg;
         drop(current);
         self.start_background();

@@ -33,7 +33,7 @@ impl std::fmt::Debug for Credential {
     }
 }
 
-#[derive(Debug)]
+/// `Debug` masks credentials and custom header values (see below).
 pub struct Upstream {
     pub id: Arc<str>,
     pub id_header: HeaderValue,
@@ -52,6 +52,58 @@ pub struct Upstream {
     pub original: bool,
     /// Vertex AI with a service account: OAuth tokens, cached.
     pub vertex: Option<crate::vertex::VertexAuth>,
+}
+
+/// Custom header values print masked: any of them may carry a key.
+struct MaskedHeaders<'a>(&'a [(HeaderName, HeaderValue)]);
+
+impl std::fmt::Debug for MaskedHeaders<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(
+                self.0
+                    .iter()
+                    .map(|(n, v)| (n, mask_credential(v.to_str().unwrap_or("<opaque>")))),
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured in full: a new field does not compile until it is
+        // printed here, masked if it holds a secret.
+        let Upstream {
+            id,
+            id_header,
+            endpoint,
+            credentials,
+            mapper,
+            timeout,
+            first_byte_timeout,
+            headers,
+            pool,
+            retry,
+            aws,
+            original,
+            vertex,
+        } = self;
+        f.debug_struct("Upstream")
+            .field("id", id)
+            .field("id_header", id_header)
+            .field("endpoint", endpoint)
+            .field("credentials", credentials)
+            .field("mapper", mapper)
+            .field("timeout", timeout)
+            .field("first_byte_timeout", first_byte_timeout)
+            .field("headers", &MaskedHeaders(headers))
+            .field("pool", pool)
+            .field("retry", retry)
+            .field("aws", aws)
+            .field("original", original)
+            .field("vertex", vertex)
+            .finish()
+    }
 }
 
 /// IAM credentials for SigV4; never printed.
@@ -188,17 +240,14 @@ impl Upstream {
 
 /// What each credential of `p` is known by in the health store, in
 /// credential order: the token, the AWS access key or the service
-/// account. Health is keyed by the provider's id and this, so a token
+/// account. Health is keyed by the provider's id and a hash of this, so a token
 /// shared by two endpoints has two records, and a reload that keeps a
 /// credential keeps its record.
 pub fn health_keys(p: &ProviderConfig) -> Vec<String> {
     if let (Some(access), Some(_)) = (&p.aws_access_key, &p.aws_secret_key) {
         vec![access.clone()]
     } else if let Some(key) = &p.vertex_auth_key {
-        let email = serde_json::from_str::<serde_json::Value>(key)
-            .ok()
-            .and_then(|v| v.get("client_email")?.as_str().map(str::to_string));
-        vec![email.unwrap_or_default()]
+        vec![switchyard_providers::vertex_auth::key_client_email(key).unwrap_or_default()]
     } else if p.api_tokens.is_empty() {
         vec![String::new()]
     } else {

@@ -36,6 +36,8 @@ pub struct TestGateway {
     pub addr: SocketAddr,
     /// The admin API (`/health`, `/status`).
     pub admin: SocketAddr,
+    /// The gateway serving, for tests that look at its runtime.
+    pub gateway: Gateway,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -287,6 +289,7 @@ async fn start(gw: Gateway) -> TestGateway {
     let (tx, rx) = oneshot::channel::<()>();
     let (admin_tx, admin_rx) = oneshot::channel::<()>();
     let gw2 = gw.clone();
+    let kept = gw.clone();
     tokio::spawn(async move {
         gw2.serve_admin(admin_listener, async {
             let _ = admin_rx.await;
@@ -305,6 +308,7 @@ async fn start(gw: Gateway) -> TestGateway {
     TestGateway {
         addr,
         admin,
+        gateway: kept,
         stop: Some(tx),
     }
 }
