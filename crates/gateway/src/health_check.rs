@@ -2,6 +2,9 @@
 //! chat completion every `healthCheckInterval`, built by the same code as
 //! live requests for that provider ([`Upstream::prepared_request`]), until
 //! `successThreshold` checks in a row pass.
+//!
+//! At most [`MAX_CONCURRENT_CHECKS`] checks are in flight; the wait for a
+//! slot is not counted against `healthCheckTimeout`.
 
 use std::sync::Arc;
 
@@ -53,6 +56,7 @@ impl HealthChecker {
         let weak = Arc::downgrade(up);
         let alive = weak.clone();
         let checker = self.clone();
+        let permits = self.permits.clone();
         let metrics = self.metrics.clone();
         let provider = up.id.clone();
         let credential = up.masked_shared(idx);
@@ -62,6 +66,12 @@ impl HealthChecker {
             }
         };
         tokio::spawn(async move {
+            // The slot is taken before the check's timeout starts; the
+            // semaphore is never closed, so `ok()` always holds a permit.
+            let slot = move || {
+                let permits = permits.clone();
+                async move { permits.acquire_owned().await.ok() }
+            };
             let probe = move || {
                 let weak = weak.clone();
                 let checker = checker.clone();
@@ -76,6 +86,7 @@ impl HealthChecker {
             run_recovery_observed(
                 health,
                 policy,
+                slot,
                 probe,
                 move || alive.strong_count() > 0,
                 observe,
@@ -84,9 +95,9 @@ impl HealthChecker {
         });
     }
 
-    /// One check of credential `idx` of `up`.
+    /// One check of credential `idx` of `up`. The caller holds a check
+    /// slot and bounds the time (`healthCheckTimeout`).
     pub async fn check(&self, up: &Upstream, idx: usize, model: &str) -> Result<(), String> {
-        let _permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
         let uri = up
             .endpoint
             .uri(Api::ChatCompletions, model)
