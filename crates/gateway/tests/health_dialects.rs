@@ -352,3 +352,81 @@ providers:
     };
     out_then_checked_back(&emu, &gw, &case).await;
 }
+
+/// The wait for a check slot does not count against `healthCheckTimeout`:
+/// with 32 credentials of another provider whose checks hang (16 in
+/// flight, the rest queued), a Gemini check with a 200 ms timeout waits
+/// far longer than that for its slot, then passes.
+#[tokio::test]
+async fn a_check_queued_for_a_slot_is_not_timed_out_by_the_wait() {
+    let emu = default_emulator().await;
+    let hanging: Vec<String> = (0..32).map(|i| format!("hang-busy-{i:06}")).collect();
+    let gw = gateway(&format!(
+        r#"
+providers:
+  - id: busy
+    type: openai
+    baseUrl: "http://{addr}"
+    apiTokens: {tokens:?}
+    firstByteTimeout: 50ms
+    retryOnFailure: {{ enabled: true, maxRetries: 31 }}
+    failover: {{ enabled: true, failureThreshold: 1, healthCheckInterval: 100ms, healthCheckTimeout: 1s, healthCheckModel: busy-hc }}
+  - id: gem
+    type: gemini
+    baseUrl: "http://{addr}"
+    apiTokens: ["bad-slot-key-0001"]
+    failover: {{ enabled: true, failureThreshold: 1, healthCheckInterval: 100ms, healthCheckTimeout: 200ms, healthCheckModel: gem-hc }}
+routes:
+  - {{ name: busy, models: ["busy-*"], provider: busy }}
+  - {{ name: gem, models: ["gemini-*"], provider: gem }}
+"#,
+        addr = emu.addr,
+        tokens = hanging,
+    ))
+    .await;
+    // Every hanging credential is tried once and leaves rotation.
+    let r = post(gw.addr, "/v1/chat/completions", chat("busy-m")).await;
+    assert_eq!(r.status, 504, "{}", r.text());
+    let states = gw.states("busy").await;
+    assert!(states.iter().all(|s| s["state"] == "out"), "{states:?}");
+    // Their checks fill every slot.
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            emu.emulator
+                .requests()
+                .iter()
+                .filter(|r| r.model.as_deref() == Some("busy-hc"))
+                .count()
+                >= 16
+        })
+        .await,
+        "the hanging checks run"
+    );
+
+    let r = post(gw.addr, "/v1/chat/completions", chat("gemini-2.5-flash")).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    emu.emulator
+        .set_behaviour("bad-slot-key-0001", Some(Behaviour::Ok));
+    let flipped = tokio::time::Instant::now();
+    assert!(
+        eventually(Duration::from_secs(8), || async {
+            gw.states("gem").await[0]["state"] == "healthy"
+        })
+        .await,
+        "the queued check passes once it has a slot"
+    );
+    let took = flipped.elapsed();
+    let s = &gw.states("gem").await[0];
+    let err = s["lastError"].as_str().unwrap_or("");
+    assert!(!err.contains("timed out"), "{s}");
+    // It did wait for a slot, longer than its own timeout.
+    assert!(took > Duration::from_millis(300), "took {took:?}");
+    let checks: Vec<_> = emu
+        .emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.model.as_deref() == Some("gem-hc"))
+        .collect();
+    assert_eq!(checks.len(), 1, "one check, which passed");
+    assert_eq!(checks[0].path, "/v1beta/models/gem-hc:generateContent");
+}
