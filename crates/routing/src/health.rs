@@ -248,18 +248,28 @@ pub async fn run_recovery<P, Fut>(
     P: FnMut() -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {
-    run_recovery_observed(health, policy, probe, alive, |_, _| {}).await;
+    run_recovery_observed(health, policy, || async {}, probe, alive, |_, _| {}).await;
 }
 
-/// [`run_recovery`], telling `observe` each check's result (timeouts
-/// included) and whether it brought the credential back.
-pub async fn run_recovery_observed<P, Fut>(
+/// [`run_recovery`] with a check slot, telling `observe` each check's
+/// result (timeouts included) and whether it brought the credential back.
+///
+/// Before each check, `slot` is awaited for a guard (a semaphore permit
+/// bounding the checks in flight) that is held while the check runs. The
+/// wait for the slot is not part of the check: `timeout` bounds `probe`
+/// alone, so a check queued behind others is not failed for their
+/// slowness. Once the slot is held, `alive` and the credential's state are
+/// looked at again, since either may have changed while waiting.
+pub async fn run_recovery_observed<S, SFut, G, P, Fut>(
     health: Arc<CredentialHealth>,
     policy: HealthPolicy,
+    mut slot: S,
     mut probe: P,
     alive: impl Fn() -> bool,
     mut observe: impl FnMut(&Result<(), String>, bool),
 ) where
+    S: FnMut() -> SFut,
+    SFut: Future<Output = G>,
     P: FnMut() -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {
@@ -276,6 +286,10 @@ pub async fn run_recovery_observed<P, Fut>(
         if !alive() || !health.is_out() {
             return;
         }
+        let guard = slot().await;
+        if !alive() || !health.is_out() {
+            return;
+        }
         let result = match tokio::time::timeout(timeout, probe()).await {
             Ok(r) => r,
             Err(_) => Err(format!(
@@ -283,6 +297,7 @@ pub async fn run_recovery_observed<P, Fut>(
                 timeout.as_millis()
             )),
         };
+        drop(guard);
         let seen = result.clone();
         let back = health.record_check(result, &policy) == Some(Transition::CameBack);
         observe(&seen, back);
@@ -506,6 +521,89 @@ mod tests {
                 .unwrap()
                 .contains("timed out")
         );
+    }
+
+    /// The wait for a check slot is not part of the check: a check that
+    /// waits for its slot far longer than `timeout` still passes when the
+    /// upstream answers quickly once it runs.
+    #[tokio::test(start_paused = true)]
+    async fn waiting_for_a_slot_does_not_count_against_the_timeout() {
+        let p = policy(check(1000));
+        let h = Arc::new(CredentialHealth::new(Instant::now()));
+        for _ in 0..3 {
+            h.record_failure(&p, "503", Instant::now());
+        }
+        let start = Instant::now();
+        // The only slot is busy for 3 s (other checks), 30 times the
+        // check timeout (100 ms).
+        let slots = Arc::new(tokio::sync::Semaphore::new(1));
+        let busy = slots.clone().try_acquire_owned().unwrap();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            drop(busy);
+        });
+        let calls = Arc::new(AtomicU32::new(0));
+        let c = calls.clone();
+        let probe = move || {
+            c.fetch_add(1, Ordering::SeqCst);
+            // The upstream answers in 10 ms once the check runs.
+            async {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Ok(())
+            }
+        };
+        let mut seen = Vec::new();
+        run_recovery_observed(
+            h.clone(),
+            p,
+            || slots.clone().acquire_owned(),
+            probe,
+            || true,
+            |r, _| seen.push(r.clone()),
+        )
+        .await;
+        assert_eq!(seen, [Ok(()), Ok(())], "no check timed out");
+        assert!(!h.is_out());
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            h.snapshot(Instant::now()).last_error.as_deref(),
+            Some("503")
+        );
+        // First check: due at 1 s, its slot at 3 s, passed at 3.01 s; the
+        // second one interval later, with a free slot.
+        assert_eq!(Instant::now() - start, Duration::from_millis(4020));
+    }
+
+    /// A credential brought back (or removed) while its check waited for a
+    /// slot is not checked.
+    #[tokio::test(start_paused = true)]
+    async fn no_check_once_back_while_waiting_for_a_slot() {
+        let p = policy(check(1000));
+        let h = Arc::new(CredentialHealth::new(Instant::now()));
+        for _ in 0..3 {
+            h.record_failure(&p, "503", Instant::now());
+        }
+        let h2 = h.clone();
+        let slot = move || {
+            let h = h2.clone();
+            async move {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                // Another instance brought it back meanwhile.
+                h.come_back();
+            }
+        };
+        let calls = Arc::new(AtomicU32::new(0));
+        let c = calls.clone();
+        let probe = move || {
+            c.fetch_add(1, Ordering::SeqCst);
+            async { Ok(()) }
+        };
+        let run = run_recovery_observed(h.clone(), p, slot, probe, || true, |_, _| {});
+        tokio::time::timeout(Duration::from_secs(60), run)
+            .await
+            .expect("the recovery loop ends once the credential is back");
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        assert!(!h.is_out());
     }
 
     #[tokio::test]
