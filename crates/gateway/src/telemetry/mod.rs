@@ -190,7 +190,7 @@ impl Telemetry {
                     drops: (index == 0).then(|| (drops.clone(), count, workers.queue_bytes)),
                 };
                 std::thread::Builder::new()
-                    .name(format!("switchyard-telemetry-{index}"))
+                    .name(format!("telemetry-{index}"))
                     .spawn(move || w.run(rx))
                     .map_err(|e| BuildError(format!("cannot start a telemetry thread: {e}")))?;
                 shards.push(Shard { tx, queued });
