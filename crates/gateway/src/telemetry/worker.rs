@@ -74,7 +74,7 @@ impl Worker {
             while let Some(msg) = next {
                 match msg {
                     Msg::Record(rec, cost) => {
-                        if block.is_empty() {
+                        if block.is_empty() && self.log.is_some() {
                             block_since = Instant::now();
                         }
                         self.account(rec, &mut cache, &mut block);
