@@ -7,6 +7,9 @@
 #   on:  metrics on (default), access log to a file in the bench temp dir (a real disk write),
 #        /metrics scraped once a second from the admin listener during each measured run.
 # Runs alternate off, on, off, on, ... (PAIRS pairs per mode), each DURATION long.
+# Then a saturation phase (SATURATION=0 skips it): non-streamed at c$SAT_CONCURRENCY (256) for
+# SAT_DURATION, off then on; it reports switchyard_telemetry_dropped_total, the drain time and
+# both gateways' peak RSS (VmHWM).
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,12 +27,19 @@ GATEWAY_PORT="${GATEWAY_PORT:-19003}"     # gateway, telemetry off
 GATEWAY_ON_PORT="${GATEWAY_ON_PORT:-19005}" # gateway, telemetry on
 ADMIN_PORT="${ADMIN_PORT:-19006}"         # admin listener (/metrics) of the "on" gateway
 TARGET_PCT=90                             # on/off req/s; informational
+SATURATION="${SATURATION:-1}"             # 1: the saturation phase after the pairs
+SAT_CONCURRENCY="${SAT_CONCURRENCY:-256}"
+SAT_DURATION="${SAT_DURATION:-$DURATION}"
 
 DURATION_S="$(to_seconds "$DURATION")"
 WARMUP_S="$(to_seconds "$WARMUP")"
 ((DURATION_S > 0)) || die "DURATION must be > 0"
 [[ "$PAIRS" =~ ^[0-9]+$ ]] && ((PAIRS >= 1)) || die "PAIRS must be >= 1"
 [[ "$CONCURRENCY" =~ ^[0-9]+$ ]] && ((CONCURRENCY >= 1)) || die "bad CONCURRENCY"
+[[ "$SATURATION" == 0 || "$SATURATION" == 1 ]] || die "SATURATION must be 0 or 1"
+[[ "$SAT_CONCURRENCY" =~ ^[0-9]+$ ]] && ((SAT_CONCURRENCY >= 2)) || die "bad SAT_CONCURRENCY"
+SAT_DURATION_S="$(to_seconds "$SAT_DURATION")"
+((SAT_DURATION_S > 0)) || die "SAT_DURATION must be > 0"
 [[ "$QUIET_WAIT" =~ ^[0-9]+$ ]] || die "QUIET_WAIT must be a whole number"
 for m in "${MODES[@]}"; do [[ "$m" == non-stream || "$m" == stream ]] || die "bad mode '$m' in TELEMETRY_MODES"; done
 check_port_var "$MOCK_PORT" MOCK_PORT
@@ -221,6 +231,45 @@ for mode in "${MODES[@]}"; do
     RSS_AFTER_MODE[$mode]="on $(mib "$(vm_kib "$GW_ON_PID" VmRSS)") MiB (peak $(mib "$(vm_kib "$GW_ON_PID" VmHWM)")), off $(mib "$(vm_kib "$GW_OFF_PID" VmRSS)") MiB (peak $(mib "$(vm_kib "$GW_OFF_PID" VmHWM)"))"
 done
 
+# --- saturation -----------------------------------------------------------------------------
+# Non-streamed at SAT_CONCURRENCY, off then on: does the "on" gateway drop records when it
+# cannot keep up, and how much memory do the waiting records take (peak RSS)?
+declare -A SAT
+if [ "$SATURATION" = 1 ]; then
+    for t in off on; do
+        pid="$(gw_pid "$t")"
+        base="$RAW/saturation-$t"
+        wait_quiet
+        log "saturation: non-stream c$SAT_CONCURRENCY telemetry $t: ${SAT_DURATION_S}s"
+        [ "$t" = on ] && d0="$(dropped_now)"
+        gw0="$(cpu_ticks "$pid")"
+        run_wrk "$base.txt" "$(gw_url "$t")" "$BENCH_DIR/post.lua" 2 "$SAT_CONCURRENCY" "$SAT_DURATION_S"
+        if [ "$t" = on ]; then
+            ds0="$(date +%s%N)"
+            d1="$(dropped_now)"
+            SAT[drain_ms]=$((($(date +%s%N) - ds0) / 1000000))
+            SAT[dropped]=$((d1 - d0))
+        fi
+        gw1="$(cpu_ticks "$pid")"
+        check_alive "saturation telemetry $t"
+        parsed="$(parse_wrk "$base.txt")"
+        [ "$parsed" != PARSE_ERROR ] || die "could not parse wrk output $base.txt:\n$(cat "$base.txt")"
+        read -r rps p50 p99 req non2xx sockerr <<<"$parsed"
+        read -r _ _ wall <<<"$(cat "$base.txt.time")"
+        ((non2xx + sockerr == 0)) || ERRORS+=("saturation telemetry $t: $non2xx non-2xx, $sockerr socket errors (see $base.txt)")
+        [ "$t" = on ] && ON_REQS=$((ON_REQS + req))
+        SAT[$t.rps]="$rps"
+        SAT[$t.p99]="$p99"
+        SAT[$t.req]="$req"
+        SAT[$t.cpu]="$(pct_of_core $((gw1 - gw0)) "$wall")"
+        SAT[$t.rss]="$(mib "$(vm_kib "$pid" VmRSS)")"
+        SAT[$t.hwm]="$(mib "$(vm_kib "$pid" VmHWM)")"
+        log "  $rps req/s, p99 ${p99} us, $req requests; VmRSS ${SAT[$t.rss]} MiB, peak ${SAT[$t.hwm]} MiB"
+    done
+    SAT[threads]="$(ls "/proc/$GW_ON_PID/task" | while read -r tid; do cat "/proc/$GW_ON_PID/task/$tid/comm"; done | grep -c '^telemetry-' || true)"
+    log "  records dropped during the \"on\" run: ${SAT[dropped]} (drain ${SAT[drain_ms]} ms)"
+fi
+
 # --- access log and final /metrics ---------------------------------------------------------
 code="$(scrape "$METRICS_URL" "$RAW/metrics-final.txt")"
 [ "$code" = 200 ] || die "final GET $METRICS_URL answered HTTP '$code'"
@@ -300,6 +349,17 @@ REPORT="$OUT_DIR/$LANE_NAME/report.md"
     done
     echo "- /metrics at the end: switchyard_requests_total = $m_reqs, switchyard_telemetry_dropped_total = $m_dropped; exposition $m_bytes bytes, $m_series series, $m_models distinct model label values"
     echo
+    if [ "$SATURATION" = 1 ]; then
+        echo "Saturation: non-stream, c$SAT_CONCURRENCY, 2 wrk threads, $SAT_DURATION per run, off then on (after the pairs; peak RSS is over each gateway's whole life):"
+        echo
+        echo "| telemetry | req/s | p99 µs | requests | gateway CPU % | records dropped | drain ms | VmRSS MiB | peak RSS (VmHWM) MiB |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        echo "| off | $(fmt "${SAT[off.rps]}") | $(fmt "${SAT[off.p99]}") | ${SAT[off.req]} | ${SAT[off.cpu]} | - | - | ${SAT[off.rss]} | ${SAT[off.hwm]} |"
+        echo "| on | $(fmt "${SAT[on.rps]}") | $(fmt "${SAT[on.p99]}") | ${SAT[on.req]} | ${SAT[on.cpu]} | ${SAT[dropped]} | ${SAT[drain_ms]} | ${SAT[on.rss]} | ${SAT[on.hwm]} |"
+        echo
+        echo "Telemetry worker threads of the \"on\" gateway: ${SAT[threads]}."
+        echo
+    fi
     if ((${#NOISY[@]})); then
         echo "## WARNING: the machine was not quiet"
         echo

@@ -5,6 +5,8 @@
 //! form only, and bodies only with `log.bodies`.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -13,30 +15,60 @@ use super::account::Accounted;
 use super::record::RequestRecord;
 use crate::runtime::BuildError;
 
-pub type Sink = Box<dyn Write + Send>;
+/// Each worker gathers lines in a block of about this size and writes the
+/// block at once (sooner after a pause in traffic, or for a scrape).
+pub const BUFFER: usize = 64 * 1024;
 
-/// Lines are written in blocks of this size (or after a pause in traffic).
-const BUFFER: usize = 64 * 1024;
+/// Where the access log goes, shared by the telemetry workers. Each worker
+/// writes whole-line blocks, one at a time under the lock: lines from
+/// several workers never interleave (a file is opened for appending, so a
+/// block is one `write` and another process appending to the same file
+/// does not cut it either; stdout and stderr are written under the same
+/// lock).
+pub struct Sink {
+    out: Mutex<Box<dyn Write + Send>>,
+    failed: AtomicBool,
+}
+
+impl Sink {
+    pub fn new(out: Box<dyn Write + Send>) -> Self {
+        Sink {
+            out: Mutex::new(out),
+            failed: AtomicBool::new(false),
+        }
+    }
+
+    /// Write a block of whole lines (a worker's, at once); the first
+    /// failure is logged.
+    pub fn write_block(&self, block: &[u8]) {
+        if block.is_empty() {
+            return;
+        }
+        let written = {
+            let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+            out.write_all(block).and_then(|()| out.flush())
+        };
+        if let Err(e) = written
+            && !self.failed.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(error = %e, "cannot write the access log");
+        }
+    }
+}
 
 /// Open `log.access`: `stdout`, `stderr`, `off`, or a file (appended to).
 pub fn open(access: &str) -> Result<Option<Sink>, BuildError> {
     Ok(match access {
         "off" | "false" | "none" => None,
-        "stdout" | "-" => Some(Box::new(std::io::BufWriter::with_capacity(
-            BUFFER,
-            std::io::stdout(),
-        ))),
-        "stderr" => Some(Box::new(std::io::BufWriter::with_capacity(
-            BUFFER,
-            std::io::stderr(),
-        ))),
+        "stdout" | "-" => Some(Sink::new(Box::new(std::io::stdout()))),
+        "stderr" => Some(Sink::new(Box::new(std::io::stderr()))),
         path => {
             let f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
                 .map_err(|e| BuildError(format!("log.access: cannot open `{path}`: {e}")))?;
-            Some(Box::new(std::io::BufWriter::with_capacity(BUFFER, f)))
+            Some(Sink::new(Box::new(f)))
         }
     })
 }
@@ -169,27 +201,37 @@ pub fn write_line(
             .filter(|t| t.sampled)
             .map(|t| t.trace_id.to_string()),
         request_body: body_limit.and_then(|l| {
-            rec.request_body
-                .as_ref()
-                .map(|b| truncated(std::slice::from_ref(b), l))
+            rec.request_body.as_ref().map(|b| {
+                truncated(
+                    std::slice::from_ref(b),
+                    l,
+                    rec.request_body_len.max(b.len()),
+                )
+            })
         }),
-        response_body: body_limit.map(|l| truncated(&rec.response_body, l)),
+        response_body: body_limit.map(|l| {
+            truncated(
+                &rec.response_body,
+                l,
+                rec.response_body.iter().map(|p| p.len()).sum(),
+            )
+        }),
     };
     serde_json::to_writer(&mut *out, &line)?;
     out.push(b'\n');
     Ok(())
 }
 
-/// The first `limit` bytes of a body, as text (a cut UTF-8 character and
-/// invalid bytes become U+FFFD), marked when cut.
-fn truncated(parts: &[bytes::Bytes], limit: usize) -> String {
+/// The first `limit` bytes of a body of `total` bytes (`parts` may hold
+/// only its beginning), as text (a cut UTF-8 character and invalid bytes
+/// become U+FFFD), marked when cut.
+fn truncated(parts: &[bytes::Bytes], limit: usize, total: usize) -> String {
     let mut v = Vec::with_capacity(limit.min(parts.iter().map(|p| p.len()).sum()));
-    let mut total = 0usize;
     for p in parts {
-        total += p.len();
         let room = limit.saturating_sub(v.len());
         v.extend_from_slice(&p[..p.len().min(room)]);
     }
+    let limit = v.len();
     let mut s = String::from_utf8_lossy(&v).into_owned();
     if total > limit {
         s.push_str(&format!("…[{} more bytes]", total - limit));
@@ -243,7 +285,9 @@ mod tests {
             bytes::Bytes::from_static(b"hello "),
             bytes::Bytes::from_static(b"world"),
         ];
-        assert_eq!(truncated(&parts, 100), "hello world");
-        assert_eq!(truncated(&parts, 8), "hello wo…[3 more bytes]");
+        assert_eq!(truncated(&parts, 100, 11), "hello world");
+        assert_eq!(truncated(&parts, 8, 11), "hello wo…[3 more bytes]");
+        // Only the beginning of a larger body was kept.
+        assert_eq!(truncated(&parts, 100, 50), "hello world…[39 more bytes]");
     }
 }

@@ -140,6 +140,29 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn a_cut_request_body_is_estimated_by_length() {
+        use super::super::record::REQUEST_KEEP;
+        let text = "hello world, ".repeat(200_000);
+        let whole =
+            format!(r#"{{"model":"claude-x","messages":[{{"role":"user","content":"{text}"}}]}}"#);
+        let body = Bytes::from(whole.clone());
+        assert!(body.len() > REQUEST_KEEP);
+        let mut rec = RequestRecord::new(
+            http::HeaderValue::from_static("t"),
+            http::Method::POST,
+            "/v1/chat/completions",
+            Dialect::OpenAi,
+        );
+        rec.api = Some(Api::ChatCompletions);
+        rec.keep_request_body(&body);
+        let cut = estimate_input(&rec, "claude-x").unwrap();
+        let exact = switchyard_tokens::count_text("claude-x", &text);
+        // Within 2% of the count of the whole text.
+        let diff = cut.abs_diff(exact) as f64 / exact as f64;
+        assert!(diff < 0.02, "cut {cut}, whole text {exact}");
+    }
 }
 
 #[derive(Default)]
@@ -280,6 +303,9 @@ fn usage_in_tail(client: Dialect, tail: &[u8]) -> Option<TokenUsage> {
 /// Prompt tokens of the request, counted by the tokenizer.
 fn estimate_input(rec: &RequestRecord, model: &str) -> Option<u64> {
     let body = rec.request_body.as_ref()?;
+    if rec.request_body_cut() {
+        return estimate_cut(rec, body, model);
+    }
     match rec.api? {
         Api::ChatCompletions => {
             let path_model = rec.requested_model.as_deref().unwrap_or(model);
@@ -290,4 +316,18 @@ fn estimate_input(rec: &RequestRecord, model: &str) -> Option<u64> {
         Api::Embeddings => switchyard_tokens::count_prompt_json(model, "embeddings", body),
         Api::Models => None,
     }
+}
+
+/// A body too large to keep whole (see `RequestRecord::keep_request_body`):
+/// the text of its kept prefix, JSON included, counted and scaled by the
+/// whole length. Rough (inline images count as text), and marked estimated
+/// like every estimate.
+fn estimate_cut(rec: &RequestRecord, prefix: &Bytes, model: &str) -> Option<u64> {
+    if matches!(rec.api?, Api::Models) || prefix.is_empty() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(prefix);
+    let n = switchyard_tokens::count_text(model, &text) as u128;
+    let scaled = n * rec.request_body_len as u128 / prefix.len() as u128;
+    Some(u64::try_from(scaled).unwrap_or(u64::MAX))
 }

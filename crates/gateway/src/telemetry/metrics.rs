@@ -67,8 +67,9 @@ const TOKEN_SLOTS: [(&str, &str); 8] = [
 type SeriesKey = (Arc<str>, Arc<str>, Arc<str>, &'static str);
 
 /// The handles of one (route, provider, model, status class): looked up
-/// once, then updated without touching the registry. Owned by the
-/// telemetry worker; as bounded as the labels.
+/// once, then updated without touching the registry. Each telemetry worker
+/// keeps its own (the handles share the registry's atomics); as bounded as
+/// the labels.
 struct RequestSeries {
     requests: metrics::Counter,
     duration: metrics::Histogram,
@@ -225,7 +226,7 @@ impl Metrics {
         c(
             TELEMETRY_DROPPED,
             None,
-            "Request records not accounted because the telemetry worker was behind.",
+            "Request records not accounted because the telemetry workers were behind by more than the queue's byte budget.",
         );
         c(
             SPANS,
@@ -272,7 +273,7 @@ impl Metrics {
         &self,
         rec: &RequestRecord,
         acc: &Accounted,
-        models: &mut ModelLabels,
+        models: &ModelLabels,
         cache: &mut SeriesCache,
     ) {
         let route: Arc<str> = rec.route.clone().unwrap_or_else(|| cache.none.clone());
@@ -535,6 +536,12 @@ impl Metrics {
             vec![label("result", if ok { "ok" } else { "error" })],
         )
         .increment(1);
+    }
+
+    /// The exposition of what was recorded (no credential gauges).
+    #[cfg(test)]
+    pub(crate) fn exposition(&self) -> String {
+        self.handle.render()
     }
 
     /// Fold recorded samples into the histograms (bounded memory).

@@ -103,8 +103,14 @@ pub struct RequestRecord {
     pub client_gone: bool,
     /// What the stream relay saw.
     pub tap: Option<Tap>,
-    /// The request body, for token estimates and `log.bodies`.
+    /// The request body, for token estimates and `log.bodies`: whole up to
+    /// [`REQUEST_KEEP`] bytes, else its first [`REQUEST_KEEP`] bytes (a copy,
+    /// so the record does not keep the whole body alive). Set it with
+    /// [`RequestRecord::keep_request_body`].
     pub request_body: Option<Bytes>,
+    /// Length of the whole request body (more than `request_body` holds when
+    /// it was cut).
+    pub request_body_len: usize,
     /// The response body as sent (non-streamed answers, and with
     /// `log.bodies`), bounded.
     pub response_body: Vec<Bytes>,
@@ -119,7 +125,57 @@ pub struct RequestRecord {
 /// Bytes of an answer's end kept past the capture limit.
 pub const TAIL: usize = 64 * 1024;
 
+/// Bytes of a request body a record keeps (for the prompt estimate and
+/// `log.bodies`); of a larger body only this prefix, copied.
+pub const REQUEST_KEEP: usize = 256 * 1024;
+
 impl RequestRecord {
+    /// Keep the request body for the prompt estimate and `log.bodies`: a
+    /// body up to [`REQUEST_KEEP`] bytes is shared (no copy); of a larger
+    /// one only its first [`REQUEST_KEEP`] bytes are copied, so the record
+    /// never keeps a large body's allocation alive (the estimate is then
+    /// scaled by length, see `account`). `request_body_len` is the whole
+    /// length either way.
+    pub fn keep_request_body(&mut self, body: &Bytes) {
+        self.request_body_len = body.len();
+        self.request_body = Some(if body.len() <= REQUEST_KEEP {
+            body.clone()
+        } else {
+            Bytes::copy_from_slice(&body[..REQUEST_KEEP])
+        });
+    }
+
+    /// Whether the kept request body is only a prefix of the body.
+    pub fn request_body_cut(&self) -> bool {
+        self.request_body
+            .as_ref()
+            .is_some_and(|b| b.len() < self.request_body_len)
+    }
+
+    /// About how much memory the record holds (itself, its attempts and the
+    /// bodies and text it keeps): what it costs while queued for a worker.
+    pub fn approx_bytes(&self) -> usize {
+        let attempts: usize = self
+            .attempts
+            .iter()
+            .map(|a| {
+                std::mem::size_of::<AttemptRecord>()
+                    + a.failure.as_ref().map_or(0, |(_, m)| m.len())
+                    + a.server.as_ref().map_or(0, |(h, _)| h.len())
+            })
+            .sum();
+        std::mem::size_of::<RequestRecord>()
+            + self.path.len()
+            + attempts
+            + self.error.as_ref().map_or(0, |(_, m)| m.len())
+            + self.body_error.as_ref().map_or(0, String::len)
+            + self.fallback_from.as_ref().map_or(0, String::len)
+            + self.request_body.as_ref().map_or(0, Bytes::len)
+            + self.response_len
+            + self.response_tail_len
+            + self.tap.as_ref().map_or(0, Tap::approx_bytes)
+    }
+
     /// Keep a frame of the answer: whole up to `limit`, then only the tail
     /// (for non-streamed answers, whose usage comes last).
     pub fn capture(&mut self, data: &Bytes, limit: usize) {
@@ -165,6 +221,7 @@ impl RequestRecord {
             client_gone: false,
             tap: None,
             request_body: None,
+            request_body_len: 0,
             response_body: Vec::new(),
             response_len: 0,
             response_tail: std::collections::VecDeque::new(),
@@ -210,5 +267,49 @@ impl RequestRecord {
     /// The usage the provider reported, if any.
     pub fn reported_usage(&self) -> Option<TokenUsage> {
         self.tap.as_ref().and_then(|t| t.usage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> RequestRecord {
+        RequestRecord::new(
+            HeaderValue::from_static("t"),
+            http::Method::POST,
+            "/v1/chat/completions",
+            Dialect::OpenAi,
+        )
+    }
+
+    #[test]
+    fn a_large_request_body_is_not_kept_alive() {
+        let mut rec = record();
+        let small = Bytes::from(vec![b'a'; 1000]);
+        rec.keep_request_body(&small);
+        assert_eq!(rec.request_body_len, 1000);
+        assert!(!rec.request_body_cut());
+        // Shared, not copied.
+        assert_eq!(
+            rec.request_body.as_ref().map(|b| b.as_ptr()),
+            Some(small.as_ptr())
+        );
+
+        let big = Bytes::from(vec![b'b'; 32 * 1024 * 1024]);
+        let mut rec = record();
+        rec.keep_request_body(&big);
+        assert_eq!(rec.request_body_len, big.len());
+        assert!(rec.request_body_cut());
+        let kept = rec.request_body.clone().unwrap();
+        assert_eq!(kept.len(), REQUEST_KEEP);
+        assert_ne!(kept.as_ptr(), big.as_ptr());
+        // The big body can go: the record holds only its prefix.
+        drop(big);
+        assert!(
+            rec.approx_bytes() < REQUEST_KEEP + 4096,
+            "{}",
+            rec.approx_bytes()
+        );
     }
 }

@@ -188,6 +188,11 @@ impl Tap {
         }
     }
 
+    /// About how much memory the tap holds (retained payloads, text).
+    pub fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Tap>() + self.retained_len + self.text.text.capacity()
+    }
+
     /// Off the request path: decode what was retained, to learn the id and,
     /// when no usage came, the output text.
     pub fn settle(&mut self) {
