@@ -160,9 +160,10 @@ async fn model_request(
         ingress.dialect,
     );
     let body = parse::read_body(ctx, req, snap.max_body_bytes, snap.body_read_timeout).await?;
-    // Kept (shared, not copied) for token estimates and body logs.
+    // For token estimates and body logs: shared when small, a bounded
+    // prefix when large (a record never keeps a 32 MiB body alive).
     if rt.shared.telemetry.enabled() {
-        ctx.rec.request_body = Some(body.clone());
+        ctx.rec.keep_request_body(&body);
     }
     let request = parse::parse(ctx, &ingress, &body)?;
     let route = route::route(ctx, snap, &ingress, request.model())?;
