@@ -107,17 +107,7 @@ async fn file_changes_reload_in_place_and_by_rename() {
         ),
     )
     .unwrap();
-    wait_until(
-        Duration::from_secs(3),
-        "the edited file to serve beta-*",
-        || async {
-            post(gw.addr, "/v1/chat/completions", chat("beta-1"))
-                .await
-                .status
-                == 200
-        },
-    )
-    .await;
+    wait_serves(gw.addr, "beta-1", "the edited file to serve beta-*").await;
     let r = post(gw.addr, "/v1/chat/completions", chat("beta-1")).await;
     assert_eq!(r.header("x-switchyard-provider"), Some("b"));
 
@@ -134,17 +124,7 @@ async fn file_changes_reload_in_place_and_by_rename() {
             ],
         ),
     );
-    wait_until(
-        Duration::from_secs(3),
-        "the replaced file to serve gamma-*",
-        || async {
-            post(gw.addr, "/v1/chat/completions", chat("gamma-1"))
-                .await
-                .status
-                == 200
-        },
-    )
-    .await;
+    wait_serves(gw.addr, "gamma-1", "the replaced file to serve gamma-*").await;
 
     let s = reload_status(&gw).await;
     assert_eq!(s["generation"], 3, "{s}");
@@ -420,17 +400,7 @@ async fn a_stream_started_before_a_reload_completes() {
         "new requests use the new config"
     );
 
-    let body = tokio::time::timeout(Duration::from_secs(10), resp.into_body().collect())
-        .await
-        .unwrap()
-        .unwrap()
-        .to_bytes();
-    let events = sse_data(&body);
-    assert_eq!(
-        events.last().map(String::as_str),
-        Some("[DONE]"),
-        "{events:?}"
-    );
+    let (body, events) = read_done_stream(resp).await;
     let chunks: Vec<serde_json::Value> = events
         .iter()
         .filter_map(|e| serde_json::from_str(e).ok())

@@ -317,34 +317,10 @@ impl ReloadEvent<'_> {
 /// What a reload changes, in words for the log and the admin API.
 fn diff(old: &Config, new: &Config) -> Vec<String> {
     let mut out = Vec::new();
-    let (mut added, mut removed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
-    for p in &new.providers {
-        match old.providers.iter().find(|o| o.id == p.id) {
-            None => added.push(p.id.as_str()),
-            Some(o) if o != p => changed.push(p.id.as_str()),
-            Some(_) => {}
-        }
-    }
-    for o in &old.providers {
-        if !new.providers.iter().any(|p| p.id == o.id) {
-            removed.push(o.id.as_str());
-        }
-    }
-    push_changes(&mut out, "providers", &added, &removed, &changed);
-    let (mut added, mut removed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
-    for r in &new.routes {
-        match old.routes.iter().find(|o| o.name == r.name) {
-            None => added.push(r.name.as_str()),
-            Some(o) if o != r => changed.push(r.name.as_str()),
-            Some(_) => {}
-        }
-    }
-    for o in &old.routes {
-        if !new.routes.iter().any(|r| r.name == o.name) {
-            removed.push(o.name.as_str());
-        }
-    }
-    push_changes(&mut out, "routes", &added, &removed, &changed);
+    changed_items(&mut out, "providers", &old.providers, &new.providers, |p| {
+        &p.id
+    });
+    changed_items(&mut out, "routes", &old.routes, &new.routes, |r| &r.name);
     fn order(c: &Config) -> Vec<&str> {
         c.routes.iter().map(|r| r.name.as_str()).collect()
     }
@@ -387,13 +363,28 @@ fn diff(old: &Config, new: &Config) -> Vec<String> {
     out
 }
 
-fn push_changes(
+/// Items of `new` not in `old` (by `key`), of `old` not in `new`, and in
+/// both but different, as "providers added: a, b" lines.
+fn changed_items<T: PartialEq>(
     out: &mut Vec<String>,
     what: &str,
-    added: &[&str],
-    removed: &[&str],
-    changed: &[&str],
+    old: &[T],
+    new: &[T],
+    key: impl Fn(&T) -> &String,
 ) {
+    let (mut added, mut removed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
+    for n in new {
+        match old.iter().find(|o| key(o) == key(n)) {
+            None => added.push(key(n).as_str()),
+            Some(o) if o != n => changed.push(key(n).as_str()),
+            Some(_) => {}
+        }
+    }
+    for o in old {
+        if !new.iter().any(|n| key(n) == key(o)) {
+            removed.push(key(o).as_str());
+        }
+    }
     for (verb, ids) in [("added", added), ("removed", removed), ("changed", changed)] {
         if !ids.is_empty() {
             out.push(format!("{what} {verb}: {}", ids.join(", ")));

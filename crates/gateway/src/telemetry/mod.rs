@@ -3,7 +3,7 @@
 //! The request path fills a [`RequestRecord`] (attempts, served model,
 //! times) and the stream relays fill its [`Tap`] (first token, usage). When
 //! the response body ends or is dropped, [`ObservedBody`] hands the record
-//! to one of the telemetry workers (one thread per core, up to
+//! to one of the telemetry workers (one thread per two cores, up to
 //! [`MAX_WORKERS`], each with its own queue; a request thread always uses
 //! the same one), and the request is done with it. The workers do the rest
 //! off the request path: token estimates, Prometheus metrics, the JSON
@@ -44,7 +44,7 @@ use crate::runtime::BuildError;
 /// logged at most once a minute. Each worker's queue gets an equal share.
 pub const QUEUE_BYTES: usize = 64 * 1024 * 1024;
 
-/// Telemetry workers at most (by default one per core).
+/// Telemetry workers at most (by default one per two cores).
 pub const MAX_WORKERS: usize = 8;
 
 /// Largest non-streamed answer kept to read its usage.
@@ -66,12 +66,15 @@ pub struct Workers {
 }
 
 impl Default for Workers {
-    /// One worker per core (at least 1, at most [`MAX_WORKERS`]) and
-    /// [`QUEUE_BYTES`].
+    /// One worker per two cores (at least 1, at most [`MAX_WORKERS`]) and
+    /// [`QUEUE_BYTES`]. A worker accounts a record in about 10 µs, so it
+    /// keeps up with about 100k requests/s; a core serves about 30k/s, so
+    /// two cores leave it a third spare. On 2 cores, one worker: a second
+    /// thread there competed with the request path (bench/RESULTS.md).
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Workers {
-            count: cores.clamp(1, MAX_WORKERS),
+            count: (cores / 2).clamp(1, MAX_WORKERS),
             queue_bytes: QUEUE_BYTES,
         }
     }

@@ -331,3 +331,27 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Read a whole streamed body (bounded), and check it ended with `[DONE]`.
+pub async fn read_done_stream(resp: http::Response<hyper::body::Incoming>) -> (Bytes, Vec<String>) {
+    let body = tokio::time::timeout(Duration::from_secs(10), resp.into_body().collect())
+        .await
+        .expect("the stream ends within 10s")
+        .unwrap()
+        .to_bytes();
+    let events = sse_data(&body);
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("[DONE]"),
+        "{events:?}"
+    );
+    (body, events)
+}
+
+/// Wait until a chat for `model` is answered 200 (a reload took effect).
+pub async fn wait_serves(addr: SocketAddr, model: &str, what: &str) {
+    wait_until(Duration::from_secs(3), what, || async {
+        post(addr, "/v1/chat/completions", chat(model)).await.status == 200
+    })
+    .await;
+}
