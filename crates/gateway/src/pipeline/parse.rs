@@ -3,6 +3,7 @@
 //! sent; a provider of the same dialect gets it spliced, never
 //! re-serialised, and another dialect gets it translated once.
 
+use std::future::Future;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -41,12 +42,24 @@ pub async fn read_body(
         return Err(GatewayError::BodyTooLarge { limit });
     }
     let reading = Instant::now();
-    let read = tokio::time::timeout(within, Limited::new(req.into_body(), limit).collect()).await;
+    let mut collect = std::pin::pin!(Limited::new(req.into_body(), limit).collect());
+    // A small body usually came with the head: take it without arming a
+    // timer; only a body still on its way is given `bodyReadTimeout`.
+    let ready = std::future::poll_fn(|cx| std::task::Poll::Ready(collect.as_mut().poll(cx))).await;
+    let read = match ready {
+        std::task::Poll::Ready(r) => r,
+        std::task::Poll::Pending => match tokio::time::timeout(within, collect).await {
+            Ok(r) => r,
+            Err(_) => {
+                ctx.rec.body_read = reading.elapsed();
+                return Err(GatewayError::BodyReadTimeout { after: within });
+            }
+        },
+    };
     ctx.rec.body_read = reading.elapsed();
     match read {
-        Err(_) => Err(GatewayError::BodyReadTimeout { after: within }),
-        Ok(Ok(c)) => Ok(c.to_bytes()),
-        Ok(Err(e)) => {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) => {
             if e.is::<http_body_util::LengthLimitError>() {
                 Err(GatewayError::BodyTooLarge { limit })
             } else {
