@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
-use http_body_util::BodyExt;
 use serde_json::json;
 use switchyard_emulator::{Behaviour, MockConfig};
 
