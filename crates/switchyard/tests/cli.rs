@@ -186,6 +186,21 @@ fn serve_without_config_runs_the_demo() {
     assert_eq!(logged[1]["response_type"], "stream");
     assert!(logged[1]["output_token"].as_u64().unwrap() > 0);
     assert_eq!(logged[2]["path"], "/v1/models");
+
+    // SIGHUP without a config file: nothing to reload, and the demo runs on.
+    let ok = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "SIGHUP ended the demo");
+    let resp = http(
+        &addr,
+        "GET /v1/models HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     let _ = child.kill();
     let _ = child.wait();
 }

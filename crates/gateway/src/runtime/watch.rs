@@ -40,13 +40,14 @@ fn stamp(path: &Path) -> Option<Stamp> {
 
 impl Runtime {
     /// Start reloading on `SIGHUP` and on changes to the config file. The
-    /// tasks end when the runtime is dropped.
+    /// tasks end when the runtime is dropped. Without a file (the demo),
+    /// `SIGHUP` is still caught: it logs that there is nothing to reload
+    /// instead of ending the process.
     pub fn spawn_reloaders(self: &Arc<Self>) {
-        let Some(path) = self.source().path.clone() else {
-            return;
-        };
         let weak = Arc::downgrade(self);
-        tokio::spawn(watch_file(weak.clone(), path));
+        if let Some(path) = self.source().path.clone() {
+            tokio::spawn(watch_file(weak.clone(), path));
+        }
         #[cfg(unix)]
         tokio::spawn(on_sighup(weak));
     }
