@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Two gateway binaries side by side, both up at once behind one emulator, measured by
+# alternating short c1 wrk runs: machine drift (this VM's c1 latency moves 15 % between
+# minutes) hits both alike. Usage:
+#   bench/ab.sh OLD_BINARY NEW_BINARY [off|on] [ROUNDS]
+# off: metrics and access log off (the request path alone); on: metrics on, access log to
+# /dev/null. Prints each run and the means. Ports 19201-19203 on 127.0.0.1.
+set -euo pipefail
+OLD=$1 NEW=$2 MODE=${3:-off} ROUNDS=${4:-8}
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+TMP="$(mktemp -d /tmp/switchyard-ab.XXXXXX)"
+"$OLD" mock --listen 127.0.0.1:19201 >/dev/null 2>&1 &
+PIDS=($!)
+trap 'kill "${PIDS[@]}" 2>/dev/null; rm -rf "$TMP"' EXIT
+config() { # port
+    local extra='log: { access: "/dev/null" }'
+    [ "$MODE" = off ] && extra=$'log: { access: "off" }\nmetrics: { enabled: false }'
+    printf 'server: { listen: "127.0.0.1:%s" }\n%s\nproviders:\n  - { id: p, type: openai, baseUrl: "http://127.0.0.1:19201", apiTokens: ["sk-bench"] }\n' "$1" "$extra"
+}
+config 19202 > "$TMP/old.yaml"
+config 19203 > "$TMP/new.yaml"
+SWITCHYARD_LOG=warn "$OLD" serve --config "$TMP/old.yaml" >/dev/null 2>&1 & PIDS+=($!)
+SWITCHYARD_LOG=warn "$NEW" serve --config "$TMP/new.yaml" >/dev/null 2>&1 & PIDS+=($!)
+sleep 1
+run() { # port seconds
+    wrk -t1 -c1 -d"$2"s --latency -s "$ROOT/bench/post.lua" "http://127.0.0.1:$1/v1/chat/completions" |
+        awk '/Requests\/sec/{r=$2} / 50%/{p=$2} END{print r, p}'
+}
+run 19202 2 >/dev/null; run 19203 2 >/dev/null   # warm-up
+for ((i = 1; i <= ROUNDS; i++)); do
+    echo "old $(run 19202 3)"
+    echo "new $(run 19203 3)"
+done | tee "$TMP/runs"
+awk '{s[$1]+=$2; p[$1]+=$3; n[$1]++} END {for (k in s) printf "%s: %.0f req/s, p50 %.1f us (mean of %d runs)\n", k, s[k]/n[k], p[k]/n[k], n[k]}' "$TMP/runs"
