@@ -478,3 +478,49 @@ async fn a_thousand_requests_over_ten_reloads_all_succeed() {
     assert!(failed.is_empty(), "{} failed: {failed:?}", failed.len());
     assert_eq!(reload_status(&gw).await["generation"], 11);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_names_of_a_reloaded_config_keep_their_metric_label() {
+    let emu = default_emulator().await;
+    let dir = TempDir::new("labels");
+    let path = dir.file();
+    let a = provider("a", emu.addr, "\"sk-a\"");
+    // No room for names the config does not use: they count as `other`.
+    let with_metrics = |routes: &[(&str, &str, &str)]| {
+        config(false, &[&a], routes) + "metrics: { maxModels: 0 }\n"
+    };
+    std::fs::write(&path, with_metrics(&[("alpha", "alpha-*", "a")])).unwrap();
+    let gw = gateway_from_file(&path).await;
+    assert_eq!(
+        post(gw.addr, "/v1/chat/completions", chat("alpha-1"))
+            .await
+            .status,
+        200
+    );
+    std::fs::write(
+        &path,
+        with_metrics(&[("beta", "beta-1", "a"), ("alpha", "alpha-*", "a")]),
+    )
+    .unwrap();
+    assert_eq!(
+        send(gw.admin, "POST", "/admin/reload", "", &[])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        post(gw.addr, "/v1/chat/completions", chat("beta-1"))
+            .await
+            .status,
+        200
+    );
+    let m = metrics(&gw).await;
+    assert!(
+        m.contains(r#"switchyard_requests_total{route="alpha",provider="a",model="other""#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"switchyard_requests_total{route="beta",provider="a",model="beta-1""#),
+        "{m}"
+    );
+}

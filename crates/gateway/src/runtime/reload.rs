@@ -194,6 +194,9 @@ impl Runtime {
         let store = self.shared.health_store.as_ref();
         let snap = Snapshot::build(&cfg, store, version).map_err(|e| vec![e.to_string()])?;
         let changes = diff(&current.cfg, &cfg);
+        self.shared
+            .telemetry
+            .add_known_models(super::snapshot::config_models(&cfg));
         self.snapshot.store(Arc::new(snap));
         // Credentials no provider has any more are forgotten; the others
         // keep their record (the new snapshot shares it).

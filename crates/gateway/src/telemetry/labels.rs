@@ -10,11 +10,15 @@
 use std::collections::HashSet;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use arc_swap::ArcSwap;
+
 pub const OTHER: &str = "other";
 pub const NONE: &str = "none";
 
 pub struct ModelLabels {
-    known: HashSet<Arc<str>>,
+    /// The config's names; a reload adds its own (never removes: a label
+    /// value keeps meaning the same series).
+    known: ArcSwap<HashSet<Arc<str>>>,
     seen: RwLock<HashSet<Arc<str>>>,
     max: usize,
     other: Arc<str>,
@@ -24,7 +28,7 @@ pub struct ModelLabels {
 impl ModelLabels {
     pub fn new(known: impl IntoIterator<Item = String>, max: usize) -> Self {
         ModelLabels {
-            known: known.into_iter().map(Arc::from).collect(),
+            known: ArcSwap::from_pointee(known.into_iter().map(Arc::from).collect()),
             seen: RwLock::new(HashSet::new()),
             max,
             other: Arc::from(OTHER),
@@ -37,7 +41,7 @@ impl ModelLabels {
         let Some(m) = model.filter(|m| !m.is_empty()) else {
             return self.none.clone();
         };
-        if let Some(k) = self.known.get(m) {
+        if let Some(k) = self.known.load().get(m) {
             return k.clone();
         }
         {
@@ -63,6 +67,15 @@ impl ModelLabels {
     }
 }
 
+impl ModelLabels {
+    /// Names a reloaded config uses: they keep their own label value too.
+    pub fn add_known(&self, models: impl IntoIterator<Item = String>) {
+        let mut known = HashSet::clone(&self.known.load());
+        known.extend(models.into_iter().map(Arc::from));
+        self.known.store(Arc::new(known));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +89,11 @@ mod tests {
         assert_eq!(&*l.get(Some("a")), "a");
         assert_eq!(&*l.get(Some("gpt-4o")), "gpt-4o");
         assert_eq!(&*l.get(None), NONE);
+        // A reload's model keeps its name even once the set is full.
+        assert_eq!(&*l.get(Some("claude-x")), OTHER);
+        l.add_known(["claude-x".to_string()]);
+        assert_eq!(&*l.get(Some("claude-x")), "claude-x");
+        assert_eq!(&*l.get(Some("gpt-4o")), "gpt-4o");
     }
 
     #[test]

@@ -130,6 +130,8 @@ pub struct Telemetry {
     /// `log.bodies`: bytes of each body logged.
     body_limit: Option<usize>,
     drops: Arc<Drops>,
+    /// The `model` label set shared by the workers.
+    labels: Option<Arc<labels::ModelLabels>>,
 }
 
 impl Telemetry {
@@ -174,11 +176,13 @@ impl Telemetry {
         let count = workers.count.max(1);
         let shard_budget = workers.queue_bytes / count;
         let mut shards = Vec::new();
+        let mut label_set = None;
         if metrics.is_some() || log.is_some() || tracer.is_some() {
             let labels = Arc::new(labels::ModelLabels::new(
                 known_models,
                 cfg.metrics.max_models,
             ));
+            label_set = Some(labels.clone());
             for index in 0..count {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let queued = Arc::new(Queued::default());
@@ -206,7 +210,16 @@ impl Telemetry {
             tracer,
             body_limit,
             drops,
+            labels: label_set,
         })
+    }
+
+    /// Model names a reloaded config uses: each keeps its own `model`
+    /// label value, like the first config's.
+    pub fn add_known_models(&self, models: Vec<String>) {
+        if let Some(l) = &self.labels {
+            l.add_known(models);
+        }
     }
 
     /// Whether requests need a record at all.
