@@ -222,7 +222,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let admin = match admin_listener {
         Some(l) => {
             if let Some(a) = admin_addr {
-                tracing::info!(listen = %a, "admin API listening (/health, /status, /metrics)");
+                tracing::info!(listen = %a, "admin API listening (/health, /status, /metrics, /admin/reload)");
             }
             let g = gateway.clone();
             let mut stop = stop_rx.clone();
