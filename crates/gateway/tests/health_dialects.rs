@@ -20,22 +20,6 @@ use tokio::io::AsyncWriteExt;
 
 const FAILOVER: &str = "failover: { enabled: true, failureThreshold: 1, healthCheckInterval: 100ms, healthCheckTimeout: 2s, healthCheckModel: ";
 
-/// Poll `cond` every 20 ms for at most `limit`.
-async fn eventually<F, Fut>(limit: Duration, mut cond: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let end = tokio::time::Instant::now() + limit;
-    while tokio::time::Instant::now() < end {
-        if cond().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
-}
-
 /// One credential to drive out of rotation and check back.
 struct Case<'a> {
     provider: &'a str,

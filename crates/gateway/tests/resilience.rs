@@ -33,22 +33,6 @@ fn checks(reqs: &[RecordedRequest]) -> Vec<&RecordedRequest> {
         .collect()
 }
 
-/// Poll `cond` every 10 ms for at most `limit`.
-async fn eventually<F, Fut>(limit: Duration, mut cond: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let end = tokio::time::Instant::now() + limit;
-    while tokio::time::Instant::now() < end {
-        if cond().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    false
-}
-
 /// Defect 1: health checks sent with another endpoint's key.
 #[tokio::test]
 async fn azure_health_checks_use_their_own_host_and_token() {

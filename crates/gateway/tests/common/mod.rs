@@ -313,23 +313,34 @@ async fn start(gw: Gateway) -> TestGateway {
     }
 }
 
-/// Poll `check` every 50 ms until it is true; panic after `limit`.
-pub async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
+/// Poll `cond` every 10 ms for at most `limit`; whether it became true.
+pub async fn eventually<F, Fut>(limit: Duration, mut cond: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + limit;
+    let end = tokio::time::Instant::now() + limit;
     loop {
-        if check().await {
-            return;
+        if cond().await {
+            return true;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        if tokio::time::Instant::now() >= end {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// [`eventually`], panicking with `what` when `check` never held.
+pub async fn wait_until<F, Fut>(limit: Duration, what: &str, check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    assert!(
+        eventually(limit, check).await,
+        "timed out after {limit:?} waiting for {what}"
+    );
 }
 
 /// Read a whole streamed body (bounded), and check it ended with `[DONE]`.
