@@ -58,7 +58,7 @@ pub enum GatewayError {
         retry_after: Duration,
     },
     #[error(
-        "No handler for {method} {path}. This gateway serves POST /v1/chat/completions, POST /v1/completions, POST /v1/embeddings and GET /v1/models."
+        "No handler for {method} {path}. This gateway serves POST /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/messages, POST /v1beta/models/{{model}}:generateContent (and :streamGenerateContent?alt=sse), and GET /v1/models."
     )]
     UnknownEndpoint { method: String, path: String },
     #[error("{path} does not accept {method}; use {allowed}.")]
