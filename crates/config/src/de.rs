@@ -79,6 +79,19 @@ pub(crate) fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
         .collect()
 }
 
+pub(crate) fn opt_strings<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    match Option::<Vec<String>>::deserialize(d)? {
+        Some(v) => v
+            .into_iter()
+            .map(|s| expand_env(&s).map_err(de::Error::custom))
+            .collect::<Result<_, _>>()
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
 /// A YAML mapping of strings, in the order written, values env-expanded.
 pub(crate) fn ordered_map<'de, D: Deserializer<'de>>(
     d: D,

@@ -9,7 +9,7 @@ use std::fmt;
 use switchyard_providers::mask_credential;
 use switchyard_providers::vertex_auth::key_client_email;
 
-use crate::ProviderConfig;
+use crate::{ConsumerConfig, ProviderConfig};
 
 /// A credential, masked.
 struct Masked<'a>(&'a str);
@@ -194,5 +194,16 @@ providers:
                 assert!(text.contains(shown), "no {shown} in {text}");
             }
         }
+    }
+}
+
+impl fmt::Debug for ConsumerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<Masked<'_>> = self.keys.iter().map(|k| Masked(k)).collect();
+        f.debug_struct("ConsumerConfig")
+            .field("name", &self.name)
+            .field("keys", &keys)
+            .field("models", &self.models)
+            .finish()
     }
 }

@@ -12,12 +12,24 @@ mod validate;
 
 pub use de::{expand_env, parse_duration};
 pub use schema::{
-    AdminConfig, Config, FailoverConfig, FallbackConfig, FallbackTarget, LogConfig, MetricsConfig,
-    OtelConfig, ProviderConfig, RetryConfig, RouteConfig, ServerConfig, TokenSelection,
+    AdminConfig, AuthConfig, Config, ConsumerConfig, FailoverConfig, FallbackConfig,
+    FallbackTarget, LogConfig, MetricsConfig, OtelConfig, ProviderConfig, RetryConfig, RouteConfig,
+    ServerConfig, TokenSelection,
 };
 pub use validate::{ConfigError, Problem};
 
 use std::path::Path;
+
+/// The lowercase hex SHA-256 of a consumer key's UTF-8 bytes: the form
+/// keys are compared in, and the `sha256:` form a config may hold.
+pub fn key_digest_hex(key: &str) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
+    let mut s = String::with_capacity(64);
+    for b in d.as_ref() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
 
 impl Config {
     /// Parse and validate a YAML document. `source` names it in errors.

@@ -28,6 +28,71 @@ pub struct Config {
     /// OpenTelemetry traces over OTLP/HTTP; off unless set.
     #[serde(default)]
     pub otel: Option<OtelConfig>,
+    /// Who may call the gateway: each consumer with its own keys.
+    #[serde(default)]
+    pub consumers: Vec<ConsumerConfig>,
+    /// Where client keys are read, and whether one is required.
+    #[serde(default)]
+    pub auth: AuthConfig,
+}
+
+/// A client of the gateway (a team, an application) with its own keys.
+/// `Debug` masks the keys (see `debug.rs`).
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConsumerConfig {
+    #[serde(deserialize_with = "de::string")]
+    pub name: String,
+    /// Keys as sent by clients, or `sha256:<64 lowercase hex>` of one (the
+    /// SHA-256 of its UTF-8 bytes). Several keys allow rotation.
+    #[serde(deserialize_with = "de::strings")]
+    pub keys: Vec<String>,
+    /// Requested models this consumer may use (globs); omitted: all.
+    #[serde(default, deserialize_with = "de::opt_strings")]
+    pub models: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuthConfig {
+    /// Whether a request without a key is refused (401). Default: true
+    /// when `consumers` is not empty.
+    #[serde(default)]
+    pub required: Option<bool>,
+    /// Headers a key is read from, in order; `Bearer ` is stripped.
+    #[serde(default = "default_key_headers", deserialize_with = "de::strings")]
+    pub key_headers: Vec<String>,
+    /// Query parameter a key is read from (Gemini clients send `?key=`);
+    /// `""` turns it off.
+    #[serde(default = "default_query_param", deserialize_with = "de::string")]
+    pub query_param: String,
+}
+
+fn default_key_headers() -> Vec<String> {
+    ["authorization", "x-api-key", "api-key", "x-goog-api-key"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn default_query_param() -> String {
+    "key".into()
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            required: None,
+            key_headers: default_key_headers(),
+            query_param: default_query_param(),
+        }
+    }
+}
+
+impl Config {
+    /// Whether a request must carry a consumer key.
+    pub fn auth_required(&self) -> bool {
+        self.auth.required.unwrap_or(!self.consumers.is_empty())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -438,4 +503,7 @@ pub struct RouteConfig {
     pub provider: String,
     #[serde(default)]
     pub fallback: Option<FallbackConfig>,
+    /// Consumers that may use this route; omitted: every consumer.
+    #[serde(default, deserialize_with = "de::opt_strings")]
+    pub allow: Option<Vec<String>>,
 }

@@ -387,8 +387,93 @@ impl Config {
                     );
                 }
             }
+            for (c, name) in r.allow.iter().flatten().enumerate() {
+                if !self.consumers.iter().any(|k| &k.name == name) {
+                    add(
+                        format!("{at}.allow[{c}]"),
+                        format!("no consumer is named `{name}`"),
+                    );
+                }
+            }
         }
+        self.consumer_problems(&mut add);
         out
+    }
+
+    fn consumer_problems(&self, add: &mut impl FnMut(String, String)) {
+        let mut names = HashSet::new();
+        let mut keys = HashSet::new();
+        for (i, c) in self.consumers.iter().enumerate() {
+            let at = format!("consumers[{i}] ({})", c.name);
+            if !valid_id(&c.name) {
+                add(
+                    format!("consumers[{i}].name"),
+                    "must be 1-64 letters, digits, `-`, `_` or `.`".into(),
+                );
+            } else if !names.insert(c.name.as_str()) {
+                add(
+                    format!("{at}.name"),
+                    format!("duplicate consumer name `{}`", c.name),
+                );
+            }
+            if c.keys.is_empty() {
+                add(
+                    format!("{at}.keys"),
+                    "list at least one key (`switchyard key new` makes one)".into(),
+                );
+            }
+            for (k, key) in c.keys.iter().enumerate() {
+                let digest = match key.strip_prefix("sha256:") {
+                    Some(hex) => {
+                        if hex.len() != 64
+                            || !hex
+                                .bytes()
+                                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                        {
+                            add(
+                                format!("{at}.keys[{k}]"),
+                                "a `sha256:` key must be followed by 64 lowercase hex digits (the SHA-256 of the key's UTF-8 bytes)".into(),
+                            );
+                            continue;
+                        }
+                        hex.to_string()
+                    }
+                    None if key.trim().is_empty() => {
+                        add(format!("{at}.keys[{k}]"), "is empty".into());
+                        continue;
+                    }
+                    None => crate::key_digest_hex(key),
+                };
+                if !keys.insert(digest) {
+                    add(
+                        format!("{at}.keys[{k}]"),
+                        "this key is already given to a consumer; every key must identify one consumer".into(),
+                    );
+                }
+            }
+            for (m, pat) in c.models.iter().flatten().enumerate() {
+                if pat.trim().is_empty() {
+                    add(
+                        format!("{at}.models[{m}]"),
+                        "is empty; omit `models` to allow every model".into(),
+                    );
+                }
+            }
+        }
+        for (i, h) in self.auth.key_headers.iter().enumerate() {
+            if !valid_header_name(h) {
+                add(
+                    format!("auth.keyHeaders[{i}]"),
+                    format!("`{h}` is not a valid header name"),
+                );
+            }
+        }
+        if self.auth.required == Some(true) && self.consumers.is_empty() {
+            add(
+                "auth.required".into(),
+                "is true but no consumers are configured, so every request would be refused; add consumers".into(),
+            );
+        }
     }
 }
 

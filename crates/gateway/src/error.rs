@@ -67,6 +67,22 @@ pub enum GatewayError {
         path: String,
         allowed: &'static str,
     },
+    #[error(
+        "No API key. Send your consumer key as `Authorization: Bearer <key>` (or in {where_})."
+    )]
+    MissingApiKey { where_: String },
+    #[error(
+        "The API key is not valid for this gateway. Check that you send the consumer key your gateway operator gave you (not a provider's key)."
+    )]
+    InvalidApiKey,
+    #[error(
+        "Consumer `{consumer}` may not use route `{route}`. Ask the gateway operator to add it to the route's `allow` list, or use a model another route serves."
+    )]
+    PermissionDenied { consumer: String, route: String },
+    #[error(
+        "Consumer `{consumer}` may not use the model `{model}`. GET /v1/models lists the models this key may use."
+    )]
+    ModelNotAllowed { consumer: String, model: String },
     #[error("Internal error: {0}. This is a bug in the gateway; please report it.")]
     Internal(String),
 }
@@ -85,6 +101,8 @@ impl GatewayError {
             UpstreamConnect { .. } | UpstreamBroken { .. } => StatusCode::BAD_GATEWAY,
             UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             NoCredential { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            MissingApiKey { .. } | InvalidApiKey => StatusCode::UNAUTHORIZED,
+            PermissionDenied { .. } | ModelNotAllowed { .. } => StatusCode::FORBIDDEN,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -113,6 +131,11 @@ impl GatewayError {
             UpstreamBroken { .. } => (ErrorKind::Upstream, "upstream_error", None),
             UpstreamTimeout { .. } => (ErrorKind::Timeout, "upstream_timeout", None),
             NoCredential { .. } => (ErrorKind::Upstream, "no_healthy_credential", None),
+            MissingApiKey { .. } | InvalidApiKey => {
+                (ErrorKind::Authentication, "invalid_api_key", None)
+            }
+            PermissionDenied { .. } => (ErrorKind::Permission, "permission_denied", None),
+            ModelNotAllowed { .. } => (ErrorKind::Permission, "model_not_allowed", Some("model")),
             Internal(_) => (ErrorKind::Internal, "internal_error", None),
         }
     }

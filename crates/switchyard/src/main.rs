@@ -41,6 +41,16 @@ enum Command {
     /// Ask a running gateway to reload its configuration file (POST
     /// /admin/reload); prints what changed, or every problem.
     Reload(ReloadArgs),
+    /// Consumer keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Print a new random consumer key and its `sha256:` form (put either
+    /// in `consumers[].keys`; the sha256 form keeps the key out of the file).
+    New,
 }
 
 #[derive(Args)]
@@ -109,6 +119,7 @@ fn main() -> ExitCode {
         Some(Command::CheckConfig { file }) => check_config(&file),
         Some(Command::Mock(args)) => run(mock(args)),
         Some(Command::Reload(args)) => run(reload(args)),
+        Some(Command::Key(KeyCommand::New)) => key_new(),
         Some(Command::Serve(args)) => run(serve(args)),
         None => run(serve(cli.serve)),
     }
@@ -128,6 +139,20 @@ fn run(fut: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
     };
     match rt.block_on(fut) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn key_new() -> ExitCode {
+    match switchyard_gateway::runtime::consumers::new_key() {
+        Ok(key) => {
+            println!("key:    {key}");
+            println!("config: sha256:{}", switchyard_config::key_digest_hex(&key));
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -38,6 +38,7 @@ use switchyard_providers::Dialect;
 
 use crate::body::{APPLICATION_JSON, GatewayBody};
 use crate::error::GatewayError;
+use crate::runtime::consumers::Consumer;
 use crate::runtime::{Runtime, Snapshot};
 use crate::telemetry::{ObservedBody, RequestRecord};
 use crate::upstream::headers::Forwarded;
@@ -51,7 +52,7 @@ pub struct RequestCtx {
     /// The client's dialect: errors are written in it.
     pub dialect: Dialect,
     /// The consumer, once identified (`None`: anonymous).
-    pub consumer: Option<Arc<str>>,
+    pub consumer: Option<Arc<Consumer>>,
     /// Filled along the way, accounted in `finish`.
     pub rec: Box<RequestRecord>,
     /// Whether the request is accounted (liveness probes are not). The
@@ -123,7 +124,13 @@ async fn serve(
             if method != Method::GET {
                 return Err(not_allowed("GET"));
             }
-            Ok(json_response(snap.models_body.clone()))
+            identify::identify(ctx, &snap.auth, req.headers(), req.uri().query())?;
+            // Only what the caller may use.
+            let body = match &ctx.consumer {
+                Some(c) => snap.auth.models_body(&c.name).cloned().unwrap_or_default(),
+                None => snap.models_body.clone(),
+            };
+            Ok(json_response(body))
         }
         Endpoint::Model(ingress) => {
             if method != Method::POST {
@@ -142,6 +149,7 @@ async fn model_request(
     mut ingress: Ingress,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, GatewayError> {
+    identify::identify(ctx, &snap.auth, req.headers(), req.uri().query())?;
     let sse = req
         .uri()
         .query()
@@ -152,7 +160,6 @@ async fn model_request(
             expected: "`sse`: this gateway streams Gemini answers as server-sent events; call :streamGenerateContent?alt=sse (as the Google SDKs do)",
         }));
     }
-    identify::identify(ctx, req.headers())?;
     ingress.forwarded = Forwarded::capture(
         req.headers(),
         ctx.id.clone(),
@@ -167,7 +174,7 @@ async fn model_request(
     }
     let request = parse::parse(ctx, &ingress, &body)?;
     let route = route::route(ctx, snap, &ingress, request.model())?;
-    authorize::authorize(ctx, route)?;
+    authorize::authorize(ctx, route, request.model())?;
     admit::admit(ctx, route)?;
     if let Some(hit) = cache::lookup(ctx, &request) {
         return Ok(hit);

@@ -4,6 +4,7 @@
 //! finishes on it, whatever reloads happen meanwhile. See
 //! `docs/request-lifecycle.md` and `docs/reload.md`.
 
+pub mod consumers;
 mod reload;
 mod shared;
 mod snapshot;

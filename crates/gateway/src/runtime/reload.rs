@@ -324,6 +324,12 @@ fn diff(old: &Config, new: &Config) -> Vec<String> {
         &p.id
     });
     changed_items(&mut out, "routes", &old.routes, &new.routes, |r| &r.name);
+    changed_items(&mut out, "consumers", &old.consumers, &new.consumers, |c| {
+        &c.name
+    });
+    if old.auth != new.auth {
+        out.push("auth changed".into());
+    }
     fn order(c: &Config) -> Vec<&str> {
         c.routes.iter().map(|r| r.name.as_str()).collect()
     }

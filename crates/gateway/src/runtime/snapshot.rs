@@ -10,6 +10,7 @@ use switchyard_config::Config;
 use switchyard_routing::{HealthStore, RouteTable, StatusSet};
 
 use super::BuildError;
+use super::consumers::{Auth, Consumer};
 use crate::upstream::Upstream;
 
 #[derive(Debug)]
@@ -17,6 +18,19 @@ pub struct RouteTarget {
     pub name: Arc<str>,
     pub upstream: Arc<Upstream>,
     pub fallback: Option<Fallback>,
+    /// Consumers that may use the route; `None`: every caller.
+    pub allow: Option<Vec<Arc<str>>>,
+}
+
+impl RouteTarget {
+    /// Whether `who` (`None`: an anonymous caller) may use this route.
+    pub fn allows(&self, who: Option<&Consumer>) -> bool {
+        match (&self.allow, who) {
+            (None, _) => true,
+            (Some(list), Some(c)) => list.iter().any(|n| *n == c.name),
+            (Some(_), None) => false,
+        }
+    }
 }
 
 /// A route's `fallback`: where to go, in order, when its provider fails.
@@ -44,6 +58,8 @@ pub struct Snapshot {
     pub served_summary: String,
     /// The config's version: a digest of its text (see `reload`).
     pub version: Arc<str>,
+    /// Consumers and where their keys are read.
+    pub auth: Auth,
 }
 
 impl Snapshot {
@@ -76,6 +92,7 @@ impl Snapshot {
                     name: u.id.clone(),
                     upstream: u.clone(),
                     fallback: None,
+                    allow: None,
                 },
             );
         }
@@ -103,11 +120,22 @@ impl Snapshot {
                     name: Arc::from(r.name.as_str()),
                     upstream: find(&r.provider)?,
                     fallback,
+                    allow: r
+                        .allow
+                        .as_ref()
+                        .map(|a| a.iter().map(|n| Arc::from(n.as_str())).collect()),
                 },
             );
         }
-        let (models_body, served_summary) = describe_models(&routes);
+        let (models_body, served_summary) = describe_models(&routes, None);
+        let mut auth = Auth::build(cfg)?;
+        let consumers: Vec<Arc<Consumer>> = auth.consumers().cloned().collect();
+        for c in consumers {
+            let (body, _) = describe_models(&routes, Some(&c));
+            auth.set_models_body(c.name.clone(), body);
+        }
         Ok(Snapshot {
+            auth,
             routes,
             upstreams,
             max_body_bytes: cfg.server.max_body_bytes,
@@ -151,14 +179,25 @@ pub fn config_models(cfg: &Config) -> Vec<String> {
 
 /// The model list (literal route patterns and the exact mapping keys each
 /// route accepts) and a one-line summary of the routes for 404 messages.
-fn describe_models(routes: &RouteTable<RouteTarget>) -> (Bytes, String) {
+/// With `who`, only the routes and models that consumer may use.
+fn describe_models(routes: &RouteTable<RouteTarget>, who: Option<&Consumer>) -> (Bytes, String) {
     let mut models: Vec<(String, Arc<str>)> = Vec::new();
     let mut summary: Vec<String> = Vec::new();
     let created = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     for (globs, target) in routes.iter() {
+        if who.is_some() && !target.allows(who) {
+            continue;
+        }
         let mut add = |m: &str| {
+            // For a consumer: only models it may use, on the route that
+            // really serves them (the first that matches).
+            if let Some(c) = who
+                && (!c.allows_model(m) || !routes.find(m).is_some_and(|t| t.allows(Some(c))))
+            {
+                return;
+            }
             if !models.iter().any(|(x, _)| x == m) {
                 models.push((m.to_string(), target.upstream.id.clone()));
             }

@@ -177,7 +177,7 @@ pub fn write_line(
         response_model: acc.response_model.as_deref(),
         provider: served.or(rec.attempts.last()).map(|a| &*a.provider),
         route: rec.route.as_deref(),
-        consumer: None,
+        consumer: rec.consumer.as_deref(),
         status: rec.status,
         response_type: if rec.stream { "stream" } else { "normal" },
         input_token: u.input_tokens,

@@ -64,7 +64,8 @@ const TOKEN_SLOTS: [(&str, &str); 8] = [
     ("reasoning", "true"),
 ];
 
-type SeriesKey = (Arc<str>, Arc<str>, Arc<str>, &'static str);
+/// (route, provider, model, consumer, status class).
+type SeriesKey = (Arc<str>, Arc<str>, Arc<str>, Arc<str>, &'static str);
 
 /// The handles of one (route, provider, model, status class): looked up
 /// once, then updated without touching the registry. Each telemetry worker
@@ -281,11 +282,18 @@ impl Metrics {
         let provider: Arc<str> = last.map_or_else(|| cache.none.clone(), |a| a.provider.clone());
         let model = models.get(last.map(|a| &*a.model));
         let class = status_class(rec.status);
-        let key = (route.clone(), provider.clone(), model.clone(), class);
+        let consumer: Arc<str> = rec.consumer.clone().unwrap_or_else(|| cache.none.clone());
+        let key = (
+            route.clone(),
+            provider.clone(),
+            model.clone(),
+            consumer.clone(),
+            class,
+        );
         let series = match cache.requests.get_mut(&key) {
             Some(s) => s,
             None => {
-                let s = self.request_series(&route, &provider, &model, class);
+                let s = self.request_series(&route, &provider, &model, &consumer, class);
                 cache.requests.entry(key).or_insert(s)
             }
         };
@@ -297,7 +305,7 @@ impl Metrics {
                 label("route", route.clone()),
                 label("provider", provider.clone()),
                 label("model", model.clone()),
-                label("consumer", NONE),
+                label("consumer", consumer.clone()),
             ]
         };
         if let Some(t) = acc.first_token {
@@ -332,7 +340,7 @@ impl Metrics {
                                 label("route", route.clone()),
                                 label("provider", provider.clone()),
                                 label("model", model.clone()),
-                                label("consumer", NONE),
+                                label("consumer", consumer.clone()),
                                 label("type", kind),
                                 label("estimated", est),
                             ],
@@ -394,6 +402,7 @@ impl Metrics {
                 rec.route.clone().unwrap_or_else(|| cache.none.clone()),
                 a.provider.clone(),
                 models.get(Some(&a.model)),
+                cache.none.clone(),
                 a_class,
             );
             let h = match cache.attempts.get(&key) {
@@ -456,6 +465,7 @@ impl Metrics {
         route: &Arc<str>,
         provider: &Arc<str>,
         model: &Arc<str>,
+        consumer: &Arc<str>,
         class: &'static str,
     ) -> RequestSeries {
         let base = || {
@@ -463,7 +473,7 @@ impl Metrics {
                 label("route", route.clone()),
                 label("provider", provider.clone()),
                 label("model", model.clone()),
-                label("consumer", NONE),
+                label("consumer", consumer.clone()),
             ]
         };
         let with_class = || {

@@ -81,6 +81,8 @@ pub struct RequestRecord {
     pub api: Option<Api>,
     pub client: Dialect,
     pub requested_model: Option<Box<str>>,
+    /// The consumer whose key the request carried.
+    pub consumer: Option<Arc<str>>,
     pub route: Option<Arc<str>>,
     /// The route's own provider.
     pub primary_provider: Option<Arc<str>>,
@@ -207,6 +209,7 @@ impl RequestRecord {
             api: None,
             client,
             requested_model: None,
+            consumer: None,
             route: None,
             primary_provider: None,
             stream: false,
