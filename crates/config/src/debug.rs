@@ -134,6 +134,17 @@ impl fmt::Debug for ProviderConfig {
     }
 }
 
+impl fmt::Debug for ConsumerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<Masked<'_>> = self.keys.iter().map(|k| Masked(k)).collect();
+        f.debug_struct("ConsumerConfig")
+            .field("name", &self.name)
+            .field("keys", &keys)
+            .field("models", &self.models)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::Config;
@@ -194,16 +205,5 @@ providers:
                 assert!(text.contains(shown), "no {shown} in {text}");
             }
         }
-    }
-}
-
-impl fmt::Debug for ConsumerConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let keys: Vec<Masked<'_>> = self.keys.iter().map(|k| Masked(k)).collect();
-        f.debug_struct("ConsumerConfig")
-            .field("name", &self.name)
-            .field("keys", &keys)
-            .field("models", &self.models)
-            .finish()
     }
 }
