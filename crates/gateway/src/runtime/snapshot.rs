@@ -27,7 +27,7 @@ impl RouteTarget {
     pub fn allows(&self, who: Option<&Consumer>) -> bool {
         match (&self.allow, who) {
             (None, _) => true,
-            (Some(list), Some(c)) => list.iter().any(|n| *n == c.name),
+            (Some(list), Some(c)) => list.contains(&c.name),
             (Some(_), None) => false,
         }
     }
