@@ -143,6 +143,7 @@ impl Reservation {
 pub struct Limiter<S> {
     store: S,
     origin: Instant,
+    origin_ms: u64,
 }
 
 struct Entry<'a> {
@@ -151,8 +152,22 @@ struct Entry<'a> {
 }
 
 impl<S: LimitStore> Limiter<S> {
+    /// A limiter whose timeline starts at `origin` (0 ms): enough for a
+    /// store only this process uses.
     pub fn new(store: S, origin: Instant) -> Self {
-        Self { store, origin }
+        Self::with_epoch(store, origin, 0)
+    }
+
+    /// A limiter whose timeline reads `origin_ms` at `origin`: a store shared
+    /// by several instances needs one timeline, e.g. Unix milliseconds
+    /// (`origin_ms` = `SystemTime::now()` since the epoch, taken with
+    /// `origin` = `Instant::now()`).
+    pub fn with_epoch(store: S, origin: Instant, origin_ms: u64) -> Self {
+        Self {
+            store,
+            origin,
+            origin_ms,
+        }
     }
 
     pub fn store(&self) -> &S {
@@ -160,7 +175,10 @@ impl<S: LimitStore> Limiter<S> {
     }
 
     fn ms(&self, now: Instant) -> u64 {
-        u64::try_from(now.saturating_duration_since(self.origin).as_millis()).unwrap_or(u64::MAX)
+        let elapsed = now.saturating_duration_since(self.origin).as_millis();
+        u64::try_from(elapsed)
+            .unwrap_or(u64::MAX)
+            .saturating_add(self.origin_ms)
     }
 
     /// Admits `demand` only if it fits what remains in every window of every

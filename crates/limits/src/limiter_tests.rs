@@ -501,3 +501,24 @@ fn random_sequences_never_exceed_a_limit_over_any_window() {
         }
     }
 }
+
+#[test]
+fn a_shared_timeline_aligns_buckets_to_its_epoch() {
+    let t0 = Instant::now();
+    // 1,700,000,000,059,950 ms: 50 ms before a second (and a bucket) ends.
+    let unix_ms = 1_700_000_000_059_950;
+    let l = Limiter::with_epoch(MemoryStore::new(), t0, unix_ms);
+    let r = rule("consumer:a", &RPS5);
+    assert_eq!(
+        (0..6)
+            .filter(|_| l.reserve(&r, Demand::request(0), t0).is_ok())
+            .count(),
+        5
+    );
+    let Err(rej) = l.reserve(&r, Demand::request(0), t0) else {
+        panic!("full")
+    };
+    // The bucket [..59_900, ..60_000) leaves 1.1 s after it began.
+    assert_eq!(rej.retry_after, Some(ms(1_050)));
+    assert!(l.reserve(&r, Demand::request(0), at(t0, 1_050)).is_ok());
+}
