@@ -522,3 +522,57 @@ fn a_shared_timeline_aligns_buckets_to_its_epoch() {
     assert_eq!(rej.retry_after, Some(ms(1_050)));
     assert!(l.reserve(&r, Demand::request(0), at(t0, 1_050)).is_ok());
 }
+
+#[test]
+fn worked_example_of_docs_limits_md() {
+    let (l, t0) = limiter();
+    let r = rule("consumer:team-a", &TPM1000);
+    let tokens = |res: &Reservation| {
+        res.headers()
+            .tokens
+            .map(|t| (t.remaining, format_reset(t.reset)))
+    };
+    let Ok(a) = l.reserve(&r, Demand::request(400), at(t0, 10_500)) else {
+        panic!("A")
+    };
+    assert_eq!(tokens(&a), Some((600, "1m0.5s".to_owned())));
+    let Ok(b) = l.reserve(&r, Demand::request(400), at(t0, 20_000)) else {
+        panic!("B")
+    };
+    assert_eq!(tokens(&b), Some((200, "1m1s".to_owned())));
+    let Err(c) = l.reserve(&r, Demand::request(400), at(t0, 30_000)) else {
+        panic!("C")
+    };
+    assert_eq!(
+        (c.reason, c.retry_after_secs()),
+        (Reason::Exceeded, Some(41))
+    );
+    let info = c
+        .headers
+        .tokens
+        .map(|t| (t.remaining, format_reset(t.reset)));
+    assert_eq!(info, Some((200, "51s".to_owned())));
+    let Err(d) = l.reserve(&r, Demand::request(1_200), at(t0, 30_000)) else {
+        panic!("D")
+    };
+    assert_eq!((d.reason, d.retry_after), (Reason::NeverFits, None));
+    l.settle(a, 120, at(t0, 35_000));
+    let Ok(c) = l.reserve(&r, Demand::request(400), at(t0, 36_000)) else {
+        panic!("C again")
+    };
+    assert_eq!(tokens(&c).map(|t| t.0), Some(80));
+    drop(b);
+    // 1:11: bucket 10 has left, 800 remain counted; 1:21: 400.
+    let probe = |t| {
+        l.reserve(&r, Demand::request(1_000), at(t0, t))
+            .err()
+            .map(|e| e.headers.tokens.map(|i| i.remaining))
+    };
+    assert_eq!(probe(71_000), Some(Some(200)));
+    assert_eq!(probe(81_000), Some(Some(600)));
+    assert!(
+        probe(97_000).is_none(),
+        "all gone at 1:37 (bucket 36 leaves)"
+    );
+    drop(c);
+}
