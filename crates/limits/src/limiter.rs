@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::format::format_reset;
 use crate::store::{Adjust, Check, LimitStore, Usage};
 use crate::window::{Kind, Limit, Per, Slot};
 
@@ -58,6 +59,40 @@ pub struct RateHeaders {
 }
 
 impl RateHeaders {
+    /// OpenAI's header names and values, requests first, each kind only
+    /// where a rule of that kind applies: `x-ratelimit-limit-requests: 600`,
+    /// `x-ratelimit-remaining-requests: 599`, `x-ratelimit-reset-requests:
+    /// 1m0s`, then the same for `-tokens`.
+    pub fn openai_headers(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::with_capacity(6);
+        let kinds = [
+            (
+                self.requests,
+                [
+                    "x-ratelimit-limit-requests",
+                    "x-ratelimit-remaining-requests",
+                    "x-ratelimit-reset-requests",
+                ],
+            ),
+            (
+                self.tokens,
+                [
+                    "x-ratelimit-limit-tokens",
+                    "x-ratelimit-remaining-tokens",
+                    "x-ratelimit-reset-tokens",
+                ],
+            ),
+        ];
+        for (info, [limit, remaining, reset]) in kinds {
+            if let Some(info) = info {
+                out.push((limit, info.limit.to_string()));
+                out.push((remaining, info.remaining.to_string()));
+                out.push((reset, format_reset(info.reset)));
+            }
+        }
+        out
+    }
+
     fn offer(&mut self, kind: Kind, info: RateInfo) {
         let slot = match kind {
             Kind::Requests => &mut self.requests,
@@ -107,7 +142,9 @@ impl Rejection {
 /// An admitted demand. Settle it with the real usage when the answer ends;
 /// dropped unsettled (client gone, task cancelled), it keeps its whole
 /// reserve: nothing is refunded, because nothing needs to happen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Not `Clone`: one reservation is settled at most once.
+#[derive(Debug, PartialEq, Eq)]
 #[must_use = "settle the reservation with the real usage (dropping it keeps the full reserve)"]
 pub struct Reservation {
     tokens: u64,
