@@ -1,0 +1,18 @@
+//! Rate limits as pure logic: sliding windows of sub-buckets ([`Per`]),
+//! reserve before the upstream call and settle after it ([`Limiter`]), over
+//! a [`LimitStore`] that does only atomic primitives ([`MemoryStore`] here;
+//! a Redis store later). No I/O, no clock: every call takes `now`.
+//!
+//! See `docs/limits.md` for the windows and a worked example.
+
+mod format;
+mod limiter;
+mod memory;
+mod store;
+mod window;
+
+pub use format::format_reset;
+pub use limiter::{Demand, Limiter, RateHeaders, RateInfo, Reason, Rejection, Reservation, Rule};
+pub use memory::MemoryStore;
+pub use store::{Adjust, Check, LimitStore, Usage};
+pub use window::{Kind, Limit, Per, Slot};
