@@ -2,9 +2,11 @@
 # Two gateway binaries side by side, both up at once behind one emulator, measured by
 # alternating short c1 wrk runs: machine drift (this VM's c1 latency moves 15 % between
 # minutes) hits both alike. Usage:
-#   bench/ab.sh OLD_BINARY NEW_BINARY [off|on] [ROUNDS]
+#   bench/ab.sh OLD_BINARY NEW_BINARY [off|on|consumer] [ROUNDS]
 # off: metrics and access log off (the request path alone); on: metrics on, access log to
-# /dev/null. Prints each run and the means. Ports 19201-19203 on 127.0.0.1.
+# /dev/null; consumer: as off, and NEW requires a consumer key (the one bench/post.lua
+# sends), so `bench/ab.sh BIN BIN consumer` prices key checking. Prints each run and the
+# means. Ports 19201-19203 on 127.0.0.1.
 set -euo pipefail
 OLD=$1 NEW=$2 MODE=${3:-off} ROUNDS=${4:-8}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -12,13 +14,14 @@ TMP="$(mktemp -d /tmp/switchyard-ab.XXXXXX)"
 "$OLD" mock --listen 127.0.0.1:19201 >/dev/null 2>&1 &
 PIDS=($!)
 trap 'kill "${PIDS[@]}" 2>/dev/null; rm -rf "$TMP"' EXIT
-config() { # port
+config() { # port [consumers]
     local extra='log: { access: "/dev/null" }'
-    [ "$MODE" = off ] && extra=$'log: { access: "off" }\nmetrics: { enabled: false }'
+    [ "$MODE" != on ] && extra=$'log: { access: "off" }\nmetrics: { enabled: false }'
+    [ "${2:-}" = consumers ] && extra+=$'\nconsumers:\n  - { name: bench, keys: ["sk-bench-0001"] }'
     printf 'server: { listen: "127.0.0.1:%s" }\n%s\nproviders:\n  - { id: p, type: openai, baseUrl: "http://127.0.0.1:19201", apiTokens: ["sk-bench"] }\n' "$1" "$extra"
 }
 config 19202 > "$TMP/old.yaml"
-config 19203 > "$TMP/new.yaml"
+if [ "$MODE" = consumer ]; then config 19203 consumers; else config 19203; fi > "$TMP/new.yaml"
 SWITCHYARD_LOG=warn "$OLD" serve --config "$TMP/old.yaml" >/dev/null 2>&1 & PIDS+=($!)
 SWITCHYARD_LOG=warn "$NEW" serve --config "$TMP/new.yaml" >/dev/null 2>&1 & PIDS+=($!)
 sleep 1
