@@ -57,7 +57,8 @@ fn gemini_ingress(path: &str) -> Option<Ingress> {
     })
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+/// `%XX` escapes decoded; `None` for a bad escape or non-UTF-8.
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     if !s.contains('%') {
         return Some(s.to_string());
     }

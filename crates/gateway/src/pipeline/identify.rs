@@ -8,6 +8,7 @@
 use http::HeaderMap;
 
 use super::RequestCtx;
+use super::endpoint::percent_decode;
 use crate::error::GatewayError;
 use crate::runtime::consumers::Auth;
 
@@ -60,29 +61,8 @@ fn find_key(auth: &Auth, headers: &HeaderMap, query: Option<&str>) -> Option<Vec
     let param = auth.query_param.as_deref()?;
     query?.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
-        (k == param && !v.is_empty()).then(|| percent_decode(v))
+        // A malformed escape leaves the key as sent (then unknown: 401).
+        (k == param && !v.is_empty())
+            .then(|| percent_decode(v).map_or_else(|| v.as_bytes().to_vec(), String::into_bytes))
     })
-}
-
-fn percent_decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = (b[i] == b'%')
-            .then(|| std::str::from_utf8(b.get(i + 1..i + 3)?).ok())
-            .flatten()
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match hex {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    out
 }

@@ -127,7 +127,7 @@ async fn serve(
             identify::identify(ctx, &snap.auth, req.headers(), req.uri().query())?;
             // Only what the caller may use.
             let body = match &ctx.consumer {
-                Some(c) => snap.auth.models_body(&c.name).cloned().unwrap_or_default(),
+                Some(c) => c.models_body.clone(),
                 None => snap.models_body.clone(),
             };
             Ok(json_response(body))

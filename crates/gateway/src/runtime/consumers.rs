@@ -17,6 +17,8 @@ pub struct Consumer {
     pub name: Arc<str>,
     /// Requested models it may use; `None`: all.
     pub models: Option<Vec<Glob>>,
+    /// Its `GET /v1/models`: only what it may use.
+    pub models_body: Bytes,
 }
 
 impl Consumer {
@@ -35,8 +37,6 @@ pub struct Auth {
     pub query_param: Option<String>,
     /// By the SHA-256 of the key's bytes.
     by_digest: HashMap<[u8; 32], Arc<Consumer>>,
-    /// `GET /v1/models` for each consumer: only what it may use.
-    models_bodies: HashMap<Arc<str>, Bytes>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -66,16 +66,23 @@ fn parse_hex(hex: &str) -> Option<[u8; 32]> {
 }
 
 impl Auth {
-    pub fn build(cfg: &Config) -> Result<Auth, BuildError> {
+    /// `list_models`: a consumer's `GET /v1/models` body.
+    pub fn build(
+        cfg: &Config,
+        list_models: impl Fn(&Consumer) -> Bytes,
+    ) -> Result<Auth, BuildError> {
         let mut by_digest = HashMap::new();
         for c in &cfg.consumers {
-            let consumer = Arc::new(Consumer {
+            let mut consumer = Consumer {
                 name: Arc::from(c.name.as_str()),
                 models: c
                     .models
                     .as_ref()
                     .map(|m| m.iter().map(|p| Glob::new(p)).collect()),
-            });
+                models_body: Bytes::new(),
+            };
+            consumer.models_body = list_models(&consumer);
+            let consumer = Arc::new(consumer);
             for (i, key) in c.keys.iter().enumerate() {
                 let d = match key.strip_prefix("sha256:") {
                     Some(hex) => parse_hex(hex).ok_or_else(|| {
@@ -103,7 +110,6 @@ impl Auth {
             headers,
             query_param: (!cfg.auth.query_param.is_empty()).then(|| cfg.auth.query_param.clone()),
             by_digest,
-            models_bodies: HashMap::new(),
         })
     }
 
@@ -117,18 +123,6 @@ impl Auth {
     /// tell anything about a key that does not match.
     pub fn consumer(&self, key: &[u8]) -> Option<&Arc<Consumer>> {
         self.by_digest.get(&digest(key))
-    }
-
-    pub fn consumers(&self) -> impl Iterator<Item = &Arc<Consumer>> {
-        self.by_digest.values()
-    }
-
-    pub fn set_models_body(&mut self, consumer: Arc<str>, body: Bytes) {
-        self.models_bodies.insert(consumer, body);
-    }
-
-    pub fn models_body(&self, consumer: &str) -> Option<&Bytes> {
-        self.models_bodies.get(consumer)
     }
 }
 

@@ -128,12 +128,7 @@ impl Snapshot {
             );
         }
         let (models_body, served_summary) = describe_models(&routes, None);
-        let mut auth = Auth::build(cfg)?;
-        let consumers: Vec<Arc<Consumer>> = auth.consumers().cloned().collect();
-        for c in consumers {
-            let (body, _) = describe_models(&routes, Some(&c));
-            auth.set_models_body(c.name.clone(), body);
-        }
+        let auth = Auth::build(cfg, |c| describe_models(&routes, Some(c)).0)?;
         Ok(Snapshot {
             auth,
             routes,
