@@ -44,11 +44,11 @@ impl Runtime {
         version: Arc<str>,
     ) -> Result<Runtime, BuildError> {
         let shared = Shared::start(cfg, snapshot::config_models(cfg))?;
-        let snap = Snapshot::build(cfg, shared.health_store.as_ref(), version.clone())?;
+        let snap = Snapshot::build(cfg, shared.health_store.as_ref(), version)?;
         Ok(Runtime {
             shared,
             snapshot: ArcSwap::from_pointee(snap),
-            reloads: reload::Reloads::new(source, cfg.clone(), version),
+            reloads: reload::Reloads::new(source, cfg.clone()),
         })
     }
 

@@ -142,31 +142,36 @@ pub(super) struct Reloads {
     pub source: ConfigSource,
     /// Held for a whole reload: reloads never interleave.
     current: tokio::sync::Mutex<Current>,
-    status: Mutex<ReloadStatus>,
+    history: Mutex<History>,
 }
 
 struct Current {
     cfg: Config,
 }
 
+/// What `GET /admin/reload` shows besides the version in force (which is
+/// the snapshot's).
+struct History {
+    generation: u64,
+    loaded_at: u64,
+    last_attempt: Option<Attempt>,
+}
+
 impl Reloads {
-    pub fn new(source: ConfigSource, cfg: Config, version: Arc<str>) -> Reloads {
-        let file = source.path.as_ref().map(|p| p.display().to_string());
+    pub fn new(source: ConfigSource, cfg: Config) -> Reloads {
         Reloads {
             source,
             current: tokio::sync::Mutex::new(Current { cfg }),
-            status: Mutex::new(ReloadStatus {
-                version: version.to_string(),
+            history: Mutex::new(History {
                 generation: 1,
-                file,
                 loaded_at: unix_now(),
                 last_attempt: None,
             }),
         }
     }
 
-    fn status(&self) -> std::sync::MutexGuard<'_, ReloadStatus> {
-        self.status.lock().unwrap_or_else(PoisonError::into_inner)
+    fn history(&self) -> std::sync::MutexGuard<'_, History> {
+        self.history.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -229,44 +234,47 @@ impl Runtime {
             .as_ref()
             .map_or_else(|| "(no file)".to_string(), |p| p.display().to_string());
         let now = unix_now();
-        let mut status = self.reloads.status();
-        let attempt = match result {
-            Ok(changes) => {
-                if let Some(v) = &version {
-                    status.version = v.to_string();
-                }
-                status.generation += 1;
-                status.loaded_at = now;
-                Attempt {
-                    at: now,
-                    trigger,
-                    ok: true,
-                    errors: Vec::new(),
-                    changes: changes.clone(),
-                    version: version.map(|v| v.to_string()),
-                }
-            }
-            Err(errors) => Attempt {
-                at: now,
-                trigger,
-                ok: false,
-                errors: errors.clone(),
-                changes: Vec::new(),
-                version: version.map(|v| v.to_string()),
-            },
+        let (errors, changes) = match result {
+            Ok(changes) => (Vec::new(), changes.clone()),
+            Err(errors) => (errors.clone(), Vec::new()),
         };
+        let attempt = Attempt {
+            at: now,
+            trigger,
+            ok: result.is_ok(),
+            errors,
+            changes,
+            version: version.map(|v| v.to_string()),
+        };
+        let mut history = self.reloads.history();
+        if attempt.ok {
+            history.generation += 1;
+            history.loaded_at = now;
+        }
         ReloadEvent {
             file: &file,
             attempt: &attempt,
-            version: &status.version,
+            version: &self.snapshot().version,
         }
         .emit(self.shared.telemetry.metrics.as_deref());
-        status.last_attempt = Some(attempt);
+        history.last_attempt = Some(attempt);
     }
 
     /// What `GET /admin/reload` shows.
     pub fn reload_status(&self) -> ReloadStatus {
-        self.reloads.status().clone()
+        let history = self.reloads.history();
+        ReloadStatus {
+            version: self.snapshot().version.to_string(),
+            generation: history.generation,
+            file: self
+                .reloads
+                .source
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            loaded_at: history.loaded_at,
+            last_attempt: history.last_attempt.clone(),
+        }
     }
 
     /// The config in force (for settings read when used, such as the

@@ -105,7 +105,7 @@ async fn watch_file(weak: Weak<Runtime>, path: PathBuf) {
             continue;
         };
         let version = reload::digest(&text);
-        if *version == *rt.reload_status().version || tried.as_ref() == Some(&version) {
+        if version == rt.snapshot().version || tried.as_ref() == Some(&version) {
             continue;
         }
         tried = Some(version);
