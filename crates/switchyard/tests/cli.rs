@@ -188,12 +188,7 @@ fn serve_without_config_runs_the_demo() {
     assert_eq!(logged[2]["path"], "/v1/models");
 
     // SIGHUP without a config file: nothing to reload, and the demo runs on.
-    let ok = Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
+    signal(&child, "-HUP");
     std::thread::sleep(Duration::from_millis(300));
     assert!(child.try_wait().unwrap().is_none(), "SIGHUP ended the demo");
     let resp = http(
