@@ -5,6 +5,7 @@
 
 mod glob;
 pub mod health;
+mod health_store;
 mod mapping;
 mod pool;
 mod retry;
@@ -12,10 +13,8 @@ mod status;
 mod table;
 
 pub use glob::Glob;
-pub use health::{
-    CredentialHealth, CredentialKey, HealthPolicy, HealthSnapshot, HealthStore, MemoryHealthStore,
-    Recovery, Transition, credential_key,
-};
+pub use health::{CredentialHealth, HealthPolicy, HealthSnapshot, Recovery, Transition};
+pub use health_store::{CredentialKey, HealthStore, MemoryHealthStore, credential_key};
 pub use mapping::{MappingError, ModelMapper};
 pub use pool::{Pool, Selection, Tried};
 pub use retry::RetryPolicy;
