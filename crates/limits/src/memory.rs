@@ -161,6 +161,17 @@ impl MemoryStore {
     }
 }
 
+/// Shard `id` among `guards`, which [`MemoryStore::lock_all`] locked in
+/// the order of `order`.
+fn locked<'g>(
+    order: &[usize],
+    guards: &'g mut [MutexGuard<'_, Shard>],
+    id: usize,
+) -> Option<&'g mut Shard> {
+    let g = order.binary_search(&id).ok()?;
+    guards.get_mut(g).map(|guard| &mut **guard)
+}
+
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore")
@@ -178,11 +189,7 @@ impl LimitStore for MemoryStore {
         let mut guards = self.lock_all(&mut order);
         let mut admitted = true;
         for (check, &id) in checks.iter().zip(&ids) {
-            let Some(shard) = order
-                .binary_search(&id)
-                .ok()
-                .and_then(|g| guards.get_mut(g))
-            else {
+            let Some(shard) = locked(&order, &mut guards, id) else {
                 continue;
             };
             let ring = shard
@@ -204,11 +211,7 @@ impl LimitStore for MemoryStore {
             });
         }
         for (i, (check, &id)) in checks.iter().zip(&ids).enumerate() {
-            let Some(shard) = order
-                .binary_search(&id)
-                .ok()
-                .and_then(|g| guards.get_mut(g))
-            else {
+            let Some(shard) = locked(&order, &mut guards, id) else {
                 continue;
             };
             if admitted {
