@@ -277,12 +277,6 @@ impl Runtime {
         }
     }
 
-    /// The config in force (for settings read when used, such as the
-    /// shutdown grace period and the file watch).
-    pub async fn config(&self) -> Config {
-        self.reloads.current.lock().await.cfg.clone()
-    }
-
     pub fn source(&self) -> &ConfigSource {
         &self.reloads.source
     }

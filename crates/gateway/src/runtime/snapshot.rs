@@ -52,6 +52,11 @@ pub struct Snapshot {
     pub upstreams: Vec<Arc<Upstream>>,
     pub max_body_bytes: usize,
     pub body_read_timeout: Duration,
+    /// Settings read where they are used: the listener's connection limit
+    /// (at start), the shutdown grace period (at stop), the file watch.
+    pub max_connections: usize,
+    pub shutdown_grace_period: Duration,
+    pub watch_config: bool,
     /// `GET /v1/models`, built once.
     pub models_body: Bytes,
     /// For 404 messages: what the routes can serve.
@@ -135,6 +140,9 @@ impl Snapshot {
             upstreams,
             max_body_bytes: cfg.server.max_body_bytes,
             body_read_timeout: cfg.server.body_read_timeout,
+            max_connections: cfg.server.max_connections,
+            shutdown_grace_period: cfg.server.shutdown_grace_period,
+            watch_config: cfg.server.watch_config,
             models_body,
             served_summary,
             version,

@@ -94,7 +94,7 @@ async fn watch_file(weak: Weak<Runtime>, path: PathBuf) {
         }
         last = settled;
         let Some(rt) = weak.upgrade() else { return };
-        if !rt.config().await.server.watch_config {
+        if !rt.snapshot().watch_config {
             continue;
         }
         // Same text as in force or as last tried: nothing to do (a touch,

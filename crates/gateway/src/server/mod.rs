@@ -100,7 +100,7 @@ pub async fn serve(
         .header_read_timeout(Duration::from_secs(30))
         .keep_alive(true);
     runtime.start_background();
-    let max_connections = runtime.config().await.server.max_connections;
+    let max_connections = runtime.snapshot().max_connections;
     // A connection holds a permit while it is open; past the limit, new
     // connections wait in the listen backlog.
     let permits = Arc::new(Semaphore::new(max_connections));
@@ -143,7 +143,7 @@ pub async fn serve(
         });
     }
     drop(listener);
-    let grace = runtime.config().await.server.shutdown_grace_period;
+    let grace = runtime.snapshot().shutdown_grace_period;
     let open = max_connections.saturating_sub(permits.available_permits());
     tracing::info!(
         open_connections = open,
