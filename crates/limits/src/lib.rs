@@ -12,7 +12,9 @@ mod store;
 mod window;
 
 pub use format::format_reset;
-pub use limiter::{Demand, Limiter, RateHeaders, RateInfo, Reason, Rejection, Reservation, Rule};
+pub use limiter::{
+    Demand, Limiter, RateHeaders, RateInfo, Reason, Rejection, Reservation, ReserveError, Rule,
+};
 pub use memory::MemoryStore;
-pub use store::{Adjust, Check, LimitStore, Usage};
+pub use store::{Adjust, Check, LimitStore, StoreError, Usage};
 pub use window::{Kind, Limit, Per, Slot};

@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::format::format_reset;
-use crate::store::{Adjust, Check, LimitStore, Usage};
+use crate::store::{Adjust, Check, LimitStore, StoreError, Usage};
 use crate::window::{Kind, Limit, Per, Slot};
 
 /// The limits counted under one key, e.g. `consumer:team-a` or
@@ -139,6 +139,21 @@ impl Rejection {
     }
 }
 
+/// Why [`Limiter::reserve`] did not admit a demand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReserveError {
+    /// A limit refused it; nothing was charged.
+    Rejected(Box<Rejection>),
+    /// The store could not answer; nothing is known to be charged.
+    Store(StoreError),
+}
+
+impl From<StoreError> for ReserveError {
+    fn from(e: StoreError) -> Self {
+        ReserveError::Store(e)
+    }
+}
+
 /// An admitted demand. Settle it with the real usage when the answer ends;
 /// dropped unsettled (client gone, task cancelled), it keeps its whole
 /// reserve: nothing is refunded, because nothing needs to happen.
@@ -221,12 +236,12 @@ impl<S: LimitStore> Limiter<S> {
     /// Admits `demand` only if it fits what remains in every window of every
     /// rule; then charges all of them, else none. (The rejection is boxed:
     /// it is the rare path and the larger value.)
-    pub fn reserve(
+    pub async fn reserve(
         &self,
         rules: &[Rule<'_>],
         demand: Demand,
         now: Instant,
-    ) -> Result<Reservation, Box<Rejection>> {
+    ) -> Result<Reservation, ReserveError> {
         let now_ms = self.ms(now);
         // One counter per (key, kind, window): the smallest limit wins.
         let mut entries: Vec<Entry<'_>> = Vec::new();
@@ -271,7 +286,10 @@ impl<S: LimitStore> Limiter<S> {
             })
             .collect();
         let mut usage = Vec::with_capacity(checks.len());
-        let admitted = self.store.check_and_charge(&checks, now_ms, &mut usage);
+        let admitted = self
+            .store
+            .check_and_charge(&checks, now_ms, &mut usage)
+            .await?;
 
         let mut headers = RateHeaders::default();
         for ((e, c), u) in entries.iter().zip(&checks).zip(&usage) {
@@ -342,21 +360,26 @@ impl<S: LimitStore> Limiter<S> {
                 &entries[0],
             ),
         };
-        Err(Box::new(Rejection {
+        Err(ReserveError::Rejected(Box::new(Rejection {
             reason,
             key: entry.key.to_owned(),
             limit: entry.limit,
             retry_after: (reason == Reason::Exceeded).then_some(wait),
             headers,
-        }))
+        })))
     }
 
     /// Replaces the reservation's tokens by the real usage, in the buckets
     /// where they were reserved (a settle never moves usage later in time).
     /// Usage above the reserve is recorded too, even past the limit.
-    pub fn settle(&self, reservation: Reservation, actual_tokens: u64, now: Instant) {
+    pub async fn settle(
+        &self,
+        reservation: Reservation,
+        actual_tokens: u64,
+        now: Instant,
+    ) -> Result<(), StoreError> {
         if reservation.charged.is_empty() || actual_tokens == reservation.tokens {
-            return;
+            return Ok(());
         }
         let now_ms = self.ms(now);
         let delta = i128::from(actual_tokens) - i128::from(reservation.tokens);
@@ -376,7 +399,7 @@ impl<S: LimitStore> Limiter<S> {
                 expires_ms: c.per.leaves_at(c.bucket),
             })
             .collect();
-        self.store.adjust(&adjustments, now_ms);
+        self.store.adjust(&adjustments, now_ms).await
     }
 
     /// Forgets keys whose windows are empty at `now`; returns how many.

@@ -7,6 +7,47 @@ use super::*;
 use crate::MemoryStore;
 use crate::format::format_reset;
 
+/// The in-memory store answers at once: poll the limiter's future once.
+fn now<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => panic!("the memory store never waits"),
+    }
+}
+
+/// The limiter's calls, finished at once, with the rejection unwrapped.
+trait Now {
+    fn reserve_now(
+        &self,
+        rules: &[Rule<'_>],
+        demand: Demand,
+        at: Instant,
+    ) -> Result<Reservation, Box<Rejection>>;
+    fn settle_now(&self, r: Reservation, actual: u64, at: Instant);
+}
+
+impl Now for Limiter<MemoryStore> {
+    fn reserve_now(
+        &self,
+        rules: &[Rule<'_>],
+        demand: Demand,
+        at: Instant,
+    ) -> Result<Reservation, Box<Rejection>> {
+        match now(self.reserve(rules, demand, at)) {
+            Ok(r) => Ok(r),
+            Err(ReserveError::Rejected(r)) => Err(r),
+            Err(ReserveError::Store(e)) => panic!("memory store failed: {e}"),
+        }
+    }
+    fn settle_now(&self, r: Reservation, actual: u64, at: Instant) {
+        if let Err(e) = now(self.settle(r, actual, at)) {
+            panic!("memory store failed: {e}");
+        }
+    }
+}
+
 fn limiter() -> (Limiter<MemoryStore>, Instant) {
     let t0 = Instant::now();
     (Limiter::new(MemoryStore::new(), t0), t0)
@@ -38,7 +79,7 @@ fn concurrent_burst_admits_exactly_the_limit_then_the_next_window_admits_again()
             let (limiter, barrier) = (Arc::clone(&limiter), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 barrier.wait();
-                limiter.reserve(&rule("consumer:team-a", &RPS5), Demand::request(0), t0)
+                limiter.reserve_now(&rule("consumer:team-a", &RPS5), Demand::request(0), t0)
             })
         })
         .collect();
@@ -59,7 +100,7 @@ fn concurrent_burst_admits_exactly_the_limit_then_the_next_window_admits_again()
         (0..20)
             .filter(|_| {
                 limiter
-                    .reserve(&rule("consumer:team-a", &RPS5), Demand::request(0), t)
+                    .reserve_now(&rule("consumer:team-a", &RPS5), Demand::request(0), t)
                     .is_ok()
             })
             .count()
@@ -74,7 +115,7 @@ fn a_sliding_window_never_admits_twice_the_limit_across_a_minute_edge() {
     let r = rule("consumer:a", &RPM10);
     let admit = |t: u64, n: usize| {
         (0..n)
-            .filter(|_| l.reserve(&r, Demand::request(0), at(t0, t)).is_ok())
+            .filter(|_| l.reserve_now(&r, Demand::request(0), at(t0, t)).is_ok())
             .count()
     };
     assert_eq!(admit(59_500, 10), 10, "10 at 0:59.5");
@@ -86,7 +127,7 @@ fn a_sliding_window_never_admits_twice_the_limit_across_a_minute_edge() {
     let (l, t0) = limiter();
     let admit = |t: u64, n: usize| {
         (0..n)
-            .filter(|_| l.reserve(&r, Demand::request(0), at(t0, t)).is_ok())
+            .filter(|_| l.reserve_now(&r, Demand::request(0), at(t0, t)).is_ok())
             .count()
     };
     assert_eq!(admit(30_200, 5), 5);
@@ -94,7 +135,7 @@ fn a_sliding_window_never_admits_twice_the_limit_across_a_minute_edge() {
     assert_eq!(admit(61_000, 1), 0);
     assert_eq!(admit(90_999, 1), 0);
     assert_eq!(admit(91_000, 6), 5, "0:30's five have left at 1:31");
-    let Err(rej) = l.reserve(&r, Demand::request(0), at(t0, 91_000)) else {
+    let Err(rej) = l.reserve_now(&r, Demand::request(0), at(t0, 91_000)) else {
         panic!("the window is full");
     };
     assert_eq!(rej.retry_after, Some(ms(120_000 - 91_000)));
@@ -105,58 +146,73 @@ fn a_sliding_window_never_admits_twice_the_limit_across_a_minute_edge() {
 fn settling_below_the_reserve_frees_the_difference() {
     let (l, t0) = limiter();
     let r = rule("rule:per-user:alice", &TPM1000);
-    let first = l.reserve(&r, Demand::request(800), t0);
+    let first = l.reserve_now(&r, Demand::request(800), t0);
     let Ok(first) = first else { panic!("fits") };
     assert_eq!(first.headers().tokens.map(|t| t.remaining), Some(200));
-    assert!(l.reserve(&r, Demand::request(300), at(t0, 10)).is_err());
-    l.settle(first, 100, at(t0, 20));
-    let Ok(second) = l.reserve(&r, Demand::request(300), at(t0, 30)) else {
+    assert!(l.reserve_now(&r, Demand::request(300), at(t0, 10)).is_err());
+    l.settle_now(first, 100, at(t0, 20));
+    let Ok(second) = l.reserve_now(&r, Demand::request(300), at(t0, 30)) else {
         panic!("100 settled + 300 fits in 1000")
     };
     assert_eq!(second.headers().tokens.map(|t| t.remaining), Some(600));
     // Settling equal to the reserve changes nothing.
-    l.settle(second, 300, at(t0, 40));
-    assert!(l.reserve(&r, Demand::request(600), at(t0, 50)).is_ok());
-    assert!(l.reserve(&r, Demand::request(1), at(t0, 60)).is_err());
+    l.settle_now(second, 300, at(t0, 40));
+    assert!(l.reserve_now(&r, Demand::request(600), at(t0, 50)).is_ok());
+    assert!(l.reserve_now(&r, Demand::request(1), at(t0, 60)).is_err());
 }
 
 #[test]
 fn a_zero_reserve_still_settles_its_real_usage() {
     let (l, t0) = limiter();
     let r = rule("consumer:a", &TPM1000);
-    let Ok(res) = l.reserve(&r, Demand::request(0), t0) else {
+    let Ok(res) = l.reserve_now(&r, Demand::request(0), t0) else {
         panic!("fits")
     };
-    l.settle(res, 700, at(t0, 2_000));
-    assert!(l.reserve(&r, Demand::request(301), at(t0, 2_000)).is_err());
-    assert!(l.reserve(&r, Demand::request(300), at(t0, 2_000)).is_ok());
+    l.settle_now(res, 700, at(t0, 2_000));
+    assert!(
+        l.reserve_now(&r, Demand::request(301), at(t0, 2_000))
+            .is_err()
+    );
+    assert!(
+        l.reserve_now(&r, Demand::request(300), at(t0, 2_000))
+            .is_ok()
+    );
 }
 
 #[test]
 fn a_dropped_reservation_keeps_its_reserve() {
     let (l, t0) = limiter();
     let r = rule("consumer:a", &TPM1000);
-    let reservation = l.reserve(&r, Demand::request(800), t0);
+    let reservation = l.reserve_now(&r, Demand::request(800), t0);
     assert!(reservation.is_ok());
     drop(reservation); // client left: no settle
-    assert!(l.reserve(&r, Demand::request(300), at(t0, 5_000)).is_err());
-    assert!(l.reserve(&r, Demand::request(200), at(t0, 5_000)).is_ok());
+    assert!(
+        l.reserve_now(&r, Demand::request(300), at(t0, 5_000))
+            .is_err()
+    );
+    assert!(
+        l.reserve_now(&r, Demand::request(200), at(t0, 5_000))
+            .is_ok()
+    );
 }
 
 #[test]
 fn usage_above_the_reserve_is_counted_in_the_reserved_bucket() {
     let (l, t0) = limiter();
     let r = rule("consumer:a", &TPM1000);
-    let Ok(res) = l.reserve(&r, Demand::request(100), at(t0, 10_500)) else {
+    let Ok(res) = l.reserve_now(&r, Demand::request(100), at(t0, 10_500)) else {
         panic!("fits")
     };
-    l.settle(res, 1_500, at(t0, 40_000));
-    let Err(rej) = l.reserve(&r, Demand::request(1), at(t0, 40_000)) else {
+    l.settle_now(res, 1_500, at(t0, 40_000));
+    let Err(rej) = l.reserve_now(&r, Demand::request(1), at(t0, 40_000)) else {
         panic!("over the limit after settle")
     };
     // Charged in the 0:10 bucket (not at 0:40): it leaves at 1:11.
     assert_eq!(rej.retry_after, Some(ms(71_000 - 40_000)));
-    assert!(l.reserve(&r, Demand::request(1000), at(t0, 71_000)).is_ok());
+    assert!(
+        l.reserve_now(&r, Demand::request(1000), at(t0, 71_000))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -167,7 +223,7 @@ fn a_reservation_larger_than_the_limit_can_never_fit() {
         Limit::tokens(Per::Minute, 1000),
     ];
     let r = rule("consumer:a", &limits);
-    let Err(rej) = l.reserve(&r, Demand::request(1_001), t0) else {
+    let Err(rej) = l.reserve_now(&r, Demand::request(1_001), t0) else {
         panic!("1001 > 1000")
     };
     assert_eq!(rej.reason, Reason::NeverFits);
@@ -175,12 +231,12 @@ fn a_reservation_larger_than_the_limit_can_never_fit() {
     assert_eq!(rej.limit, Limit::tokens(Per::Minute, 1000));
     assert_eq!(rej.key, "consumer:a");
     // Nothing was charged: the request counter is untouched.
-    let Ok(ok) = l.reserve(&r, Demand::request(1_000), t0) else {
+    let Ok(ok) = l.reserve_now(&r, Demand::request(1_000), t0) else {
         panic!("exactly the limit fits")
     };
     assert_eq!(ok.headers().requests.map(|i| i.remaining), Some(9));
     // Never fits even when the window is full (it is not "retry later").
-    let Err(rej) = l.reserve(&r, Demand::request(5_000), t0) else {
+    let Err(rej) = l.reserve_now(&r, Demand::request(5_000), t0) else {
         panic!("never fits")
     };
     assert_eq!(rej.reason, Reason::NeverFits);
@@ -205,16 +261,16 @@ fn several_windows_are_all_or_nothing() {
             limits: &user,
         },
     ];
-    assert!(l.reserve(&rules, Demand::request(900), t0).is_ok());
+    assert!(l.reserve_now(&rules, Demand::request(900), t0).is_ok());
     // The user's tokens refuse: the consumer's request counter must not move.
     for i in 0..5 {
-        let Err(rej) = l.reserve(&rules, Demand::request(200), at(t0, i)) else {
+        let Err(rej) = l.reserve_now(&rules, Demand::request(200), at(t0, i)) else {
             panic!("tokens are short")
         };
         assert_eq!(rej.key, "rule:per-user:bob");
         assert_eq!(rej.headers.requests.map(|r| r.remaining), Some(9));
     }
-    let Ok(ok) = l.reserve(&rules, Demand::request(100), at(t0, 10)) else {
+    let Ok(ok) = l.reserve_now(&rules, Demand::request(100), at(t0, 10)) else {
         panic!("100 fits")
     };
     assert_eq!(ok.headers().requests.map(|r| r.remaining), Some(8));
@@ -222,16 +278,16 @@ fn several_windows_are_all_or_nothing() {
 
     // Two windows of one key: the second-window refusal charges no minute.
     let r = rule("consumer:b", &per_key);
-    assert!(l.reserve(&r, Demand::request(0), t0).is_ok());
-    assert!(l.reserve(&r, Demand::request(0), t0).is_ok());
-    let Err(rej) = l.reserve(&r, Demand::request(0), t0) else {
+    assert!(l.reserve_now(&r, Demand::request(0), t0).is_ok());
+    assert!(l.reserve_now(&r, Demand::request(0), t0).is_ok());
+    let Err(rej) = l.reserve_now(&r, Demand::request(0), t0) else {
         panic!("2 per second")
     };
     assert_eq!(rej.limit, Limit::requests(Per::Second, 2));
     assert_eq!(rej.retry_after, Some(ms(1_100)));
     // The minute saw 2, not 3: one more fits after the second.
-    assert!(l.reserve(&r, Demand::request(0), at(t0, 1_100)).is_ok());
-    let Err(rej) = l.reserve(&r, Demand::request(0), at(t0, 1_100)) else {
+    assert!(l.reserve_now(&r, Demand::request(0), at(t0, 1_100)).is_ok());
+    let Err(rej) = l.reserve_now(&r, Demand::request(0), at(t0, 1_100)) else {
         panic!("3 per minute")
     };
     assert_eq!(rej.limit, Limit::requests(Per::Minute, 3));
@@ -242,7 +298,7 @@ fn several_windows_are_all_or_nothing() {
 fn retry_after_and_reset_figures() {
     let (l, t0) = limiter();
     let r = rule("consumer:a", &TPM1000);
-    let Ok(a) = l.reserve(&r, Demand::request(400), at(t0, 10_500)) else {
+    let Ok(a) = l.reserve_now(&r, Demand::request(400), at(t0, 10_500)) else {
         panic!("fits")
     };
     let tokens = a.headers().tokens;
@@ -259,8 +315,11 @@ fn retry_after_and_reset_figures() {
         tokens.map(|t| format_reset(t.reset)),
         Some("1m0.5s".to_owned())
     );
-    assert!(l.reserve(&r, Demand::request(400), at(t0, 20_000)).is_ok());
-    let Err(rej) = l.reserve(&r, Demand::request(400), at(t0, 30_000)) else {
+    assert!(
+        l.reserve_now(&r, Demand::request(400), at(t0, 20_000))
+            .is_ok()
+    );
+    let Err(rej) = l.reserve_now(&r, Demand::request(400), at(t0, 30_000)) else {
         panic!("800 + 400 > 1000")
     };
     // 200 must free up: the 0:10 bucket's 400 leaves at 1:11.
@@ -280,7 +339,7 @@ fn retry_after_and_reset_figures() {
         Some("51s".to_owned())
     );
     // Needing more than the oldest bucket frees waits for the next one.
-    let Err(rej) = l.reserve(&r, Demand::request(700), at(t0, 30_000)) else {
+    let Err(rej) = l.reserve_now(&r, Demand::request(700), at(t0, 30_000)) else {
         panic!("800 + 700 > 1000")
     };
     assert_eq!(rej.retry_after, Some(ms(51_000)));
@@ -291,7 +350,7 @@ fn retry_after_and_reset_figures() {
         Limit::requests(Per::Minute, 100),
         Limit::requests(Per::Day, 5),
     ];
-    let Ok(ok) = l.reserve(&rule("consumer:a", &limits), Demand::request(0), t0) else {
+    let Ok(ok) = l.reserve_now(&rule("consumer:a", &limits), Demand::request(0), t0) else {
         panic!("fits")
     };
     let day = ok.headers().requests;
@@ -318,19 +377,19 @@ fn duplicate_limits_on_one_key_count_once_with_the_smaller_amount() {
             limits: &b,
         },
     ];
-    assert!(l.reserve(&rules, Demand::request(0), t0).is_ok());
-    assert!(l.reserve(&rules, Demand::request(0), t0).is_ok());
-    assert!(l.reserve(&rules, Demand::request(0), t0).is_err());
+    assert!(l.reserve_now(&rules, Demand::request(0), t0).is_ok());
+    assert!(l.reserve_now(&rules, Demand::request(0), t0).is_ok());
+    assert!(l.reserve_now(&rules, Demand::request(0), t0).is_err());
 }
 
 #[test]
 fn no_rules_admit_without_touching_the_store() {
     let (l, t0) = limiter();
-    let Ok(res) = l.reserve(&[], Demand::request(10), t0) else {
+    let Ok(res) = l.reserve_now(&[], Demand::request(10), t0) else {
         panic!("nothing limits")
     };
     assert_eq!(res.headers(), RateHeaders::default());
-    l.settle(res, 5, t0);
+    l.settle_now(res, 5, t0);
     assert_eq!(l.store().keys(), 0);
 }
 
@@ -341,12 +400,12 @@ fn sweep_forgets_keys_whose_windows_are_empty() {
     for i in 0..1_000 {
         let key = format!("rule:per-user:{i}");
         assert!(
-            l.reserve(&rule(&key, &RPS5), Demand::request(1), t0)
+            l.reserve_now(&rule(&key, &RPS5), Demand::request(1), t0)
                 .is_ok()
         );
     }
     assert!(
-        l.reserve(&rule("consumer:long", &tpm), Demand::request(1), t0)
+        l.reserve_now(&rule("consumer:long", &tpm), Demand::request(1), t0)
             .is_ok()
     );
     assert_eq!(l.store().keys(), 1_001);
@@ -356,10 +415,10 @@ fn sweep_forgets_keys_whose_windows_are_empty() {
     assert_eq!(l.sweep(at(t0, 61_000)), 1);
     assert_eq!(l.store().keys(), 0);
     // A reservation settled to zero leaves nothing behind either.
-    let Ok(res) = l.reserve(&rule("consumer:z", &tpm), Demand::request(5), t0) else {
+    let Ok(res) = l.reserve_now(&rule("consumer:z", &tpm), Demand::request(5), t0) else {
         panic!("fits")
     };
-    l.settle(res, 0, t0);
+    l.settle_now(res, 0, t0);
     assert_eq!(l.sweep(t0), 1);
 }
 
@@ -369,7 +428,7 @@ fn the_store_sweeps_itself_as_keys_come_and_go() {
     // A new key every 0.5 ms, each counted for 1.1 s: ~2,200 live at a time.
     for i in 0..100_000u64 {
         let key = format!("ip:{i}");
-        let _ = l.reserve(&rule(&key, &RPS5), Demand::request(0), at(t0, i / 2));
+        let _ = l.reserve_now(&rule(&key, &RPS5), Demand::request(0), at(t0, i / 2));
     }
     // Live keys plus at most one sweep interval (256 calls) per shard (64);
     // without sweeping there would be 100,000.
@@ -414,7 +473,7 @@ fn random_sequences_never_exceed_a_limit_over_any_window() {
                     drop(res); // client gone: keeps its reserve
                 } else {
                     let actual = rng.u64(0..=res.tokens());
-                    l.settle(res, actual, now);
+                    l.settle_now(res, actual, now);
                     log[i].tokens = actual;
                 }
                 continue;
@@ -451,7 +510,7 @@ fn random_sequences_never_exceed_a_limit_over_any_window() {
                     used + amount <= lim.amount
                 })
             });
-            let got = l.reserve(&rules, Demand::request(tokens), now);
+            let got = l.reserve_now(&rules, Demand::request(tokens), now);
             assert_eq!(
                 got.is_ok(),
                 fits,
@@ -511,16 +570,16 @@ fn a_shared_timeline_aligns_buckets_to_its_epoch() {
     let r = rule("consumer:a", &RPS5);
     assert_eq!(
         (0..6)
-            .filter(|_| l.reserve(&r, Demand::request(0), t0).is_ok())
+            .filter(|_| l.reserve_now(&r, Demand::request(0), t0).is_ok())
             .count(),
         5
     );
-    let Err(rej) = l.reserve(&r, Demand::request(0), t0) else {
+    let Err(rej) = l.reserve_now(&r, Demand::request(0), t0) else {
         panic!("full")
     };
     // The bucket [..59_900, ..60_000) leaves 1.1 s after it began.
     assert_eq!(rej.retry_after, Some(ms(1_050)));
-    assert!(l.reserve(&r, Demand::request(0), at(t0, 1_050)).is_ok());
+    assert!(l.reserve_now(&r, Demand::request(0), at(t0, 1_050)).is_ok());
 }
 
 #[test]
@@ -532,15 +591,15 @@ fn worked_example_of_docs_limits_md() {
             .tokens
             .map(|t| (t.remaining, format_reset(t.reset)))
     };
-    let Ok(a) = l.reserve(&r, Demand::request(400), at(t0, 10_500)) else {
+    let Ok(a) = l.reserve_now(&r, Demand::request(400), at(t0, 10_500)) else {
         panic!("A")
     };
     assert_eq!(tokens(&a), Some((600, "1m0.5s".to_owned())));
-    let Ok(b) = l.reserve(&r, Demand::request(400), at(t0, 20_000)) else {
+    let Ok(b) = l.reserve_now(&r, Demand::request(400), at(t0, 20_000)) else {
         panic!("B")
     };
     assert_eq!(tokens(&b), Some((200, "1m1s".to_owned())));
-    let Err(c) = l.reserve(&r, Demand::request(400), at(t0, 30_000)) else {
+    let Err(c) = l.reserve_now(&r, Demand::request(400), at(t0, 30_000)) else {
         panic!("C")
     };
     assert_eq!(
@@ -552,19 +611,19 @@ fn worked_example_of_docs_limits_md() {
         .tokens
         .map(|t| (t.remaining, format_reset(t.reset)));
     assert_eq!(info, Some((200, "51s".to_owned())));
-    let Err(d) = l.reserve(&r, Demand::request(1_200), at(t0, 30_000)) else {
+    let Err(d) = l.reserve_now(&r, Demand::request(1_200), at(t0, 30_000)) else {
         panic!("D")
     };
     assert_eq!((d.reason, d.retry_after), (Reason::NeverFits, None));
-    l.settle(a, 120, at(t0, 35_000));
-    let Ok(c) = l.reserve(&r, Demand::request(400), at(t0, 36_000)) else {
+    l.settle_now(a, 120, at(t0, 35_000));
+    let Ok(c) = l.reserve_now(&r, Demand::request(400), at(t0, 36_000)) else {
         panic!("C again")
     };
     assert_eq!(tokens(&c).map(|t| t.0), Some(80));
     drop(b);
     // 1:11: bucket 10 has left, 800 remain counted; 1:21: 400.
     let probe = |t| {
-        l.reserve(&r, Demand::request(1_000), at(t0, t))
+        l.reserve_now(&r, Demand::request(1_000), at(t0, t))
             .err()
             .map(|e| e.headers.tokens.map(|i| i.remaining))
     };
@@ -584,7 +643,7 @@ fn openai_header_pairs_name_each_kind_that_applies() {
         Limit::requests(Per::Minute, 600),
         Limit::tokens(Per::Minute, 1000),
     ];
-    let Ok(res) = l.reserve(&rule("consumer:a", &limits), Demand::request(250), t0) else {
+    let Ok(res) = l.reserve_now(&rule("consumer:a", &limits), Demand::request(250), t0) else {
         panic!("fits")
     };
     let pairs = res.headers().openai_headers();
@@ -621,4 +680,19 @@ fn openai_header_pairs_name_each_kind_that_applies() {
             "x-ratelimit-reset-requests"
         ]
     );
+}
+
+#[test]
+fn the_limiter_futures_can_cross_threads() {
+    fn is_send<T: Send>(_: &T) {}
+    let (l, t0) = limiter();
+    let rules = rule("consumer:a", &RPS5);
+    let reserve = l.reserve(&rules, Demand::request(0), t0);
+    is_send(&reserve);
+    let Ok(res) = now(reserve) else {
+        panic!("admitted")
+    };
+    let settle = l.settle(res, 0, t0);
+    is_send(&settle);
+    assert_eq!(now(settle), Ok(()));
 }

@@ -4,7 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::store::{Adjust, Check, LimitStore, Usage};
+use crate::store::{Adjust, Check, LimitStore, StoreError, Usage};
 use crate::window::Slot;
 
 const SHARDS: usize = 64;
@@ -182,7 +182,47 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl LimitStore for MemoryStore {
-    fn check_and_charge(&self, checks: &[Check<'_>], now_ms: u64, usage: &mut Vec<Usage>) -> bool {
+    fn check_and_charge(
+        &self,
+        checks: &[Check<'_>],
+        now_ms: u64,
+        usage: &mut Vec<Usage>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        std::future::ready(Ok(self.check_and_charge_now(checks, now_ms, usage)))
+    }
+
+    fn adjust(
+        &self,
+        adjustments: &[Adjust<'_>],
+        now_ms: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.adjust_now(adjustments, now_ms);
+        std::future::ready(Ok(()))
+    }
+
+    fn sweep(&self, now_ms: u64) -> usize {
+        (0..self.shards.len())
+            .filter_map(|i| self.lock(i))
+            .map(|mut s| s.sweep(now_ms))
+            .sum()
+    }
+
+    fn keys(&self) -> usize {
+        (0..self.shards.len())
+            .filter_map(|i| self.lock(i))
+            .map(|s| s.keys.len())
+            .sum()
+    }
+}
+
+impl MemoryStore {
+    /// [`LimitStore::check_and_charge`], done before returning.
+    pub fn check_and_charge_now(
+        &self,
+        checks: &[Check<'_>],
+        now_ms: u64,
+        usage: &mut Vec<Usage>,
+    ) -> bool {
         usage.clear();
         let ids: Vec<usize> = checks.iter().map(|c| self.shard_of(c.key)).collect();
         let mut order = ids.clone();
@@ -240,7 +280,8 @@ impl LimitStore for MemoryStore {
         admitted
     }
 
-    fn adjust(&self, adjustments: &[Adjust<'_>], now_ms: u64) {
+    /// [`LimitStore::adjust`], done before returning.
+    pub fn adjust_now(&self, adjustments: &[Adjust<'_>], now_ms: u64) {
         for a in adjustments {
             let Some(mut shard) = self.lock(self.shard_of(a.key)) else {
                 continue;
@@ -259,20 +300,6 @@ impl LimitStore for MemoryStore {
             }
             shard.tick(now_ms);
         }
-    }
-
-    fn sweep(&self, now_ms: u64) -> usize {
-        (0..self.shards.len())
-            .filter_map(|i| self.lock(i))
-            .map(|mut s| s.sweep(now_ms))
-            .sum()
-    }
-
-    fn keys(&self) -> usize {
-        (0..self.shards.len())
-            .filter_map(|i| self.lock(i))
-            .map(|s| s.keys.len())
-            .sum()
     }
 }
 
@@ -304,15 +331,15 @@ mod tests {
     fn a_refused_call_charges_nothing() {
         let store = MemoryStore::new();
         let mut usage = Vec::new();
-        assert!(store.check_and_charge(&[check("b", 1, 1)], 0, &mut usage));
+        assert!(store.check_and_charge_now(&[check("b", 1, 1)], 0, &mut usage));
         let both = [check("a", 5, 1), check("b", 1, 1)];
-        assert!(!store.check_and_charge(&both, 0, &mut usage));
+        assert!(!store.check_and_charge_now(&both, 0, &mut usage));
         assert_eq!(usage[0].used, 0);
         assert_eq!(usage[1].used, 1);
         assert_eq!(usage[1].buckets, vec![(0, 1)], "refusals report buckets");
         assert!(usage[0].buckets.is_empty());
         assert_eq!(store.keys(), 1, "key a was not even created");
-        assert!(store.check_and_charge(&[check("a", 1, 1)], 0, &mut usage));
+        assert!(store.check_and_charge_now(&[check("a", 1, 1)], 0, &mut usage));
         assert_eq!(usage[0].newest, Some(0));
     }
 
@@ -320,7 +347,7 @@ mod tests {
     fn corrections_never_go_below_zero_and_skip_expired_buckets() {
         let store = MemoryStore::new();
         let mut usage = Vec::new();
-        assert!(store.check_and_charge(&[check("a", 10, 4)], 0, &mut usage));
+        assert!(store.check_and_charge_now(&[check("a", 10, 4)], 0, &mut usage));
         let adjust = |delta, oldest| Adjust {
             key: "a",
             slot: RPS,
@@ -329,11 +356,11 @@ mod tests {
             delta,
             expires_ms: 1_100,
         };
-        store.adjust(&[adjust(-100, 0)], 0);
-        assert!(store.check_and_charge(&[check("a", 10, 10)], 0, &mut usage));
+        store.adjust_now(&[adjust(-100, 0)], 0);
+        assert!(store.check_and_charge_now(&[check("a", 10, 10)], 0, &mut usage));
         assert_eq!(usage[0].used, 0);
-        store.adjust(&[adjust(50, 1)], 200); // bucket 0 no longer counts
-        assert!(store.check_and_charge(&[check("a", 20, 10)], 0, &mut usage));
+        store.adjust_now(&[adjust(50, 1)], 200); // bucket 0 no longer counts
+        assert!(store.check_and_charge_now(&[check("a", 20, 10)], 0, &mut usage));
         assert_eq!(usage[0].used, 10);
     }
 
@@ -355,7 +382,7 @@ mod tests {
                             continue;
                         }
                         let checks = [check(a, u64::MAX, 1), check(b, u64::MAX, 1)];
-                        admitted += usize::from(store.check_and_charge(&checks, 0, &mut usage));
+                        admitted += usize::from(store.check_and_charge_now(&checks, 0, &mut usage));
                     }
                     admitted
                 })

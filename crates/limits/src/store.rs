@@ -51,11 +51,46 @@ pub struct Usage {
     pub buckets: Vec<(u64, u64)>,
 }
 
+/// A store could not answer (Redis down, timed out, refused the script).
+/// The limiter passes it on; the gateway decides by `redis.onError`
+/// whether to fall back to local counting or to refuse the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    /// What went wrong, for the operator's log line (never a credential).
+    pub message: String,
+    /// The store gave up waiting (as opposed to refusing or failing fast).
+    pub timeout: bool,
+}
+
+impl StoreError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            timeout: false,
+        }
+    }
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            timeout: true,
+        }
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
 /// Where limits are counted.
 ///
 /// Every method is atomic with respect to the others for the keys it
-/// touches. Implementations: [`crate::MemoryStore`] (one process); a Redis
-/// store (several instances) later.
+/// touches. Implementations: [`crate::MemoryStore`] (one process, futures
+/// that are ready at once, never an error); a Redis store (several
+/// instances, `switchyard-store`).
 pub trait LimitStore: Send + Sync {
     /// Check every counter, then charge all of them or none.
     ///
@@ -65,25 +100,44 @@ pub trait LimitStore: Send + Sync {
     /// nothing and return false. `usage` is cleared and receives one entry
     /// per check, in order (with `buckets` filled only when refused).
     /// The checks name distinct (key, slot) pairs.
-    fn check_and_charge(&self, checks: &[Check<'_>], now_ms: u64, usage: &mut Vec<Usage>) -> bool;
+    fn check_and_charge(
+        &self,
+        checks: &[Check<'_>],
+        now_ms: u64,
+        usage: &mut Vec<Usage>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Apply corrections (settlement). Atomic per counter; no check: real
     /// usage is recorded even where it exceeds the limit.
-    fn adjust(&self, adjustments: &[Adjust<'_>], now_ms: u64);
+    fn adjust(
+        &self,
+        adjustments: &[Adjust<'_>],
+        now_ms: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Forget counters whose every bucket has left its window by `now_ms`.
-    /// Returns how many keys were removed.
+    /// Returns how many keys were removed. (A store whose keys expire by
+    /// themselves, as Redis's do, returns 0.)
     fn sweep(&self, now_ms: u64) -> usize;
 
-    /// Keys currently held (for tests and metrics).
+    /// Keys currently held locally (for tests and metrics).
     fn keys(&self) -> usize;
 }
 
 impl<T: LimitStore + ?Sized> LimitStore for std::sync::Arc<T> {
-    fn check_and_charge(&self, checks: &[Check<'_>], now_ms: u64, usage: &mut Vec<Usage>) -> bool {
+    fn check_and_charge(
+        &self,
+        checks: &[Check<'_>],
+        now_ms: u64,
+        usage: &mut Vec<Usage>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         (**self).check_and_charge(checks, now_ms, usage)
     }
-    fn adjust(&self, adjustments: &[Adjust<'_>], now_ms: u64) {
+    fn adjust(
+        &self,
+        adjustments: &[Adjust<'_>],
+        now_ms: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).adjust(adjustments, now_ms)
     }
     fn sweep(&self, now_ms: u64) -> usize {
