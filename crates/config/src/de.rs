@@ -117,7 +117,7 @@ pub(crate) fn ordered_map<'de, D: Deserializer<'de>>(
     d.deserialize_map(V)
 }
 
-/// Parse `5s`, `250ms`, `1.5s`, `2m`, `1h`, or a bare number of milliseconds.
+/// Parse `5s`, `250ms`, `1.5s`, `2m`, `1h`, `30d`, or a bare number of milliseconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s
@@ -132,9 +132,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "s" => n * 1000.0,
         "m" => n * 60_000.0,
         "h" => n * 3_600_000.0,
+        "d" => n * 86_400_000.0,
         u => {
             return Err(format!(
-                "unknown duration unit `{u}` in `{s}`; use ms, s, m or h"
+                "unknown duration unit `{u}` in `{s}`; use ms, s, m, h or d"
             ));
         }
     };

@@ -141,6 +141,8 @@ impl fmt::Debug for ConsumerConfig {
             .field("name", &self.name)
             .field("keys", &keys)
             .field("models", &self.models)
+            .field("limits", &self.limits)
+            .field("budget", &self.budget)
             .finish()
     }
 }

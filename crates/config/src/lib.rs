@@ -5,11 +5,16 @@
 //! reported at once, each naming the field (and, for syntax and unknown
 //! fields, the line) so a user can fix the file in one pass.
 
+mod access;
 mod de;
 mod debug;
 mod schema;
 mod validate;
 
+pub use access::{
+    BudgetConfig, LimitBy, LimitKind, LimitSpec, LimitWindow, LimitsConfig, OnStoreError,
+    PriceConfig, PriceTableConfig, RateLimitConfig, RedisConfig, mask_url_password,
+};
 pub use de::{expand_env, parse_duration};
 pub use schema::{
     AdminConfig, AuthConfig, Config, ConsumerConfig, FailoverConfig, FallbackConfig,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::access::{BudgetConfig, LimitsConfig, PriceTableConfig, RateLimitConfig, RedisConfig};
 use crate::de;
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -34,6 +35,16 @@ pub struct Config {
     /// Where client keys are read, and whether one is required.
     #[serde(default)]
     pub auth: AuthConfig,
+    /// Rate limits keyed by something other than the consumer.
+    #[serde(default)]
+    pub rate_limits: Vec<RateLimitConfig>,
+    /// Prices (USD per million tokens) over the built-in table; keys are
+    /// model names or globs.
+    #[serde(default)]
+    pub prices: PriceTableConfig,
+    /// The store shared by every instance; omitted: counted in memory.
+    #[serde(default)]
+    pub redis: Option<RedisConfig>,
 }
 
 /// A client of the gateway (a team, an application) with its own keys.
@@ -50,6 +61,12 @@ pub struct ConsumerConfig {
     /// Requested models this consumer may use (globs); omitted: all.
     #[serde(default, deserialize_with = "de::opt_strings")]
     pub models: Option<Vec<String>>,
+    /// Rate limits counted over all of this consumer's keys.
+    #[serde(default)]
+    pub limits: Option<LimitsConfig>,
+    /// A spend cap per period.
+    #[serde(default)]
+    pub budget: Option<BudgetConfig>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
