@@ -1,9 +1,11 @@
 //! Errors the gateway itself produces, each with its status, OpenAI-shaped
 //! body and a message that says what to do.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
+use switchyard_limits::{Kind, Limit, Per, Reason, Rejection};
 use switchyard_protocol::{ErrorBody, ErrorKind, RequestError};
 
 #[derive(Debug, thiserror::Error)]
@@ -83,8 +85,54 @@ pub enum GatewayError {
         "Consumer `{consumer}` may not use the model `{model}`. GET /v1/models lists the models this key may use."
     )]
     ModelNotAllowed { consumer: String, model: String },
+    #[error("{}", rate_limited_message(rule, rejection, *tokens))]
+    RateLimited {
+        /// The deciding rule's name, or `consumer` for a consumer's own
+        /// limits (the `{rule}` metric label).
+        rule: Arc<str>,
+        rejection: Box<Rejection>,
+        /// Tokens the request tried to reserve.
+        tokens: u64,
+    },
+    #[error(
+        "The rate limiter cannot count this request: its store is unavailable ({0}) and `redis.onError` is `deny`. Retry in a few seconds; the operator can check Redis or set `onError: allow`."
+    )]
+    LimiterUnavailable(String),
     #[error("Internal error: {0}. This is a bug in the gateway; please report it.")]
     Internal(String),
+}
+
+fn limit_name(l: &Limit) -> String {
+    let kind = match l.kind {
+        Kind::Requests => "requests",
+        Kind::Tokens => "tokens",
+    };
+    let per = match l.per {
+        Per::Second => "Second",
+        Per::Minute => "Minute",
+        Per::Hour => "Hour",
+        Per::Day => "Day",
+    };
+    format!("{kind}Per{per}: {}", l.amount)
+}
+
+fn rate_limited_message(rule: &str, r: &Rejection, tokens: u64) -> String {
+    let whose = if rule == "consumer" {
+        "your consumer's limit".to_string()
+    } else {
+        format!("rate limit rule `{rule}`")
+    };
+    match r.reason {
+        Reason::NeverFits => format!(
+            "This request needs {tokens} tokens (prompt estimate plus max_tokens or the output reserve), more than {whose} allows in a whole window ({}), so it can never be admitted. Ask for fewer tokens (lower max_tokens, shorten the prompt) or ask the operator to raise the limit.",
+            limit_name(&r.limit)
+        ),
+        Reason::Exceeded => format!(
+            "Rate limit reached: {whose} ({}) has no room for this request now. Retry after {}s (see the Retry-After and x-ratelimit-* headers).",
+            limit_name(&r.limit),
+            r.retry_after_secs().unwrap_or(1).max(1)
+        ),
+    }
 }
 
 impl GatewayError {
@@ -100,7 +148,8 @@ impl GatewayError {
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             UpstreamConnect { .. } | UpstreamBroken { .. } => StatusCode::BAD_GATEWAY,
             UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            NoCredential { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            NoCredential { .. } | LimiterUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             MissingApiKey { .. } | InvalidApiKey => StatusCode::UNAUTHORIZED,
             PermissionDenied { .. } | ModelNotAllowed { .. } => StatusCode::FORBIDDEN,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -136,6 +185,8 @@ impl GatewayError {
             }
             PermissionDenied { .. } => (ErrorKind::Permission, "permission_denied", None),
             ModelNotAllowed { .. } => (ErrorKind::Permission, "model_not_allowed", Some("model")),
+            RateLimited { .. } => (ErrorKind::RateLimit, "rate_limit_exceeded", None),
+            LimiterUnavailable(_) => (ErrorKind::Upstream, "limiter_unavailable", None),
             Internal(_) => (ErrorKind::Internal, "internal_error", None),
         }
     }
@@ -160,6 +211,9 @@ impl GatewayError {
         match self {
             GatewayError::NoCredential { retry_after, .. } => {
                 Some(retry_after.as_secs_f64().ceil().max(1.0) as u64)
+            }
+            GatewayError::RateLimited { rejection, .. } => {
+                rejection.retry_after_secs().map(|s| s.max(1))
             }
             _ => None,
         }

@@ -58,7 +58,17 @@ fn gemini_ingress(path: &str) -> Option<Ingress> {
 }
 
 /// `%XX` escapes decoded; `None` for a bad escape or non-UTF-8.
-pub(crate) fn percent_decode(s: &str) -> Option<String> {
+/// The first non-empty value of query parameter `name`, percent-decoded
+/// (a malformed escape leaves the value as sent).
+pub(crate) fn query_param(query: &str, name: &str) -> Option<Vec<u8>> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name && !v.is_empty())
+            .then(|| percent_decode(v).map_or_else(|| v.as_bytes().to_vec(), String::into_bytes))
+    })
+}
+
+fn percent_decode(s: &str) -> Option<String> {
     if !s.contains('%') {
         return Some(s.to_string());
     }

@@ -1,8 +1,9 @@
 //! Finish: the response head (request id, overhead, gateway errors in the
 //! client's dialect) and the end of the request. The body is wrapped so
 //! that the end-of-request work runs exactly once, when the body ends, is
-//! cut, or the client goes away: usage and the telemetry record today;
-//! settling limit reservations, cost and cache stores plug in there.
+//! cut, or the client goes away: the reservation of `admit` is settled
+//! with the real usage (before the last bytes go out, so the client's next
+//! request sees it), then the record goes to telemetry.
 
 use std::sync::Arc;
 
@@ -14,11 +15,12 @@ use switchyard_providers::Dialect;
 use tokio::time::Instant;
 
 use super::RequestCtx;
+use super::admit::Admission;
 use super::endpoint::X_REQUEST_ID;
 use crate::body::{APPLICATION_JSON, GatewayBody};
 use crate::error::GatewayError;
 use crate::runtime::Runtime;
-use crate::telemetry::ObservedBody;
+use crate::telemetry::{Accounted, ObservedBody};
 use crate::translate;
 
 /// The gateway's own time until the response head, in milliseconds.
@@ -53,13 +55,70 @@ pub fn respond(
     }
     h.insert(X_OVERHEAD_MS.clone(), overhead_ms(ctx.rec.overhead(now)));
     h.insert(X_REQUEST_ID.clone(), ctx.id);
+    let rate = ctx
+        .admission
+        .as_ref()
+        .map(|a| a.headers)
+        .or(ctx.rate_headers);
+    if let Some(rate) = rate {
+        for (name, value) in rate.openai_headers() {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                h.insert(name, v);
+            }
+        }
+    }
     let (parts, body) = resp.into_parts();
+    let settle = ctx.admission.take().map(Settle::from);
     let body = if ctx.accounted {
-        ObservedBody::new(body, ctx.rec, rt.shared.telemetry.clone())
+        ObservedBody::new(body, ctx.rec, rt.shared.telemetry.clone(), settle)
     } else {
         ObservedBody::plain(body)
     };
     Response::from_parts(parts, body)
+}
+
+/// End-of-request work for limits: settle the reservation made by `admit`
+/// with the tokens the request really used.
+pub struct Settle {
+    admission: Admission,
+}
+
+impl From<Admission> for Settle {
+    fn from(admission: Admission) -> Self {
+        Settle { admission }
+    }
+}
+
+impl Settle {
+    /// Settle with the accounted usage (input, cached included, plus
+    /// output). An in-memory store is done before this returns; a shared
+    /// store's call finishes on its own task (the response is not held).
+    pub fn run(self, acc: &Accounted) {
+        let tokens = acc
+            .usage
+            .input_tokens
+            .saturating_add(acc.usage.output_tokens);
+        let Admission {
+            reservation,
+            limiter,
+            ..
+        } = self.admission;
+        let now = Instant::now();
+        now_or_spawn(async move {
+            if let Err(e) = limiter.settle(reservation, tokens, now).await {
+                tracing::debug!(error = %e, "settling a reservation failed; it keeps its reserve");
+            }
+        });
+    }
+}
+
+/// Run `f` to completion now if it does not wait; else on its own task.
+fn now_or_spawn<F: Future<Output = ()> + Send + 'static>(f: F) {
+    let mut f = Box::pin(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    if f.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(f);
+    }
 }
 
 fn overhead_ms(d: std::time::Duration) -> HeaderValue {

@@ -8,7 +8,7 @@
 use http::HeaderMap;
 
 use super::RequestCtx;
-use super::endpoint::percent_decode;
+use super::endpoint::query_param;
 use crate::error::GatewayError;
 use crate::runtime::consumers::Auth;
 
@@ -58,11 +58,5 @@ fn find_key(auth: &Auth, headers: &HeaderMap, query: Option<&str>) -> Option<Vec
             return Some(b.to_vec());
         }
     }
-    let param = auth.query_param.as_deref()?;
-    query?.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        // A malformed escape leaves the key as sent (then unknown: 401).
-        (k == param && !v.is_empty())
-            .then(|| percent_decode(v).map_or_else(|| v.as_bytes().to_vec(), String::into_bytes))
-    })
+    query_param(query?, auth.query_param.as_deref()?)
 }

@@ -27,12 +27,14 @@ pub mod parse;
 pub mod route;
 
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response};
 use hyper::body::Incoming;
+use switchyard_limits::RateHeaders;
 use switchyard_protocol::RequestError;
 use switchyard_providers::Dialect;
 
@@ -55,6 +57,12 @@ pub struct RequestCtx {
     pub consumer: Option<Arc<Consumer>>,
     /// Filled along the way, accounted in `finish`.
     pub rec: Box<RequestRecord>,
+    /// The client's address (for `rateLimits` counted by `ip`).
+    pub peer: Option<IpAddr>,
+    /// `x-ratelimit-*` figures for the response (admitted or refused).
+    pub rate_headers: Option<RateHeaders>,
+    /// The reservation `finish` settles when the answer ends.
+    pub admission: Option<admit::Admission>,
     /// Whether the request is accounted (liveness probes are not). The
     /// end of every other request runs `finish`, whether or not metrics
     /// or logs are on.
@@ -64,6 +72,7 @@ pub struct RequestCtx {
 /// Serve one request: the phases in order, then `finish`.
 pub async fn handle(
     rt: Arc<Runtime>,
+    peer: Option<IpAddr>,
     req: Request<Incoming>,
 ) -> Result<Response<ObservedBody>, Infallible> {
     // The configuration in force now; this request finishes on it.
@@ -88,6 +97,9 @@ pub async fn handle(
         dialect,
         consumer: None,
         rec,
+        peer,
+        rate_headers: None,
+        admission: None,
         accounted: !matches!(endpoint, Some(Endpoint::Health)),
     };
     let result = serve(&rt, &snap, &mut ctx, endpoint, req).await;
@@ -150,6 +162,8 @@ async fn model_request(
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     identify::identify(ctx, &snap.auth, req.headers(), req.uri().query())?;
+    // What limits apply is read from the head; the body is not read yet.
+    let subjects = admit::subjects(snap, ctx, req.headers(), req.uri().query(), ctx.peer);
     let sse = req
         .uri()
         .query()
@@ -169,13 +183,13 @@ async fn model_request(
     let body = parse::read_body(ctx, req, snap.max_body_bytes, snap.body_read_timeout).await?;
     // For token estimates and body logs: shared when small, a bounded
     // prefix when large (a record never keeps a 32 MiB body alive).
-    if rt.shared.telemetry.enabled() {
+    if rt.shared.telemetry.enabled() || subjects.counted() {
         ctx.rec.keep_request_body(&body);
     }
     let request = parse::parse(ctx, &ingress, &body)?;
     let route = route::route(ctx, snap, &ingress, request.model())?;
     authorize::authorize(ctx, route, request.model())?;
-    admit::admit(ctx, route)?;
+    ctx.admission = admit::admit(&rt.shared.limiter, snap, ctx, subjects, &request).await?;
     if let Some(hit) = cache::lookup(ctx, &request) {
         return Ok(hit);
     }

@@ -10,6 +10,7 @@ use switchyard_config::Config;
 use switchyard_routing::Glob;
 
 use super::BuildError;
+use super::limits::{ConsumerLimits, consumer_limits};
 
 /// One consumer.
 #[derive(Debug)]
@@ -19,6 +20,8 @@ pub struct Consumer {
     pub models: Option<Vec<Glob>>,
     /// Its `GET /v1/models`: only what it may use.
     pub models_body: Bytes,
+    /// Its own rate limits, over all its keys.
+    pub limits: Option<ConsumerLimits>,
 }
 
 impl Consumer {
@@ -80,6 +83,7 @@ impl Auth {
                     .as_ref()
                     .map(|m| m.iter().map(|p| Glob::new(p)).collect()),
                 models_body: Bytes::new(),
+                limits: consumer_limits(&c.name, c),
             };
             consumer.models_body = list_models(&consumer);
             let consumer = Arc::new(consumer);

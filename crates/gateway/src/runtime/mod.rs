@@ -5,6 +5,7 @@
 //! `docs/request-lifecycle.md` and `docs/reload.md`.
 
 pub mod consumers;
+pub mod limits;
 mod reload;
 mod shared;
 mod snapshot;

@@ -13,7 +13,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use switchyard_config::Config;
+use switchyard_limits::Limiter;
 use switchyard_routing::{HealthStore, MemoryHealthStore};
+use switchyard_store::Counters;
 
 use super::BuildError;
 use crate::health_check::HealthChecker;
@@ -33,6 +35,9 @@ pub struct Shared {
     /// Fired when a shutdown's grace period is over: streams still running
     /// end with an error event.
     pub drain: Drain,
+    /// Rate limits and budgets, counted on one timeline (Unix
+    /// milliseconds) so instances sharing a store agree on every window.
+    pub limiter: Arc<Limiter<Counters>>,
 }
 
 impl Shared {
@@ -47,8 +52,17 @@ impl Shared {
             telemetry,
             health_store: Arc::new(MemoryHealthStore::default()),
             drain: Drain::default(),
+            limiter: Arc::new(unix_limiter(Counters::default())),
         })
     }
+}
+
+/// A limiter whose timeline is Unix time in milliseconds.
+fn unix_limiter(store: Counters) -> Limiter<Counters> {
+    let unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Limiter::with_epoch(store, tokio::time::Instant::now(), unix_ms)
 }
 
 fn build_client() -> Result<HttpClient, BuildError> {

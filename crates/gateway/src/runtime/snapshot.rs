@@ -11,6 +11,7 @@ use switchyard_routing::{HealthStore, RouteTable, StatusSet};
 
 use super::BuildError;
 use super::consumers::{Auth, Consumer};
+use super::limits::RateRules;
 use crate::upstream::Upstream;
 
 #[derive(Debug)]
@@ -65,6 +66,8 @@ pub struct Snapshot {
     pub version: Arc<str>,
     /// Consumers and where their keys are read.
     pub auth: Auth,
+    /// `rateLimits`: limits keyed by something other than the consumer.
+    pub rate_rules: RateRules,
 }
 
 impl Snapshot {
@@ -136,6 +139,7 @@ impl Snapshot {
         let auth = Auth::build(cfg, |c| describe_models(&routes, Some(c)).0)?;
         Ok(Snapshot {
             auth,
+            rate_rules: RateRules::build(cfg)?,
             routes,
             upstreams,
             max_body_bytes: cfg.server.max_body_bytes,

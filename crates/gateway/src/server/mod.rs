@@ -115,11 +115,11 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((s, _peer)) => {
+                Ok((s, peer)) => {
                     backoff.reset();
-                    s
+                    (s, peer.ip())
                 }
                 Err(e) => {
                     backoff.wait(&e, "client").await;
@@ -130,7 +130,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let rt = runtime.clone();
-        let svc = service_fn(move |req| pipeline::handle(rt.clone(), req));
+        let svc = service_fn(move |req| pipeline::handle(rt.clone(), Some(peer), req));
         let conn = builder
             .serve_connection(TokioIo::new(stream), svc)
             .into_owned();

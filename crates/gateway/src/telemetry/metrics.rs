@@ -35,6 +35,7 @@ pub const TELEMETRY_DROPPED: &str = "switchyard_telemetry_dropped_total";
 pub const SPANS: &str = "switchyard_trace_spans_total";
 pub const CONFIG_RELOADS: &str = "switchyard_config_reloads_total";
 pub const CONFIG_INFO: &str = "switchyard_config_info";
+pub const RATELIMIT_REJECTIONS: &str = "switchyard_ratelimit_rejections_total";
 
 /// LLM calls take from milliseconds (embeddings, local models) to minutes
 /// (long generations).
@@ -200,6 +201,11 @@ impl Metrics {
             "Errors the gateway answered itself, by error code.",
         );
         c(
+            RATELIMIT_REJECTIONS,
+            None,
+            "Requests refused by a rate limit (429 rate_limit_exceeded), by rule (a rateLimits name, or consumer for a consumer's own limits).",
+        );
+        c(
             RETRIES,
             None,
             "Extra attempts on the same provider with another credential.",
@@ -358,6 +364,10 @@ impl Metrics {
                 vec![label("route", route.clone()), label("code", *code)],
             )
             .increment(1);
+        }
+        if let Some(rule) = &rec.rate_limited_by {
+            self.counter(RATELIMIT_REJECTIONS, vec![label("rule", Arc::clone(rule))])
+                .increment(1);
         }
         if acc.interrupted.is_some() {
             let kind = if rec.stream {

@@ -232,10 +232,13 @@ impl Telemetry {
         self.shards.len()
     }
 
-    fn capture_limit(&self, rec: &RequestRecord) -> usize {
+    /// Bytes of the answer to keep: what `log.bodies` logs, and for a
+    /// non-streamed answer whose usage is needed (telemetry on, or limits
+    /// to settle: `settles`), enough to read it.
+    fn capture_limit(&self, rec: &RequestRecord, settles: bool) -> usize {
         let logged = self.body_limit.unwrap_or(0);
         let ok = (200..300).contains(&rec.status);
-        if rec.stream || !ok || !self.enabled() {
+        if rec.stream || !ok || !(self.enabled() || settles) {
             logged
         } else {
             logged.max(USAGE_CAPTURE)

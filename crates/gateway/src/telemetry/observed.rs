@@ -10,9 +10,10 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
-use super::Telemetry;
 use super::record::RequestRecord;
+use super::{Telemetry, account};
 use crate::body::{BoxError, GatewayBody};
+use crate::pipeline::finish::Settle;
 
 pin_project! {
     pub struct ObservedBody {
@@ -20,6 +21,8 @@ pin_project! {
         inner: GatewayBody,
         rec: Option<Box<RequestRecord>>,
         telemetry: Option<Arc<Telemetry>>,
+        // Limits to settle with the usage when the body ends.
+        settle: Option<Settle>,
         // Response bytes kept (shared, not copied) for usage and body logs.
         capture_limit: usize,
     }
@@ -40,16 +43,23 @@ impl ObservedBody {
             inner,
             rec: None,
             telemetry: None,
+            settle: None,
             capture_limit: 0,
         }
     }
 
-    pub fn new(inner: GatewayBody, rec: Box<RequestRecord>, telemetry: Arc<Telemetry>) -> Self {
-        let capture_limit = telemetry.capture_limit(&rec);
+    pub fn new(
+        inner: GatewayBody,
+        rec: Box<RequestRecord>,
+        telemetry: Arc<Telemetry>,
+        settle: Option<Settle>,
+    ) -> Self {
+        let capture_limit = telemetry.capture_limit(&rec, settle.is_some());
         ObservedBody {
             inner,
             rec: Some(rec),
             telemetry: Some(telemetry),
+            settle,
             capture_limit,
         }
     }
@@ -72,6 +82,13 @@ fn finish(mut this: Pin<&mut ObservedBody>, complete: bool) {
         None => relayed_end,
     };
     rec.tap = tap;
+    if let Some(settle) = p.settle.take() {
+        // Limits need the usage now (the client's next request must see
+        // it): account here, and the worker takes this result as it is.
+        let acc = account::account(&mut rec);
+        settle.run(&acc);
+        rec.accounted = Some(Box::new(acc));
+    }
     if let Some(t) = p.telemetry.take() {
         t.submit(rec);
     }

@@ -10,6 +10,7 @@ use switchyard_protocol::canonical::TokenUsage;
 use switchyard_providers::{Api, Dialect};
 use tokio::time::Instant;
 
+use super::account::Accounted;
 use super::tap::Tap;
 
 /// Why an attempt failed, as a bounded label.
@@ -122,6 +123,11 @@ pub struct RequestRecord {
     pub response_tail: std::collections::VecDeque<Bytes>,
     pub response_tail_len: usize,
     pub trace: Option<TraceState>,
+    /// Accounted already (on the request path, to settle limits); the
+    /// worker uses this instead of accounting again.
+    pub accounted: Option<Box<Accounted>>,
+    /// The rate-limit rule that refused the request.
+    pub rate_limited_by: Option<Arc<str>>,
 }
 
 /// Bytes of an answer's end kept past the capture limit.
@@ -230,6 +236,8 @@ impl RequestRecord {
             response_tail: std::collections::VecDeque::new(),
             response_tail_len: 0,
             trace: None,
+            accounted: None,
+            rate_limited_by: None,
         }
     }
 

@@ -124,7 +124,10 @@ impl Worker {
         cache: &mut super::metrics::SeriesCache,
         block: &mut Vec<u8>,
     ) {
-        let acc = account::account(&mut rec);
+        let acc = match rec.accounted.take() {
+            Some(acc) => *acc,
+            None => account::account(&mut rec),
+        };
         if let Some(m) = &self.metrics {
             m.request(&rec, &acc, &self.labels, cache);
         }
