@@ -122,6 +122,9 @@ pub struct RequestRecord {
     pub response_tail: std::collections::VecDeque<Bytes>,
     pub response_tail_len: usize,
     pub trace: Option<TraceState>,
+    /// The prices of the configuration the request was routed on (set
+    /// with the route), to price it when accounted.
+    pub prices: Option<Arc<switchyard_tokens::PriceTable>>,
 }
 
 /// Bytes of an answer's end kept past the capture limit.
@@ -230,6 +233,7 @@ impl RequestRecord {
             response_tail: std::collections::VecDeque::new(),
             response_tail_len: 0,
             trace: None,
+            prices: None,
         }
     }
 
