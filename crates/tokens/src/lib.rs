@@ -1,4 +1,6 @@
-//! Token counting for requests whose upstream reported no usage.
+//! Token counting for requests whose upstream reported no usage, and what
+//! requests cost: [`PriceTable`] (built-in list prices with the config's
+//! over them) and [`cost`]; see the `prices` module for the rules.
 //!
 //! # When the gateway uses this
 //!
@@ -122,10 +124,13 @@
 
 mod engine;
 mod method;
+mod price_list;
+mod prices;
 mod prompt;
 mod stream;
 
 pub use method::{Encoding, Method, method_for};
+pub use prices::{Price, PriceTable, cost};
 pub use prompt::{
     IMAGE_TOKENS, REPLY_PRIMING, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, TOKENS_PER_ROLE,
     count_prompt, count_prompt_json,

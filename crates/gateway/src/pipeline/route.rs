@@ -26,6 +26,7 @@ pub fn route<'s>(
     let primary = &target.upstream;
     ctx.rec.route = Some(target.name.clone());
     ctx.rec.primary_provider = Some(primary.id.clone());
+    ctx.rec.prices = Some(snap.prices.clone());
     if !serves(primary, ingress) && target.fallback.is_none() {
         return Err(GatewayError::UnsupportedApi {
             provider: primary.id.to_string(),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use switchyard_config::Config;
 use switchyard_routing::{HealthStore, RouteTable, StatusSet};
+use switchyard_tokens::{Price, PriceTable};
 
 use super::BuildError;
 use super::consumers::{Auth, Consumer};
@@ -68,6 +69,9 @@ pub struct Snapshot {
     pub auth: Auth,
     /// `rateLimits`: limits keyed by something other than the consumer.
     pub rate_rules: RateRules,
+    /// Built-in prices with `prices:` over them; each routed request's
+    /// record holds a clone of the `Arc` to price it when accounted.
+    pub prices: Arc<PriceTable>,
 }
 
 impl Snapshot {
@@ -150,8 +154,23 @@ impl Snapshot {
             models_body,
             served_summary,
             version,
+            prices: Arc::new(price_table(cfg)),
         })
     }
+}
+
+/// The built-in price table with the config's `prices:` over it.
+fn price_table(cfg: &Config) -> PriceTable {
+    PriceTable::new(cfg.prices.iter().map(|(model, p)| {
+        (
+            model.as_str(),
+            Price {
+                input: p.input,
+                output: p.output,
+                cached_input: p.cached_input,
+            },
+        )
+    }))
 }
 
 /// Model names the config itself sends upstream: always their own `model`

@@ -95,6 +95,8 @@ struct Line<'a> {
     cached_token: u64,
     reasoning_token: u64,
     token_estimated: bool,
+    /// USD at the model's price; null when it has none (or none served).
+    cost_usd: Option<f64>,
     duration: f64,
     llm_first_token_duration: Option<f64>,
     llm_service_duration: Option<f64>,
@@ -186,6 +188,7 @@ pub fn write_line(
         cached_token: u.cached_tokens,
         reasoning_token: u.reasoning_tokens,
         token_estimated: acc.estimated,
+        cost_usd: acc.cost_usd,
         duration: ms(acc.total),
         llm_first_token_duration: acc.first_token.map(ms),
         llm_service_duration: acc.service.map(ms),

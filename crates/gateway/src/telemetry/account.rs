@@ -33,6 +33,10 @@ pub struct Accounted {
     pub per_output_token: Option<Duration>,
     /// The stream broke mid-way (what the client was told).
     pub interrupted: Option<String>,
+    /// What `usage` cost in USD at the served model's price (else the
+    /// requested model's); `None` when nothing served or neither model
+    /// has a price.
+    pub cost_usd: Option<f64>,
 }
 
 pub fn account(rec: &mut RequestRecord) -> Accounted {
@@ -92,6 +96,11 @@ pub fn account(rec: &mut RequestRecord) -> Accounted {
         a.estimated |= n > 0;
     }
     a.usage = usage;
+    a.cost_usd = rec
+        .prices
+        .as_ref()
+        .and_then(|t| t.lookup(&model, rec.requested_model.as_deref()))
+        .map(|p| p.cost(&usage));
     if rec.stream
         && let (Some(first), Some(end), true) = (
             rec.tap.as_ref().and_then(|t| t.first_token_at),

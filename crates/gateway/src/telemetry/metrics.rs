@@ -17,6 +17,9 @@ use super::account::Accounted;
 use super::labels::{ModelLabels, NONE};
 use super::record::{FailureKind, RequestRecord};
 
+mod cost;
+pub use cost::{COST, UNPRICED};
+
 pub const REQUESTS: &str = "switchyard_requests_total";
 pub const REQUEST_DURATION: &str = "switchyard_request_duration_seconds";
 pub const UPSTREAM_DURATION: &str = "switchyard_upstream_duration_seconds";
@@ -81,6 +84,7 @@ struct RequestSeries {
     first_token: Option<metrics::Histogram>,
     per_token: Option<metrics::Histogram>,
     tokens: [Option<metrics::Counter>; 8],
+    cost: cost::CostSeries,
 }
 
 pub struct SeriesCache {
@@ -245,6 +249,7 @@ impl Metrics {
             None,
             "Configuration reloads tried, by result (ok: in force; error: invalid, nothing changed).",
         );
+        self.describe_cost();
         // Both results exist from the start, so rate() sees the first one.
         for result in ["ok", "error"] {
             self.counter(CONFIG_RELOADS, vec![label("result", result)])
@@ -355,6 +360,7 @@ impl Metrics {
                     .increment(n);
             }
         }
+        self.cost(series, acc, rec.served().is_some(), stream_labels);
         let route: SharedString = route.into();
         let provider: SharedString = provider.into();
         let model: SharedString = model.into();
@@ -498,6 +504,7 @@ impl Metrics {
             first_token: None,
             per_token: None,
             tokens: Default::default(),
+            cost: Default::default(),
         }
     }
 
@@ -541,6 +548,7 @@ impl Metrics {
             }
         }
         let mut out = self.handle.render();
+        cost::as_counter(&mut out);
         // The config in force, as an info metric: only its version's series.
         out.push_str(&format!(
             "# HELP {CONFIG_INFO} The configuration in force: its version (a digest of the file).\n# TYPE {CONFIG_INFO} gauge\n{CONFIG_INFO}{{version=\"{}\"}} 1\n",
@@ -561,7 +569,9 @@ impl Metrics {
     /// The exposition of what was recorded (no credential gauges).
     #[cfg(test)]
     pub(crate) fn exposition(&self) -> String {
-        self.handle.render()
+        let mut out = self.handle.render();
+        cost::as_counter(&mut out);
+        out
     }
 
     /// Fold recorded samples into the histograms (bounded memory).

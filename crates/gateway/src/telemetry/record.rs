@@ -128,6 +128,9 @@ pub struct RequestRecord {
     pub accounted: Option<Box<Accounted>>,
     /// The rate-limit rule that refused the request.
     pub rate_limited_by: Option<Arc<str>>,
+    /// The prices of the configuration the request was routed on (set
+    /// with the route), to price it when accounted.
+    pub prices: Option<Arc<switchyard_tokens::PriceTable>>,
 }
 
 /// Bytes of an answer's end kept past the capture limit.
@@ -238,6 +241,7 @@ impl RequestRecord {
             trace: None,
             accounted: None,
             rate_limited_by: None,
+            prices: None,
         }
     }
 
