@@ -2,11 +2,14 @@
 # Two gateway binaries side by side, both up at once behind one emulator, measured by
 # alternating short c1 wrk runs: machine drift (this VM's c1 latency moves 15 % between
 # minutes) hits both alike. Usage:
-#   bench/ab.sh OLD_BINARY NEW_BINARY [off|on|consumer] [ROUNDS]
+#   bench/ab.sh OLD_BINARY NEW_BINARY [off|on|consumer|limit|limit-redis] [ROUNDS]
 # off: metrics and access log off (the request path alone); on: metrics on, access log to
 # /dev/null; consumer: as off, and NEW requires a consumer key (the one bench/post.lua
-# sends), so `bench/ab.sh BIN BIN consumer` prices key checking. Prints each run and the
-# means. Ports 19201-19203 on 127.0.0.1.
+# sends), so `bench/ab.sh BIN BIN consumer` prices key checking; limit: NEW's consumer
+# also has requestsPerMinute and tokensPerMinute limits (high enough never to refuse), so
+# every request reserves and settles in memory; limit-redis: the same counted in a
+# redis-server started on port 19204. Prints each run and the means. Ports 19201-19204
+# on 127.0.0.1.
 set -euo pipefail
 OLD=$1 NEW=$2 MODE=${3:-off} ROUNDS=${4:-8}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -17,11 +20,26 @@ trap 'kill "${PIDS[@]}" 2>/dev/null; rm -rf "$TMP"' EXIT
 config() { # port [consumers]
     local extra='log: { access: "/dev/null" }'
     [ "$MODE" != on ] && extra=$'log: { access: "off" }\nmetrics: { enabled: false }'
-    [ "${2:-}" = consumers ] && extra+=$'\nconsumers:\n  - { name: bench, keys: ["sk-bench-0001"] }'
+    case "${2:-}" in
+    consumers) extra+=$'\nconsumers:\n  - { name: bench, keys: ["sk-bench-0001"] }' ;;
+    limits | limits-redis)
+        extra+=$'\nconsumers:\n  - { name: bench, keys: ["sk-bench-0001"], limits: { requestsPerMinute: 1000000000, tokensPerMinute: 1000000000000 } }'
+        [ "$2" = limits-redis ] && extra+=$'\nredis: { url: "redis://127.0.0.1:19204/0" }'
+        ;;
+    esac
     printf 'server: { listen: "127.0.0.1:%s" }\n%s\nproviders:\n  - { id: p, type: openai, baseUrl: "http://127.0.0.1:19201", apiTokens: ["sk-bench"] }\n' "$1" "$extra"
 }
 config 19202 > "$TMP/old.yaml"
-if [ "$MODE" = consumer ]; then config 19203 consumers; else config 19203; fi > "$TMP/new.yaml"
+case "$MODE" in
+consumer) config 19203 consumers ;;
+limit) config 19203 limits ;;
+limit-redis)
+    redis-server --port 19204 --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 &
+    PIDS+=($!)
+    config 19203 limits-redis
+    ;;
+*) config 19203 ;;
+esac > "$TMP/new.yaml"
 SWITCHYARD_LOG=warn "$OLD" serve --config "$TMP/old.yaml" >/dev/null 2>&1 & PIDS+=($!)
 SWITCHYARD_LOG=warn "$NEW" serve --config "$TMP/new.yaml" >/dev/null 2>&1 & PIDS+=($!)
 sleep 1

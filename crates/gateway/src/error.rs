@@ -95,6 +95,16 @@ pub enum GatewayError {
         tokens: u64,
     },
     #[error(
+        "Consumer `{consumer}` has used its budget of ${budget_usd:.2} per {period}: ${spent_usd:.4} spent this period. Requests are refused until the period renews in {}s; ask the gateway operator to raise the budget.", renews_in.as_secs()
+    )]
+    QuotaExceeded {
+        consumer: String,
+        budget_usd: f64,
+        spent_usd: f64,
+        period: String,
+        renews_in: Duration,
+    },
+    #[error(
         "The rate limiter cannot count this request: its store is unavailable ({0}) and `redis.onError` is `deny`. Retry in a few seconds; the operator can check Redis or set `onError: allow`."
     )]
     LimiterUnavailable(String),
@@ -106,6 +116,7 @@ fn limit_name(l: &Limit) -> String {
     let kind = match l.kind {
         Kind::Requests => "requests",
         Kind::Tokens => "tokens",
+        Kind::Spend => "usd",
     };
     let per = match l.per {
         Per::Second => "Second",
@@ -149,7 +160,7 @@ impl GatewayError {
             UpstreamConnect { .. } | UpstreamBroken { .. } => StatusCode::BAD_GATEWAY,
             UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             NoCredential { .. } | LimiterUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            RateLimited { .. } | QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             MissingApiKey { .. } | InvalidApiKey => StatusCode::UNAUTHORIZED,
             PermissionDenied { .. } | ModelNotAllowed { .. } => StatusCode::FORBIDDEN,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -186,6 +197,7 @@ impl GatewayError {
             PermissionDenied { .. } => (ErrorKind::Permission, "permission_denied", None),
             ModelNotAllowed { .. } => (ErrorKind::Permission, "model_not_allowed", Some("model")),
             RateLimited { .. } => (ErrorKind::RateLimit, "rate_limit_exceeded", None),
+            QuotaExceeded { .. } => (ErrorKind::RateLimit, "insufficient_quota", None),
             LimiterUnavailable(_) => (ErrorKind::Upstream, "limiter_unavailable", None),
             Internal(_) => (ErrorKind::Internal, "internal_error", None),
         }
@@ -214,6 +226,9 @@ impl GatewayError {
             }
             GatewayError::RateLimited { rejection, .. } => {
                 rejection.retry_after_secs().map(|s| s.max(1))
+            }
+            GatewayError::QuotaExceeded { renews_in, .. } => {
+                Some(renews_in.as_secs_f64().ceil().max(1.0) as u64)
             }
             _ => None,
         }

@@ -328,3 +328,46 @@ async fn refusals_speak_the_clients_dialect() {
     let b = gemini.json();
     assert_eq!(b["error"]["status"], "RESOURCE_EXHAUSTED", "{b}");
 }
+
+#[tokio::test]
+async fn a_budget_admits_until_the_priced_spend_crosses_it_then_insufficient_quota() {
+    let emu = default_emulator().await;
+    // $1000 per million tokens: a tenth of a cent per token.
+    let gw = gateway(&format!(
+        r#"
+providers:
+  - {{ id: p, type: openai, baseUrl: "http://{}", apiTokens: ["sk-provider"] }}
+consumers:
+  - {{ name: team-a, keys: ["{KEY_A}"], budget: {{ usd: 0.1, period: 1d }} }}
+  - {{ name: team-b, keys: ["{KEY_B}"] }}
+prices: {{ "gpt-4o": {{ input: 1000, output: 1000 }} }}
+"#,
+        emu.addr
+    ))
+    .await;
+    let mut spent = 0.0;
+    let mut admitted = 0;
+    loop {
+        let r = call(&gw, KEY_A, chat("gpt-4o"), &[]).await;
+        if r.status == 429 {
+            let b = r.json();
+            assert_eq!(b["error"]["code"], "insufficient_quota", "{b}");
+            let msg = b["error"]["message"].as_str().unwrap();
+            assert!(msg.contains("budget of $0.10 per 1d"), "{msg}");
+            let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+            assert!((1..=86_400).contains(&retry), "{retry}");
+            break;
+        }
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(spent < 0.1, "admitted only while below the budget: {spent}");
+        let tokens = r.json()["usage"]["total_tokens"].as_u64().unwrap();
+        spent += tokens as f64 * 0.001;
+        admitted += 1;
+        assert!(admitted < 50, "the budget never cut off");
+    }
+    assert!(spent >= 0.1, "refused only once spent: {spent}");
+    assert!(admitted >= 2);
+    // Stays refused; another consumer is not affected.
+    assert_eq!(call(&gw, KEY_A, chat("gpt-4o"), &[]).await.status, 429);
+    assert_eq!(call(&gw, KEY_B, chat("gpt-4o"), &[]).await.status, 200);
+}

@@ -5,12 +5,14 @@
 //!
 //! See `docs/limits.md` for the windows and a worked example.
 
+mod budget;
 mod format;
 mod limiter;
 mod memory;
 mod store;
 mod window;
 
+pub use budget::{Budget, BudgetState, to_micro_usd};
 pub use format::format_reset;
 pub use limiter::{
     Demand, Limiter, RateHeaders, RateInfo, Reason, Rejection, Reservation, ReserveError, Rule,

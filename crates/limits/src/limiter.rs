@@ -37,6 +37,7 @@ impl Demand {
         match kind {
             Kind::Requests => self.requests,
             Kind::Tokens => self.tokens,
+            Kind::Spend => 0,
         }
     }
 }
@@ -96,7 +97,7 @@ impl RateHeaders {
     fn offer(&mut self, kind: Kind, info: RateInfo) {
         let slot = match kind {
             Kind::Requests => &mut self.requests,
-            Kind::Tokens => &mut self.tokens,
+            Kind::Tokens | Kind::Spend => &mut self.tokens,
         };
         let tighter = match slot {
             None => true,
@@ -226,7 +227,7 @@ impl<S: LimitStore> Limiter<S> {
         &self.store
     }
 
-    fn ms(&self, now: Instant) -> u64 {
+    pub(crate) fn ms(&self, now: Instant) -> u64 {
         let elapsed = now.saturating_duration_since(self.origin).as_millis();
         u64::try_from(elapsed)
             .unwrap_or(u64::MAX)

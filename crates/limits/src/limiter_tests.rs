@@ -500,12 +500,12 @@ fn random_sequences_never_exceed_a_limit_over_any_window() {
                         .filter(|e| e.keys[k] && lim.per.bucket_at(e.t) >= oldest)
                         .map(|e| match lim.kind {
                             Kind::Requests => 1,
-                            Kind::Tokens => e.tokens,
+                            Kind::Tokens | Kind::Spend => e.tokens,
                         })
                         .sum();
                     let amount = match lim.kind {
                         Kind::Requests => 1,
-                        Kind::Tokens => tokens,
+                        Kind::Tokens | Kind::Spend => tokens,
                     };
                     used + amount <= lim.amount
                 })
@@ -529,7 +529,7 @@ fn random_sequences_never_exceed_a_limit_over_any_window() {
                             .filter(|e| e.keys[k] && e.t + w > t)
                             .map(|e| match lim.kind {
                                 Kind::Requests => 1,
-                                Kind::Tokens => e.tokens,
+                                Kind::Tokens | Kind::Spend => e.tokens,
                             })
                             .sum();
                         assert!(sum <= lim.amount, "seed {seed} t {t}: {sum} > {lim:?}");
@@ -551,7 +551,7 @@ fn random_sequences_never_exceed_a_limit_over_any_window() {
                         .filter(|e| e.keys[k] && e.t >= start.t && e.t < start.t + w)
                         .map(|e| match lim.kind {
                             Kind::Requests => 1,
-                            Kind::Tokens => e.tokens,
+                            Kind::Tokens | Kind::Spend => e.tokens,
                         })
                         .sum();
                     assert!(sum <= lim.amount, "seed {seed}: {sum} > {lim:?}");

@@ -9,6 +9,9 @@ pub enum Kind {
     Requests,
     /// Tokens: reserved before the call, replaced by the real usage after.
     Tokens,
+    /// Micro-dollars spent, for budgets ([`Slot::SPEND`]): one counter per
+    /// period, never a sliding window, never in a [`Limit`].
+    Spend,
 }
 
 /// The length of a sliding window.
@@ -50,20 +53,30 @@ pub struct Slot {
 
 impl Slot {
     /// Number of distinct slots.
-    pub const COUNT: usize = 8;
+    pub const COUNT: usize = 9;
 
-    /// 0..8, stable: requests first, then tokens; second..day within each.
+    /// A budget's spend (its `per` is not used: a budget's period is its
+    /// own, carried by the bucket numbers).
+    pub const SPEND: Slot = Slot {
+        kind: Kind::Spend,
+        per: Per::Day,
+    };
+
+    /// 0..9, stable: requests first, then tokens, second..day within each;
+    /// then spend.
     pub const fn index(self) -> usize {
-        let kind = match self.kind {
-            Kind::Requests => 0,
-            Kind::Tokens => 4,
-        };
-        kind + self.per as usize
+        match self.kind {
+            Kind::Requests => self.per as usize,
+            Kind::Tokens => 4 + self.per as usize,
+            Kind::Spend => 8,
+        }
     }
 
-    /// A short stable name ("rps", "tpm", ...), e.g. for a Redis hash field.
+    /// A short stable name ("rps", "tpm", ..., "usd"), e.g. for a Redis key.
     pub const fn name(self) -> &'static str {
-        const NAMES: [&str; Slot::COUNT] = ["rps", "rpm", "rph", "rpd", "tps", "tpm", "tph", "tpd"];
+        const NAMES: [&str; Slot::COUNT] = [
+            "rps", "rpm", "rph", "rpd", "tps", "tpm", "tph", "tpd", "usd",
+        ];
         NAMES[self.index()]
     }
 }
@@ -146,6 +159,7 @@ mod tests {
                 seen[i] = true;
             }
         }
+        assert!(!seen[Slot::SPEND.index()]);
         assert_eq!(
             Slot {
                 kind: Kind::Tokens,
@@ -154,5 +168,6 @@ mod tests {
             .name(),
             "tpm"
         );
+        assert_eq!(Slot::SPEND.name(), "usd");
     }
 }

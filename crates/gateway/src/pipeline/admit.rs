@@ -3,9 +3,11 @@
 //! key the request carries); after parsing, [`admit`] reserves one request
 //! and the tokens the request may use (its prompt's estimate plus
 //! `max_tokens`, else `outputReserve`) in every window of every limit at
-//! once, or refuses with 429 and charges nothing. `finish` settles the
-//! reservation with the real usage. A request no limit applies to does no
-//! work here and touches no store.
+//! once, or refuses with 429 and charges nothing. A consumer with a budget
+//! is first checked to be below it (429 `insufficient_quota` otherwise).
+//! `finish` settles the reservation with the real usage and adds the cost
+//! to the budget. A request no limit or budget applies to does no work
+//! here and touches no store.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -13,7 +15,9 @@ use std::sync::Arc;
 use http::HeaderMap;
 use serde::Deserialize;
 use switchyard_config::LimitBy;
-use switchyard_limits::{Demand, Limiter, RateHeaders, Reservation, ReserveError, Rule};
+use switchyard_limits::{
+    BudgetState, Demand, Limiter, RateHeaders, Reservation, ReserveError, Rule,
+};
 use switchyard_providers::Api;
 use switchyard_store::Counters;
 use tokio::time::Instant;
@@ -23,6 +27,7 @@ use super::endpoint::query_param;
 use super::parse::Parsed;
 use crate::error::GatewayError;
 use crate::runtime::Snapshot;
+use crate::runtime::consumers::Consumer;
 use crate::runtime::limits::{DEFAULT_OUTPUT_RESERVE, LimitSet};
 
 /// The limits that apply to one request: `(rule index or None for the
@@ -30,21 +35,26 @@ use crate::runtime::limits::{DEFAULT_OUTPUT_RESERVE, LimitSet};
 #[derive(Debug, Default)]
 pub struct Subjects {
     keys: Vec<(Option<usize>, String)>,
+    /// The consumer has a budget: its spend is checked, its cost added.
+    budget: bool,
 }
 
 /// What admit decided, for `finish`: the `x-ratelimit-*` figures of the
-/// response, and the reservation to settle when the answer ends.
+/// response, the reservation to settle when the answer ends, and the
+/// consumer whose budget the request's cost goes to.
 #[derive(Debug)]
 pub struct Admission {
-    pub headers: RateHeaders,
-    pub reservation: Reservation,
+    pub headers: Option<RateHeaders>,
+    pub reservation: Option<Reservation>,
+    pub budget: Option<Arc<Consumer>>,
     pub limiter: Arc<Limiter<Counters>>,
 }
 
 impl Subjects {
-    /// Some limit applies: the request is counted, and settled at its end.
+    /// Some limit or a budget applies: the request is counted, and
+    /// settled at its end.
     pub fn counted(&self) -> bool {
-        !self.keys.is_empty()
+        !self.keys.is_empty() || self.budget
     }
 }
 
@@ -59,8 +69,12 @@ pub fn subjects(
     peer: Option<IpAddr>,
 ) -> Subjects {
     let own = ctx.consumer.as_ref().and_then(|c| c.limits.as_ref());
+    let budget = ctx.consumer.as_ref().is_some_and(|c| c.budget.is_some());
     if own.is_none() && snap.rate_rules.rules.is_empty() {
-        return Subjects::default();
+        return Subjects {
+            keys: Vec::new(),
+            budget,
+        };
     }
     let mut keys = Vec::new();
     if let Some(l) = own {
@@ -77,7 +91,7 @@ pub fn subjects(
             keys.push((Some(i), format!("rule:{}:{v}", rule.name)));
         }
     }
-    Subjects { keys }
+    Subjects { keys, budget }
 }
 
 /// A client-supplied value as a counter key: the first 16 hex digits of
@@ -87,7 +101,8 @@ fn hashed(v: &[u8]) -> String {
     d.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reserve what the request may use in every limit that applies.
+/// Check the consumer's budget, then reserve what the request may use in
+/// every limit that applies.
 pub async fn admit(
     limiter: &Arc<Limiter<Counters>>,
     snap: &Snapshot,
@@ -95,9 +110,60 @@ pub async fn admit(
     subjects: Subjects,
     request: &Parsed<'_>,
 ) -> Result<Option<Admission>, GatewayError> {
-    if subjects.keys.is_empty() {
+    if !subjects.counted() {
         return Ok(None);
     }
+    let budget = match &ctx.consumer {
+        Some(c) if subjects.budget => {
+            check_budget(limiter, c).await?;
+            Some(c.clone())
+        }
+        _ => None,
+    };
+    let reservation = if subjects.keys.is_empty() {
+        None
+    } else {
+        Some(reserve(limiter, snap, ctx, &subjects, request).await?)
+    };
+    Ok(Some(Admission {
+        headers: reservation.as_ref().map(Reservation::headers),
+        reservation,
+        budget,
+        limiter: limiter.clone(),
+    }))
+}
+
+/// 429 `insufficient_quota` once the period's spend has reached the cap.
+async fn check_budget(limiter: &Limiter<Counters>, c: &Consumer) -> Result<(), GatewayError> {
+    let Some(b) = &c.budget else {
+        return Ok(());
+    };
+    match limiter
+        .budget_state(&b.key, &b.budget, Instant::now())
+        .await
+    {
+        Ok(BudgetState::Within { .. }) => Ok(()),
+        Ok(BudgetState::Spent {
+            spent_micro_usd,
+            renews_in,
+        }) => Err(GatewayError::QuotaExceeded {
+            consumer: c.name.to_string(),
+            budget_usd: b.usd,
+            spent_usd: spent_micro_usd as f64 / 1e6,
+            period: b.period.clone(),
+            renews_in,
+        }),
+        Err(e) => Err(GatewayError::LimiterUnavailable(e.to_string())),
+    }
+}
+
+async fn reserve(
+    limiter: &Limiter<Counters>,
+    snap: &Snapshot,
+    ctx: &mut RequestCtx,
+    subjects: &Subjects,
+    request: &Parsed<'_>,
+) -> Result<Reservation, GatewayError> {
     let sets: Vec<&LimitSet> = subjects
         .keys
         .iter()
@@ -133,13 +199,9 @@ pub async fn admit(
         .reserve(&rules, Demand::request(tokens), Instant::now())
         .await
     {
-        Ok(reservation) => Ok(Some(Admission {
-            headers: reservation.headers(),
-            reservation,
-            limiter: limiter.clone(),
-        })),
+        Ok(reservation) => Ok(reservation),
         Err(ReserveError::Rejected(rejection)) => {
-            let rule = rule_label(snap, &subjects, &rejection.key);
+            let rule = rule_label(snap, subjects, &rejection.key);
             ctx.rate_headers = Some(rejection.headers);
             ctx.rec.rate_limited_by = Some(rule.clone());
             Err(GatewayError::RateLimited {

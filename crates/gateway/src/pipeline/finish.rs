@@ -58,7 +58,7 @@ pub fn respond(
     let rate = ctx
         .admission
         .as_ref()
-        .map(|a| a.headers)
+        .and_then(|a| a.headers)
         .or(ctx.rate_headers);
     if let Some(rate) = rate {
         for (name, value) in rate.openai_headers() {
@@ -91,8 +91,9 @@ impl From<Admission> for Settle {
 
 impl Settle {
     /// Settle with the accounted usage (input, cached included, plus
-    /// output). An in-memory store is done before this returns; a shared
-    /// store's call finishes on its own task (the response is not held).
+    /// output) and add the cost to the consumer's budget. An in-memory
+    /// store is done before this returns; a shared store's calls finish on
+    /// their own task (the response is not held).
     pub fn run(self, acc: &Accounted) {
         let tokens = acc
             .usage
@@ -100,13 +101,22 @@ impl Settle {
             .saturating_add(acc.usage.output_tokens);
         let Admission {
             reservation,
+            budget,
             limiter,
             ..
         } = self.admission;
+        let cost = switchyard_limits::to_micro_usd(acc.cost_usd.unwrap_or(0.0));
         let now = Instant::now();
         now_or_spawn(async move {
-            if let Err(e) = limiter.settle(reservation, tokens, now).await {
+            if let Some(r) = reservation
+                && let Err(e) = limiter.settle(r, tokens, now).await
+            {
                 tracing::debug!(error = %e, "settling a reservation failed; it keeps its reserve");
+            }
+            if let Some(b) = budget.as_ref().and_then(|c| c.budget.as_ref())
+                && let Err(e) = limiter.spend(&b.key, &b.budget, cost, now).await
+            {
+                tracing::warn!(error = %e, budget = %b.key, "a request's cost could not be added to its budget");
             }
         });
     }

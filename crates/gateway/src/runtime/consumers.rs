@@ -10,7 +10,7 @@ use switchyard_config::Config;
 use switchyard_routing::Glob;
 
 use super::BuildError;
-use super::limits::{ConsumerLimits, consumer_limits};
+use super::limits::{ConsumerBudget, ConsumerLimits, consumer_budget, consumer_limits};
 
 /// One consumer.
 #[derive(Debug)]
@@ -22,6 +22,8 @@ pub struct Consumer {
     pub models_body: Bytes,
     /// Its own rate limits, over all its keys.
     pub limits: Option<ConsumerLimits>,
+    /// Its spend cap per period.
+    pub budget: Option<ConsumerBudget>,
 }
 
 impl Consumer {
@@ -84,6 +86,7 @@ impl Auth {
                     .map(|m| m.iter().map(|p| Glob::new(p)).collect()),
                 models_body: Bytes::new(),
                 limits: consumer_limits(&c.name, c),
+                budget: consumer_budget(&c.name, c),
             };
             consumer.models_body = list_models(&consumer);
             let consumer = Arc::new(consumer);

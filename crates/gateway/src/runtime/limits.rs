@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use switchyard_config::{Config, LimitBy, LimitKind, LimitSpec, LimitWindow};
-use switchyard_limits::{Kind, Limit, Per};
+use switchyard_limits::{Budget, Kind, Limit, Per};
 
 use super::BuildError;
 
@@ -50,6 +50,42 @@ pub struct RateRule {
 pub struct ConsumerLimits {
     pub key: Box<str>,
     pub set: LimitSet,
+}
+
+/// A consumer's `budget`, counted under `budget:<name>`.
+#[derive(Debug)]
+pub struct ConsumerBudget {
+    pub key: Box<str>,
+    pub budget: Budget,
+    pub usd: f64,
+    /// The period as configured (`30d`), for messages.
+    pub period: String,
+}
+
+/// A consumer's `budget`, if it has one.
+pub fn consumer_budget(
+    name: &str,
+    cfg: &switchyard_config::ConsumerConfig,
+) -> Option<ConsumerBudget> {
+    let b = cfg.budget.as_ref()?;
+    Some(ConsumerBudget {
+        key: format!("budget:{name}").into(),
+        budget: Budget::new(b.usd, b.period),
+        usd: b.usd,
+        period: describe_period(b.period),
+    })
+}
+
+/// `30d`, `12h`, `90m`, `45s`: the largest unit that divides the period.
+fn describe_period(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => format!("{}ms", d.as_millis()),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 /// Every rule of the configuration.
