@@ -1,7 +1,7 @@
 //! Rate limits as pure logic: sliding windows of sub-buckets ([`Per`]),
 //! reserve before the upstream call and settle after it ([`Limiter`]), over
 //! a [`LimitStore`] that does only atomic primitives ([`MemoryStore`] here;
-//! a Redis store later). No I/O, no clock: every call takes `now`.
+//! the Redis store is in `switchyard-store`). No I/O, no clock: every call takes `now`.
 //!
 //! See `docs/limits.md` for the windows and a worked example.
 

@@ -5,8 +5,40 @@
 //! - in Redis, so every instance counts in one place (`redis:` in the
 //!   configuration).
 //!
-//! [`Counters`] is the store the gateway's limiter counts in, whichever it is.
+//! [`Counters`] is the store the gateway's limiter counts in, whichever it
+//! is: [`Counters::from_config`] with the `redis:` section (or `None`),
+//! then [`Counters::into_limiter`] (Unix-millisecond timeline, which
+//! instances sharing a Redis need). Errors surface as
+//! `ReserveError::Store` from `Limiter::reserve` and `StoreError` from
+//! `Limiter::settle`, only under `onError: deny`; under `allow`
+//! ([`Fallback`]) the instance counts locally while Redis is away.
+//!
+//! Choices in the Redis store ([`redis`]):
+//! - `redis-rs` with its `ConnectionManager`: one multiplexed connection
+//!   per process, reconnecting by itself; made lazily so the gateway starts
+//!   while Redis is down. Every call is bounded by `redis.timeout`; after a
+//!   connection failure calls fail fast but for one probe per 500 ms, so an
+//!   outage costs no latency and Redis is used again within about a second
+//!   of coming back.
+//! - Two Lua scripts (check-and-charge, adjust), one `EVALSHA` per
+//!   operation (reloaded by redis-rs after a Redis restart): Redis runs a
+//!   script alone, so no instance sees half a reservation.
+//! - Keys `<prefix>:rl:{<key>}:<slot>`, the limit key percent-encoded where
+//!   it holds `%`, `{`, `}` or control characters; TTLs are relative
+//!   (`PEXPIRE`), so nothing depends on Redis's clock.
+//! - [`RedisConn`] is shared: [`RedisConn::manager`] and
+//!   [`RedisConn::prefix`] serve other shared state (credential health);
+//!   [`RedisConn::call`] adds the timeout, error metric and log.
+//! - Errors: `switchyard_store_errors_total{store="redis",op}`; one warning
+//!   per 10 s while Redis fails, one info line when it answers; no message,
+//!   log or `Debug` holds the URL's password.
 
 mod counters;
+mod fallback;
+pub mod redis;
+#[cfg(feature = "testing")]
+pub mod testing;
 
-pub use counters::Counters;
+pub use crate::redis::{RedisConn, RedisLimits};
+pub use counters::{Counters, unix_ms_now};
+pub use fallback::Fallback;
