@@ -52,17 +52,13 @@ impl Shared {
             telemetry,
             health_store: Arc::new(MemoryHealthStore::default()),
             drain: Drain::default(),
-            limiter: Arc::new(unix_limiter(Counters::default())),
+            limiter: Arc::new(
+                Counters::from_config(cfg.redis.as_ref())
+                    .map_err(|e| BuildError(format!("redis: {e}")))?
+                    .into_limiter(),
+            ),
         })
     }
-}
-
-/// A limiter whose timeline is Unix time in milliseconds.
-fn unix_limiter(store: Counters) -> Limiter<Counters> {
-    let unix_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    Limiter::with_epoch(store, tokio::time::Instant::now(), unix_ms)
 }
 
 fn build_client() -> Result<HttpClient, BuildError> {

@@ -39,6 +39,7 @@ pub const SPANS: &str = "switchyard_trace_spans_total";
 pub const CONFIG_RELOADS: &str = "switchyard_config_reloads_total";
 pub const CONFIG_INFO: &str = "switchyard_config_info";
 pub const RATELIMIT_REJECTIONS: &str = "switchyard_ratelimit_rejections_total";
+pub const STORE_ERRORS: &str = "switchyard_store_errors_total";
 
 /// LLM calls take from milliseconds (embeddings, local models) to minutes
 /// (long generations).
@@ -208,6 +209,11 @@ impl Metrics {
             RATELIMIT_REJECTIONS,
             None,
             "Requests refused by a rate limit (429 rate_limit_exceeded), by rule (a rateLimits name, or consumer for a consumer's own limits).",
+        );
+        c(
+            STORE_ERRORS,
+            None,
+            "Calls to the shared store (Redis) that failed or timed out, by operation; requests then follow redis.onError.",
         );
         c(
             RETRIES,
@@ -537,6 +543,12 @@ impl Metrics {
         }
         self.counter(TELEMETRY_DROPPED, Vec::new())
             .absolute(rt.shared.telemetry.dropped());
+        if let Some(conn) = rt.shared.limiter.store().redis_conn() {
+            for (op, n) in conn.errors() {
+                self.counter(STORE_ERRORS, vec![label("store", "redis"), label("op", op)])
+                    .absolute(n);
+            }
+        }
         if let Some(t) = &rt.shared.telemetry.tracer {
             let e = t.exporter();
             for (result, n) in [

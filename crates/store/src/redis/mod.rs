@@ -123,6 +123,12 @@ impl RedisConn {
     }
 
     /// The prefix of every key Switchyard writes (`redis.keyPrefix`).
+    /// Failed calls so far by operation (`check`, `adjust`, `connect`,
+    /// ...): what `switchyard_store_errors_total{store="redis",op}` shows.
+    pub fn errors(&self) -> Vec<(&'static str, u64)> {
+        self.inner.health.errors()
+    }
+
     pub fn prefix(&self) -> &str {
         &self.inner.prefix
     }

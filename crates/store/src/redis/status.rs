@@ -24,6 +24,9 @@ pub(super) struct Health {
     /// Some call failed since the last success.
     failing: AtomicBool,
     log: Mutex<Outage>,
+    /// Errors by operation since the start (`switchyard_store_errors_total`,
+    /// rendered by the gateway's metrics; rare, so a lock is fine).
+    errors: Mutex<Vec<(&'static str, u64)>>,
 }
 
 #[derive(Default)]
@@ -42,6 +45,7 @@ impl Health {
             timeouts_in_row: AtomicU32::new(0),
             failing: AtomicBool::new(false),
             log: Mutex::default(),
+            errors: Mutex::default(),
         }
     }
 
@@ -68,6 +72,14 @@ impl Health {
         self.retry_at
             .compare_exchange(at, self.next_probe(), Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
+    }
+
+    /// Errors so far, by operation.
+    pub(super) fn errors(&self) -> Vec<(&'static str, u64)> {
+        self.errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// How long calls have been failing (zero while Redis answers).
@@ -108,8 +120,13 @@ impl Health {
         connection_level: bool,
         url: &str,
     ) {
-        metrics::counter!("switchyard_store_errors_total", "store" => "redis", "op" => op)
-            .increment(1);
+        {
+            let mut errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
+            match errors.iter_mut().find(|(o, _)| *o == op) {
+                Some((_, n)) => *n += 1,
+                None => errors.push((op, 1)),
+            }
+        }
         let timeouts = if e.timeout {
             self.timeouts_in_row.fetch_add(1, Ordering::Relaxed) + 1
         } else {
