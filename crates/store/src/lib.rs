@@ -6,7 +6,11 @@
 //!   configuration).
 //!
 //! [`Counters`] is the store the gateway's limiter counts in, whichever it is.
+//! [`RedisHealth`] shares credential health between instances (the
+//! transitions themselves are `switchyard-routing`'s).
 
 mod counters;
+pub mod health;
 
 pub use counters::Counters;
+pub use health::RedisHealth;

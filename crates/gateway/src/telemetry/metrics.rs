@@ -35,6 +35,7 @@ pub const TELEMETRY_DROPPED: &str = "switchyard_telemetry_dropped_total";
 pub const SPANS: &str = "switchyard_trace_spans_total";
 pub const CONFIG_RELOADS: &str = "switchyard_config_reloads_total";
 pub const CONFIG_INFO: &str = "switchyard_config_info";
+pub const STORE_ERRORS: &str = "switchyard_store_errors_total";
 
 /// LLM calls take from milliseconds (embeddings, local models) to minutes
 /// (long generations).
@@ -233,6 +234,11 @@ impl Metrics {
             SPANS,
             None,
             "Spans accepted by the OTLP collector, and spans dropped (export queue full or collector failing).",
+        );
+        c(
+            STORE_ERRORS,
+            None,
+            "Operations on the shared store (store=\"redis\") that failed or timed out, by operation (op=\"health\": shared credential health); requests go on with local state meanwhile.",
         );
         c(
             CONFIG_RELOADS,
@@ -520,6 +526,13 @@ impl Metrics {
         }
         self.counter(TELEMETRY_DROPPED, Vec::new())
             .absolute(rt.shared.telemetry.dropped());
+        if rt.shared.health_share.remote().is_some() {
+            self.counter(
+                STORE_ERRORS,
+                vec![label("store", "redis"), label("op", "health")],
+            )
+            .absolute(rt.shared.health_share.errors());
+        }
         if let Some(t) = &rt.shared.telemetry.tracer {
             let e = t.exporter();
             for (result, n) in [
