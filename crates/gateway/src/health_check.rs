@@ -86,6 +86,9 @@ impl HealthChecker {
         let lease_key = key.clone();
         let lease_policy = policy.clone();
         let model = model.clone();
+        // The newest loop of a credential wins: an older one stops.
+        let generation = health.new_checker();
+        let current = health.clone();
         let weak = Arc::downgrade(up);
         let alive = weak.clone();
         let checker = self.clone();
@@ -134,7 +137,7 @@ impl HealthChecker {
                 slot,
                 lease,
                 probe,
-                move || alive.strong_count() > 0,
+                move || alive.strong_count() > 0 && current.is_current_checker(generation),
                 observe,
             )
             .await;

@@ -89,6 +89,8 @@ pub struct CredentialHealth {
     retry_at: AtomicU64,
     went_out: AtomicU64,
     came_back: AtomicU64,
+    /// The newest recovery loop's number ([`CredentialHealth::new_checker`]).
+    checker: AtomicU64,
     detail: Mutex<Detail>,
 }
 
@@ -102,6 +104,7 @@ impl CredentialHealth {
             retry_at: AtomicU64::new(0),
             went_out: AtomicU64::new(0),
             came_back: AtomicU64::new(0),
+            checker: AtomicU64::new(0),
             detail: Mutex::new(Detail::default()),
         }
     }
@@ -118,6 +121,18 @@ impl CredentialHealth {
 
     fn retry_at(&self) -> Instant {
         self.epoch + Duration::from_nanos(self.retry_at.load(Ordering::Acquire))
+    }
+
+    /// A number for a new recovery loop; older loops of this credential
+    /// see [`CredentialHealth::is_current_checker`] turn false and stop, so
+    /// a credential that leaves rotation again before its old loop woke up
+    /// is never checked twice by one instance.
+    pub fn new_checker(&self) -> u64 {
+        self.checker.fetch_add(1, Ordering::AcqRel).wrapping_add(1)
+    }
+
+    pub fn is_current_checker(&self, n: u64) -> bool {
+        self.checker.load(Ordering::Acquire) == n
     }
 
     pub fn is_out(&self) -> bool {
@@ -383,6 +398,11 @@ mod tests {
         // A local failure after a remote return counts from zero.
         assert_eq!(h.record_failure(&p, "503", Instant::now()), None);
         assert_eq!(h.snapshot(Instant::now()).consecutive_failures, 1);
+
+        let first = h.new_checker();
+        assert!(h.is_current_checker(first));
+        let second = h.new_checker();
+        assert!(!h.is_current_checker(first) && h.is_current_checker(second));
     }
 
     #[tokio::test]
