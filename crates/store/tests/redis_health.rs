@@ -207,6 +207,7 @@ async fn redis_down_counts_errors_and_resumes_by_itself() {
     let now = switchyard_routing::share::unix_ms();
     a.went_out(&key, now + 600_000);
     until_view(&b, Duration::from_secs(1), |v| v.out.contains_key(&key)).await;
+    until_view(&a, Duration::from_secs(1), |v| v.out.contains_key(&key)).await;
 
     server.stop();
     // Nothing waits on Redis: handing over transitions returns at once.
