@@ -9,6 +9,10 @@
 //!
 //! At most [`MAX_CONCURRENT_CHECKS`] checks are in flight; the wait for a
 //! slot is not counted against `healthCheckTimeout`.
+//!
+//! With shared health (`redis:`), a check runs only on the instance
+//! holding the credential's probe lease (the others skip the round), and a
+//! check that brings a credential back tells every instance.
 
 use std::sync::Arc;
 
@@ -17,8 +21,9 @@ use http::{HeaderName, HeaderValue};
 use http_body_util::BodyExt;
 use switchyard_protocol::canonical::{ChatRequest, Message, Part, Role};
 use switchyard_providers::Dialect;
-use switchyard_routing::Recovery;
 use switchyard_routing::health::run_recovery_observed;
+use switchyard_routing::share::{lease_ttl, out_until, unix_ms};
+use switchyard_routing::{HealthShare, Recovery};
 use tokio::sync::Semaphore;
 
 use crate::runtime::HttpClient;
@@ -37,14 +42,20 @@ pub struct HealthChecker {
     client: HttpClient,
     permits: Arc<Semaphore>,
     metrics: Option<Arc<Metrics>>,
+    share: Arc<dyn HealthShare>,
 }
 
 impl HealthChecker {
-    pub fn new(client: HttpClient, metrics: Option<Arc<Metrics>>) -> Self {
+    pub fn new(
+        client: HttpClient,
+        metrics: Option<Arc<Metrics>>,
+        share: Arc<dyn HealthShare>,
+    ) -> Self {
         HealthChecker {
             client,
             permits: Arc::new(Semaphore::new(MAX_CONCURRENT_CHECKS)),
             metrics,
+            share,
         }
     }
 
@@ -55,13 +66,29 @@ impl HealthChecker {
         let Some(policy) = up.pool.policy().cloned() else {
             return;
         };
-        let Recovery::Check { model, .. } = &policy.recovery else {
+        let Recovery::Check {
+            model,
+            interval,
+            timeout,
+        } = &policy.recovery
+        else {
             return;
         };
         let Some(health) = up.pool.health(idx).cloned() else {
             return;
         };
+        let Some(key) = up.keys.get(idx).cloned() else {
+            return;
+        };
+        let ttl = lease_ttl(*interval, *timeout);
+        let share = self.share.clone();
+        let lease_share = share.clone();
+        let lease_key = key.clone();
+        let lease_policy = policy.clone();
         let model = model.clone();
+        // The newest loop of a credential wins: an older one stops.
+        let generation = health.new_checker();
+        let current = health.clone();
         let weak = Arc::downgrade(up);
         let alive = weak.clone();
         let checker = self.clone();
@@ -69,9 +96,13 @@ impl HealthChecker {
         let metrics = self.metrics.clone();
         let provider = up.id.clone();
         let credential = up.masked_shared(idx);
-        let observe = move |result: &Result<(), String>, _back: bool| {
+        let observe = move |result: &Result<(), String>, back: bool| {
             if let Some(m) = &metrics {
                 m.health_check(&provider, &credential, result.is_ok());
+            }
+            if back {
+                tracing::info!(provider = %provider, credential = %credential, "credential back in rotation (health check passed)");
+                share.came_back(&key);
             }
         };
         tokio::spawn(async move {
@@ -80,6 +111,14 @@ impl HealthChecker {
             let slot = move || {
                 let permits = permits.clone();
                 async move { permits.acquire_owned().await.ok() }
+            };
+            // One instance at a time probes; the holder keeps the shared
+            // deadline an hour ahead while it fails.
+            let lease = move || {
+                let share = lease_share.clone();
+                let key = lease_key.clone();
+                let until = out_until(&lease_policy, unix_ms());
+                async move { share.try_lease(&key, ttl, until).await }
             };
             let probe = move || {
                 let weak = weak.clone();
@@ -96,8 +135,9 @@ impl HealthChecker {
                 health,
                 policy,
                 slot,
+                lease,
                 probe,
-                move || alive.strong_count() > 0,
+                move || alive.strong_count() > 0 && current.is_current_checker(generation),
                 observe,
             )
             .await;

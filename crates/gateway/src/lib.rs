@@ -16,6 +16,7 @@ pub mod admin;
 pub mod body;
 pub mod error;
 pub mod health_check;
+pub mod health_sync;
 pub mod mask;
 pub mod pipeline;
 pub mod relay;

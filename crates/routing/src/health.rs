@@ -10,17 +10,21 @@
 //! The mutex-guarded detail (last error, since when) is touched only on
 //! failures and transitions.
 //!
+//! With shared health (Redis), another instance's transitions arrive as
+//! [`CredentialHealth::mark_out_remote`] and
+//! [`CredentialHealth::mark_in_remote`]; see [`crate::share`].
+//!
 //! Time is `tokio::time::Instant`, so tests drive it with
 //! `tokio::time::pause()`.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
 use crate::StatusSet;
+pub use crate::recovery::{run_recovery, run_recovery_observed};
 
 /// How a credential that left rotation comes back.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +76,9 @@ pub struct HealthSnapshot {
     pub came_back: u64,
 }
 
+/// `lastError` of a credential another instance took out of rotation.
+pub const REMOTE_OUT: &str = "taken out of rotation by another instance";
+
 #[derive(Debug)]
 pub struct CredentialHealth {
     epoch: Instant,
@@ -82,6 +89,8 @@ pub struct CredentialHealth {
     retry_at: AtomicU64,
     went_out: AtomicU64,
     came_back: AtomicU64,
+    /// The newest recovery loop's number ([`CredentialHealth::new_checker`]).
+    checker: AtomicU64,
     detail: Mutex<Detail>,
 }
 
@@ -95,6 +104,7 @@ impl CredentialHealth {
             retry_at: AtomicU64::new(0),
             went_out: AtomicU64::new(0),
             came_back: AtomicU64::new(0),
+            checker: AtomicU64::new(0),
             detail: Mutex::new(Detail::default()),
         }
     }
@@ -103,7 +113,7 @@ impl CredentialHealth {
         self.detail.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn set_retry_at(&self, at: Instant) {
+    pub(crate) fn set_retry_at(&self, at: Instant) {
         let ns = at.saturating_duration_since(self.epoch).as_nanos();
         self.retry_at
             .store(u64::try_from(ns).unwrap_or(u64::MAX), Ordering::Release);
@@ -111,6 +121,18 @@ impl CredentialHealth {
 
     fn retry_at(&self) -> Instant {
         self.epoch + Duration::from_nanos(self.retry_at.load(Ordering::Acquire))
+    }
+
+    /// A number for a new recovery loop; older loops of this credential
+    /// see [`CredentialHealth::is_current_checker`] turn false and stop, so
+    /// a credential that leaves rotation again before its old loop woke up
+    /// is never checked twice by one instance.
+    pub fn new_checker(&self) -> u64 {
+        self.checker.fetch_add(1, Ordering::AcqRel).wrapping_add(1)
+    }
+
+    pub fn is_current_checker(&self, n: u64) -> bool {
+        self.checker.load(Ordering::Acquire) == n
     }
 
     pub fn is_out(&self) -> bool {
@@ -132,17 +154,63 @@ impl CredentialHealth {
     }
 
     fn come_back(&self) -> bool {
+        self.bring_back();
+        true
+    }
+
+    /// Back in rotation; whether this call brought it back.
+    fn bring_back(&self) -> bool {
         if self
             .out
             .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+            .is_err()
         {
-            self.failures.store(0, Ordering::Release);
-            self.check_successes.store(0, Ordering::Release);
-            self.came_back.fetch_add(1, Ordering::Relaxed);
-            self.detail().out_since = None;
+            return false;
         }
+        self.failures.store(0, Ordering::Release);
+        self.check_successes.store(0, Ordering::Release);
+        self.came_back.fetch_add(1, Ordering::Relaxed);
+        self.detail().out_since = None;
         true
+    }
+
+    /// Out of rotation because another instance took it out (shared
+    /// health), without counting a local failure. `remaining`: until the
+    /// shared deadline (the end of the cooldown under `cooldown`; under
+    /// health checks, the first check is one interval away as after a
+    /// local failure). Returns whether this call took it out.
+    pub fn mark_out_remote(
+        &self,
+        policy: &HealthPolicy,
+        remaining: Duration,
+        now: Instant,
+    ) -> bool {
+        if self
+            .out
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return false;
+        }
+        self.check_successes.store(0, Ordering::Release);
+        self.went_out.fetch_add(1, Ordering::Relaxed);
+        self.set_retry_at(
+            now + match &policy.recovery {
+                Recovery::Check { interval, .. } => *interval,
+                Recovery::Cooldown(_) => remaining,
+            },
+        );
+        let mut d = self.detail();
+        d.out_since = Some(SystemTime::now());
+        d.last_error = Some(REMOTE_OUT.to_string());
+        true
+    }
+
+    /// Back in rotation because another instance brought it back (its
+    /// health checks passed, or the shared cooldown ended). Returns whether
+    /// this call brought it back.
+    pub fn mark_in_remote(&self) -> bool {
+        self.bring_back()
     }
 
     /// A 2xx from a live request.
@@ -234,80 +302,10 @@ impl CredentialHealth {
     }
 }
 
-/// Drive one out-of-rotation credential back: every `interval`, run
-/// `probe` (bounded by `timeout`) until `successThreshold` checks in a row
-/// pass. Stops early when `alive` says the credential was removed (a config
-/// change) or something else brought it back.
-pub async fn run_recovery<P, Fut>(
-    health: Arc<CredentialHealth>,
-    policy: HealthPolicy,
-    probe: P,
-    alive: impl Fn() -> bool,
-) where
-    P: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), String>>,
-{
-    run_recovery_observed(health, policy, || async {}, probe, alive, |_, _| {}).await;
-}
-
-/// [`run_recovery`] with a check slot, telling `observe` each check's
-/// result (timeouts included) and whether it brought the credential back.
-///
-/// Before each check, `slot` is awaited for a guard (a semaphore permit
-/// bounding the checks in flight) that is held while the check runs. The
-/// wait for the slot is not part of the check: `timeout` bounds `probe`
-/// alone, so a check queued behind others is not failed for their
-/// slowness. Once the slot is held, `alive` and the credential's state are
-/// looked at again, since either may have changed while waiting.
-pub async fn run_recovery_observed<S, SFut, G, P, Fut>(
-    health: Arc<CredentialHealth>,
-    policy: HealthPolicy,
-    mut slot: S,
-    mut probe: P,
-    alive: impl Fn() -> bool,
-    mut observe: impl FnMut(&Result<(), String>, bool),
-) where
-    S: FnMut() -> SFut,
-    SFut: Future<Output = G>,
-    P: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), String>>,
-{
-    let Recovery::Check {
-        interval, timeout, ..
-    } = policy.recovery
-    else {
-        return;
-    };
-    loop {
-        let next = Instant::now() + interval;
-        health.set_retry_at(next);
-        tokio::time::sleep_until(next).await;
-        if !alive() || !health.is_out() {
-            return;
-        }
-        let guard = slot().await;
-        if !alive() || !health.is_out() {
-            return;
-        }
-        let result = match tokio::time::timeout(timeout, probe()).await {
-            Ok(r) => r,
-            Err(_) => Err(format!(
-                "health check timed out after {}ms",
-                timeout.as_millis()
-            )),
-        };
-        drop(guard);
-        let seen = result.clone();
-        let back = health.record_check(result, &policy) == Some(Transition::CameBack);
-        observe(&seen, back);
-        if back {
-            return;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     fn policy(recovery: Recovery) -> HealthPolicy {
@@ -369,152 +367,42 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn recovery_checks_every_interval_until_threshold() {
-        let p = policy(check(5000));
-        let h = Arc::new(CredentialHealth::new(Instant::now()));
-        for _ in 0..3 {
-            h.record_failure(&p, "401", Instant::now());
-        }
-        let start = Instant::now();
-        let calls = Arc::new(AtomicU32::new(0));
-        let c = calls.clone();
-        // The first check fails, then the credential is good again.
-        let probe = move || {
-            let n = c.fetch_add(1, Ordering::SeqCst);
-            async move {
-                if n == 0 {
-                    Err("still 401".to_string())
-                } else {
-                    Ok(())
-                }
-            }
-        };
-        run_recovery(h.clone(), p.clone(), probe, || true).await;
-        assert!(!h.is_out());
-        assert_eq!(
-            calls.load(Ordering::SeqCst),
-            3,
-            "one failed check, then two good ones"
-        );
-        assert_eq!(
-            Instant::now() - start,
-            Duration::from_secs(15),
-            "checks run every interval"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn recovery_stops_when_credential_removed_and_times_out_probes() {
-        let p = policy(check(1000));
-        let h = Arc::new(CredentialHealth::new(Instant::now()));
-        for _ in 0..3 {
-            h.record_failure(&p, "x", Instant::now());
-        }
-        let alive = Arc::new(AtomicBool::new(true));
-        let a = alive.clone();
-        let calls = Arc::new(AtomicU32::new(0));
-        let c = calls.clone();
-        let probe = move || {
-            let n = c.fetch_add(1, Ordering::SeqCst);
-            if n == 1 {
-                a.store(false, Ordering::SeqCst);
-            }
-            // Never answers: the check's own timeout ends it.
-            std::future::pending::<Result<(), String>>()
-        };
-        let al = alive.clone();
-        run_recovery(h.clone(), p, probe, move || al.load(Ordering::SeqCst)).await;
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
-        assert!(h.is_out());
+    async fn remote_marks_change_state_once_without_counting_failures() {
+        let cool = policy(Recovery::Cooldown(Duration::from_secs(30)));
+        let h = CredentialHealth::new(Instant::now());
+        let now = Instant::now();
+        assert!(h.mark_out_remote(&cool, Duration::from_secs(10), now));
         assert!(
-            h.snapshot(Instant::now())
-                .last_error
-                .unwrap()
-                .contains("timed out")
+            !h.mark_out_remote(&cool, Duration::from_secs(10), now),
+            "once"
         );
-    }
+        let s = h.snapshot(now);
+        assert!(!s.healthy);
+        assert_eq!(s.consecutive_failures, 0, "no local failure counted");
+        assert_eq!(s.last_error.as_deref(), Some(REMOTE_OUT));
+        assert_eq!((s.went_out, s.came_back), (1, 0));
+        // Under cooldown, the shared deadline is the end of the cooldown.
+        assert_eq!(h.retry_in(now), Some(Duration::from_secs(10)));
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert!(h.is_available(&cool, Instant::now()));
 
-    /// The wait for a check slot is not part of the check: a check that
-    /// waits for its slot far longer than `timeout` still passes when the
-    /// upstream answers quickly once it runs.
-    #[tokio::test(start_paused = true)]
-    async fn waiting_for_a_slot_does_not_count_against_the_timeout() {
         let p = policy(check(1000));
-        let h = Arc::new(CredentialHealth::new(Instant::now()));
-        for _ in 0..3 {
-            h.record_failure(&p, "503", Instant::now());
-        }
-        let start = Instant::now();
-        // The only slot is busy for 3 s (other checks), 30 times the
-        // check timeout (100 ms).
-        let slots = Arc::new(tokio::sync::Semaphore::new(1));
-        let busy = slots.clone().try_acquire_owned().unwrap();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            drop(busy);
-        });
-        let calls = Arc::new(AtomicU32::new(0));
-        let c = calls.clone();
-        let probe = move || {
-            c.fetch_add(1, Ordering::SeqCst);
-            // The upstream answers in 10 ms once the check runs.
-            async {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                Ok(())
-            }
-        };
-        let mut seen = Vec::new();
-        run_recovery_observed(
-            h.clone(),
-            p,
-            || slots.clone().acquire_owned(),
-            probe,
-            || true,
-            |r, _| seen.push(r.clone()),
-        )
-        .await;
-        assert_eq!(seen, [Ok(()), Ok(())], "no check timed out");
-        assert!(!h.is_out());
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
-        assert_eq!(
-            h.snapshot(Instant::now()).last_error.as_deref(),
-            Some("503")
-        );
-        // First check: due at 1 s, its slot at 3 s, passed at 3.01 s; the
-        // second one interval later, with a free slot.
-        assert_eq!(Instant::now() - start, Duration::from_millis(4020));
-    }
+        assert!(h.mark_out_remote(&p, Duration::from_secs(3600), Instant::now()));
+        assert_eq!(h.retry_in(Instant::now()), Some(Duration::from_secs(1)));
+        assert!(!h.is_available(&p, Instant::now()));
+        assert!(h.mark_in_remote());
+        assert!(!h.mark_in_remote(), "once");
+        assert!(h.is_available(&p, Instant::now()));
+        let s = h.snapshot(Instant::now());
+        assert_eq!((s.went_out, s.came_back), (2, 2));
+        // A local failure after a remote return counts from zero.
+        assert_eq!(h.record_failure(&p, "503", Instant::now()), None);
+        assert_eq!(h.snapshot(Instant::now()).consecutive_failures, 1);
 
-    /// A credential brought back (or removed) while its check waited for a
-    /// slot is not checked.
-    #[tokio::test(start_paused = true)]
-    async fn no_check_once_back_while_waiting_for_a_slot() {
-        let p = policy(check(1000));
-        let h = Arc::new(CredentialHealth::new(Instant::now()));
-        for _ in 0..3 {
-            h.record_failure(&p, "503", Instant::now());
-        }
-        let h2 = h.clone();
-        let slot = move || {
-            let h = h2.clone();
-            async move {
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                // Another instance brought it back meanwhile.
-                h.come_back();
-            }
-        };
-        let calls = Arc::new(AtomicU32::new(0));
-        let c = calls.clone();
-        let probe = move || {
-            c.fetch_add(1, Ordering::SeqCst);
-            async { Ok(()) }
-        };
-        let run = run_recovery_observed(h.clone(), p, slot, probe, || true, |_, _| {});
-        tokio::time::timeout(Duration::from_secs(60), run)
-            .await
-            .expect("the recovery loop ends once the credential is back");
-        assert_eq!(calls.load(Ordering::SeqCst), 0);
-        assert!(!h.is_out());
+        let first = h.new_checker();
+        assert!(h.is_current_checker(first));
+        let second = h.new_checker();
+        assert!(!h.is_current_checker(first) && h.is_current_checker(second));
     }
 
     #[tokio::test]

@@ -41,6 +41,28 @@ impl CredentialKey {
     pub fn token_hash(&self) -> String {
         self.token_hash.iter().map(|b| format!("{b:02x}")).collect()
     }
+
+    /// `provider#` and the token's whole hash (32 hex digits): what a
+    /// shared store names the credential by.
+    pub fn member(&self) -> String {
+        format!("{}#{}", self.provider, self.token_hash())
+    }
+
+    /// The key a [`CredentialKey::member`] names, if it is one.
+    pub fn from_member(member: &str) -> Option<CredentialKey> {
+        let (provider, hex) = member.rsplit_once('#')?;
+        if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut token_hash = [0u8; 16];
+        for (i, out) in token_hash.iter_mut().enumerate() {
+            *out = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(CredentialKey {
+            provider: provider.into(),
+            token_hash,
+        })
+    }
 }
 
 /// `provider#` and the first 8 hex digits of the token's hash.
@@ -154,5 +176,16 @@ mod tests {
             assert!(text.contains("oai#") && text.contains("other#"), "{text}");
         }
         assert_eq!(format!("{:?}", credential_key("p", "abc")), "p#ba7816bf");
+
+        // A shared store's member names the provider and the whole hash.
+        let m = credential_key("a#b", "abc").member();
+        assert_eq!(m, "a#b#ba7816bf8f01cfea414140de5dae2223");
+        assert_eq!(
+            CredentialKey::from_member(&m),
+            Some(credential_key("a#b", "abc"))
+        );
+        for bad in ["p", "p#ba78", "p#zz7816bf8f01cfea414140de5dae2223"] {
+            assert_eq!(CredentialKey::from_member(bad), None, "{bad}");
+        }
     }
 }

@@ -13,6 +13,9 @@
 //! `Limiter::settle`, only under `onError: deny`; under `allow`
 //! ([`Fallback`]) the instance counts locally while Redis is away.
 //!
+//! [`RedisHealth`] shares credential health between instances (the
+//! transitions themselves are `switchyard-routing`'s).
+//!
 //! Choices in the Redis store ([`redis`]):
 //! - `redis-rs` with its `ConnectionManager`: one multiplexed connection
 //!   per process, reconnecting by itself; made lazily so the gateway starts
@@ -35,6 +38,7 @@
 
 mod counters;
 mod fallback;
+pub mod health;
 pub mod redis;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -42,3 +46,4 @@ pub mod testing;
 pub use crate::redis::{RedisConn, RedisLimits};
 pub use counters::{Counters, unix_ms_now};
 pub use fallback::Fallback;
+pub use health::RedisHealth;

@@ -1,9 +1,11 @@
 //! What lives for the whole process and survives every reload: the HTTP
 //! client and its connection pools, telemetry (metrics registry, access
-//! log, traces), credential health and the health checker, and the drain
-//! signal of a graceful shutdown.
+//! log, traces), credential health, its sharing with other instances
+//! (`redis:`) and the health checker, and the drain signal of a graceful
+//! shutdown.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,8 +16,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use switchyard_config::Config;
 use switchyard_limits::Limiter;
-use switchyard_routing::{HealthStore, MemoryHealthStore};
-use switchyard_store::Counters;
+use switchyard_routing::{HealthShare, HealthStore, LocalOnly, MemoryHealthStore};
+use switchyard_store::{Counters, RedisHealth};
 
 use super::BuildError;
 use crate::health_check::HealthChecker;
@@ -31,6 +33,13 @@ pub struct Shared {
     /// Credential health, keyed by provider id and token: a snapshot built
     /// by a reload finds the state of the credentials it keeps.
     pub health_store: Arc<dyn HealthStore>,
+    /// Where credential transitions are shared with other instances:
+    /// Redis when `redis:` is set, else nothing ([`LocalOnly`]). Built
+    /// once; reloads keep it.
+    pub health_share: Arc<dyn HealthShare>,
+    /// Whether the task applying the shared view runs (started once, by
+    /// the first `serve`).
+    pub(crate) health_sync_started: AtomicBool,
     pub checker: HealthChecker,
     /// Fired when a shutdown's grace period is over: streams still running
     /// end with an error event.
@@ -46,11 +55,18 @@ impl Shared {
     pub fn start(cfg: &Config, known_models: Vec<String>) -> Result<Shared, BuildError> {
         let client = build_client()?;
         let telemetry = Arc::new(Telemetry::start(cfg, known_models, client.clone())?);
+        let health_share = health_share(cfg)?;
         Ok(Shared {
-            checker: HealthChecker::new(client.clone(), telemetry.metrics.clone()),
+            checker: HealthChecker::new(
+                client.clone(),
+                telemetry.metrics.clone(),
+                health_share.clone(),
+            ),
             client,
             telemetry,
             health_store: Arc::new(MemoryHealthStore::default()),
+            health_share,
+            health_sync_started: AtomicBool::new(false),
             drain: Drain::default(),
             limiter: Arc::new(
                 Counters::from_config(cfg.redis.as_ref())
@@ -59,6 +75,23 @@ impl Shared {
             ),
         })
     }
+}
+
+/// Redis when `redis:` is set (it connects on first use and reconnects by
+/// itself, so a Redis down at start does not stop the gateway).
+fn health_share(cfg: &Config) -> Result<Arc<dyn HealthShare>, BuildError> {
+    let Some(r) = &cfg.redis else {
+        return Ok(Arc::new(LocalOnly));
+    };
+    let masked = switchyard_config::mask_url_password(&r.url);
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(BuildError(format!(
+            "redis `{masked}`: shared credential health needs a Tokio runtime"
+        )));
+    }
+    let conn = RedisHealth::connection(r.url.trim(), r.timeout)
+        .map_err(|e| BuildError(format!("redis `{masked}`: {e}")))?;
+    Ok(Arc::new(RedisHealth::new(conn, &r.key_prefix, r.timeout)))
 }
 
 fn build_client() -> Result<HttpClient, BuildError> {

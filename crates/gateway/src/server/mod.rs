@@ -100,6 +100,7 @@ pub async fn serve(
         .header_read_timeout(Duration::from_secs(30))
         .keep_alive(true);
     runtime.start_background();
+    crate::health_sync::spawn(&runtime);
     let max_connections = runtime.snapshot().max_connections;
     // A connection holds a permit while it is open; past the limit, new
     // connections wait in the listen backlog.

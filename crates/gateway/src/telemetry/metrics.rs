@@ -213,7 +213,7 @@ impl Metrics {
         c(
             STORE_ERRORS,
             None,
-            "Calls to the shared store (Redis) that failed or timed out, by operation; requests then follow redis.onError.",
+            "Calls to the shared store (store=\"redis\") that failed or timed out, by operation (check, adjust, connect: limits and budgets, which then follow redis.onError; health: shared credential health, which goes on with local state).",
         );
         c(
             RETRIES,
@@ -548,6 +548,13 @@ impl Metrics {
                 self.counter(STORE_ERRORS, vec![label("store", "redis"), label("op", op)])
                     .absolute(n);
             }
+        }
+        if rt.shared.health_share.remote().is_some() {
+            self.counter(
+                STORE_ERRORS,
+                vec![label("store", "redis"), label("op", "health")],
+            )
+            .absolute(rt.shared.health_share.errors());
         }
         if let Some(t) = &rt.shared.telemetry.tracer {
             let e = t.exporter();

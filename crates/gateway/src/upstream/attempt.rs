@@ -11,6 +11,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use switchyard_providers::{Api, Dialect};
+use switchyard_routing::share::{out_until, unix_ms};
 use switchyard_routing::{Transition, Tried};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
@@ -184,6 +185,12 @@ pub async fn try_provider(
                 == Some(Transition::WentOut)
         {
             tracing::warn!(provider = %up.id, credential = up.masked(idx), reason = %failure.reason(), "credential out of rotation");
+            // Handed over to the sharing task; never waits on Redis.
+            if let Some(key) = up.keys.get(idx) {
+                shared
+                    .health_share
+                    .went_out(key, out_until(policy, unix_ms()));
+            }
             shared.checker.spawn(up, idx);
         }
         let retryable = up

@@ -13,7 +13,9 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue};
 use switchyard_config::ProviderConfig;
 use switchyard_providers::{AuthScheme, Endpoint, lookup};
-use switchyard_routing::{HealthStore, ModelMapper, Pool, RetryPolicy};
+use switchyard_routing::{
+    CredentialKey, HealthStore, ModelMapper, Pool, RetryPolicy, credential_key,
+};
 
 use crate::body::APPLICATION_JSON;
 use crate::mask::mask_credential;
@@ -45,6 +47,9 @@ pub struct Upstream {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Health and selection of `credentials` (same indexes).
     pub pool: Pool,
+    /// What each credential's health is known by (same indexes): the
+    /// provider id and a hash of the token, never the token.
+    pub keys: Vec<CredentialKey>,
     pub retry: Option<RetryPolicy>,
     /// Bedrock with IAM keys: every request is signed (SigV4).
     pub aws: Option<AwsKeys>,
@@ -83,6 +88,7 @@ impl std::fmt::Debug for Upstream {
             first_byte_timeout,
             headers,
             pool,
+            keys,
             retry,
             aws,
             original,
@@ -98,6 +104,7 @@ impl std::fmt::Debug for Upstream {
             .field("first_byte_timeout", first_byte_timeout)
             .field("headers", &MaskedHeaders(headers))
             .field("pool", pool)
+            .field("keys", keys)
             .field("retry", retry)
             .field("aws", aws)
             .field("original", original)
@@ -214,10 +221,9 @@ impl Upstream {
             headers.push((HeaderName::from_static("anthropic-version"), v));
         }
         let id_header = HeaderValue::from_str(&p.id).map_err(|_| fail("invalid id".into()))?;
-        let health = health_keys(p)
-            .into_iter()
-            .map(|key| store.credential(&p.id, &key))
-            .collect();
+        let tokens = health_keys(p);
+        let keys = tokens.iter().map(|t| credential_key(&p.id, t)).collect();
+        let health = tokens.iter().map(|t| store.credential(&p.id, t)).collect();
         let pool = Pool::new(health, p.health_policy().map_err(fail)?, p.selection());
         let retry = p.retry_policy().map_err(fail)?;
         Ok(Upstream {
@@ -230,6 +236,7 @@ impl Upstream {
             first_byte_timeout: p.first_byte_deadline().min(p.timeout),
             headers,
             pool,
+            keys,
             retry,
             aws,
             original: p.protocol.as_deref() == Some("original"),
