@@ -1,7 +1,8 @@
-//! Several gateway processes sharing one real redis-server: limits count
-//! once across all of them, and when Redis stops, `onError: allow` keeps
-//! serving while `deny` answers 503; both count in Redis again once it is
-//! back.
+//! Several gateway processes sharing one real redis-server: a token one
+//! takes out of rotation gets no live traffic from the others a second
+//! later; limits count once across all of them; and when Redis stops,
+//! `onError: allow` keeps serving while `deny` answers 503; both count in
+//! Redis again once it is back.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -66,7 +67,12 @@ fn three_instances_admit_exactly_one_limit_and_ride_out_a_redis_outage() {
 log: {{ access: "off" }}
 redis: {{ url: "{}", onError: {on_error}, timeout: 200ms }}
 providers:
-  - {{ id: p, type: openai, baseUrl: "http://{mock}", apiTokens: ["sk-provider"] }}
+  - id: p
+    type: openai
+    baseUrl: "http://{mock}"
+    apiTokens: ["sk-good", "sk-flaky"]
+    failover: {{ enabled: true, failureThreshold: 1, healthCheckModel: hc-model, healthCheckInterval: 60s }}
+    retryOnFailure: {{ enabled: true, maxRetries: 1 }}
 consumers:
   - {{ name: team-a, keys: ["sk-team-a"], limits: {{ requestsPerMinute: 30 }} }}
   - {{ name: team-b, keys: ["sk-team-b"], limits: {{ requestsPerMinute: 100000 }} }}
@@ -101,6 +107,47 @@ consumers:
             .chain([&deny, &mock])
             .all(|a| std::net::TcpStream::connect(a).is_ok())
     });
+
+    // One provider token fails; the first instance to meet it takes it out
+    // of rotation, and a second later no instance sends it live traffic.
+    let put = "PUT /_mock/tokens/sk-flaky HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 13\r\n\r\n\"Unavailable\"";
+    assert_eq!(status(&http(&mock, put)), 200);
+    // Live requests (not health checks) the emulator saw with the token.
+    let flaky_seen = || {
+        let r = http(
+            &mock,
+            "GET /_mock/requests HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        );
+        let body = r.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        let seen: Vec<serde_json::Value> = serde_json::from_str(body).unwrap();
+        seen.iter()
+            .filter(|q| q["credential"] == "sk-flaky" && q["model"] != "hc-model")
+            .count()
+    };
+    wait_for(
+        "the first instance meets the failing token",
+        Duration::from_secs(10),
+        || {
+            assert_eq!(
+                status(&chat_as(&allow[0], "sk-team-b")),
+                200,
+                "retried on the good token"
+            );
+            flaky_seen() > 0
+        },
+    );
+    std::thread::sleep(Duration::from_millis(1_000));
+    let clear = "DELETE /_mock/requests HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+    assert_eq!(status(&http(&mock, clear)), 200);
+    for i in 0..30 {
+        let to = if i % 3 == 2 { &deny } else { &allow[1 + i % 2] };
+        assert_eq!(status(&chat_as(to, "sk-team-b")), 200);
+    }
+    assert_eq!(
+        flaky_seen(),
+        0,
+        "another instance sent the out token live traffic"
+    );
 
     // 90 requests spread over the three instances, 9 at a time: exactly 30
     // pass, as one instance would admit.

@@ -363,6 +363,7 @@ fn diff(old: &Config, new: &Config) -> Vec<String> {
         ("metrics", old.metrics != new.metrics),
         ("log", old.log != new.log),
         ("otel", old.otel != new.otel),
+        ("redis", old.redis != new.redis),
     ];
     for (name, differs) in restart {
         if differs {
