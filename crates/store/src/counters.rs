@@ -1,8 +1,6 @@
 //! The limit store the gateway uses: one type whatever the configuration,
 //! so the limiter is not generic over it at every call site.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use switchyard_config::RedisConfig;
 use switchyard_limits::{Adjust, Check, LimitStore, Limiter, MemoryStore, StoreError, Usage};
 use tokio::time::Instant;
@@ -58,13 +56,9 @@ impl Counters {
     }
 }
 
-/// Milliseconds since the Unix epoch (0 for a clock set before it).
-pub fn unix_ms_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
+/// Milliseconds since the Unix epoch (0 for a clock set before it): the
+/// clock shared health uses too.
+pub use switchyard_routing::share::unix_ms as unix_ms_now;
 
 impl LimitStore for Counters {
     async fn check_and_charge(

@@ -19,20 +19,27 @@
 //! that task, a poll always sees this instance's own writes; a transition
 //! not yet written (Redis down, or still queued) is laid over the view it
 //! publishes. A failed write is kept (the latest per credential) and tried
-//! again at the next poll. Every Redis call is bounded by `redis.timeout`;
-//! a failure or timeout is counted ([`HealthShare::errors`]) and leaves the
-//! local records as they are.
+//! again at the next poll. Every Redis call goes through the process's one
+//! [`RedisConn`] as operation `health`: bounded by `redis.timeout`, failing
+//! fast while Redis is down, counted in
+//! `switchyard_store_errors_total{store="redis",op="health"}`
+//! ([`HealthShare::errors`]) and logged with the connection's other
+//! failures. A failure leaves the local records as they are.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
-use redis::{RedisError, Script};
+use redis::Script;
 use switchyard_routing::share::{BoxFuture, unix_ms};
 use switchyard_routing::{CredentialKey, HealthShare, RemoteOut};
 use tokio::sync::{mpsc, watch};
+
+use crate::redis::RedisConn;
+
+/// The operation name of every health call on the connection (its label in
+/// `switchyard_store_errors_total`).
+const OP: &str = "health";
 
 /// How often the shared set is read: a credential taken out by another
 /// instance is out here at most this long (plus one Redis round trip)
@@ -76,13 +83,11 @@ enum Op {
 }
 
 struct Inner {
-    conn: ConnectionManager,
+    conn: RedisConn,
     out_key: String,
     lease_prefix: String,
-    timeout: Duration,
     /// Who holds a lease: random per instance.
     instance: String,
-    errors: AtomicU64,
     went_out: Script,
     lease: Script,
 }
@@ -101,23 +106,24 @@ impl std::fmt::Debug for RedisHealth {
         f.debug_struct("RedisHealth")
             .field("key", &self.inner.out_key)
             .field("instance", &self.inner.instance)
-            .field("errors", &self.inner.errors.load(Ordering::Relaxed))
+            .field("errors", &self.errors())
             .finish_non_exhaustive()
     }
 }
 
 impl RedisHealth {
-    /// Share health through `conn` under `<key_prefix>:health:`, every
-    /// Redis call bounded by `timeout`. Starts the background task (call
-    /// within a Tokio runtime).
-    pub fn new(conn: ConnectionManager, key_prefix: &str, timeout: Duration) -> RedisHealth {
+    /// Share health through `conn` (the process's connection, shared with
+    /// the limit store) under `<redis.keyPrefix>:health:`. Starts the
+    /// background task (call within a Tokio runtime).
+    pub fn new(conn: RedisConn) -> RedisHealth {
+        // /metrics shows op="health" (at 0) as soon as health is shared.
+        conn.list_op(OP);
+        let prefix = conn.prefix();
         let inner = Arc::new(Inner {
+            out_key: format!("{prefix}:health:out"),
+            lease_prefix: format!("{prefix}:health:lease:"),
             conn,
-            out_key: format!("{key_prefix}:health:out"),
-            lease_prefix: format!("{key_prefix}:health:lease:"),
-            timeout,
             instance: format!("{:016x}", fastrand::u64(..)),
-            errors: AtomicU64::new(0),
             went_out: Script::new(WENT_OUT),
             lease: Script::new(LEASE),
         });
@@ -130,19 +136,6 @@ impl RedisHealth {
             view,
             task,
         }
-    }
-
-    /// A connection to `url` that connects on first use and reconnects by
-    /// itself: each attempt bounded by `timeout` (at least 1 s for the
-    /// connection itself), a few retries, then again at the next call.
-    pub fn connection(url: &str, timeout: Duration) -> Result<ConnectionManager, RedisError> {
-        let client = redis::Client::open(url)?;
-        let cfg = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout.max(Duration::from_secs(1))))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        ConnectionManager::new_lazy_with_config(client, cfg)
     }
 
     /// The shared view as last read (with this instance's unwritten
@@ -183,7 +176,6 @@ impl HealthShare for RedisHealth {
         Box::pin(async move {
             let inner = &self.inner;
             let now = unix_ms();
-            let mut conn = inner.conn.clone();
             let mut call = inner.lease.prepare_invoke();
             call.key(format!("{}{member}", inner.lease_prefix))
                 .key(&inner.out_key)
@@ -192,10 +184,17 @@ impl HealthShare for RedisHealth {
                 .arg(renew_until_unix_ms)
                 .arg(&member)
                 .arg(key_ttl(renew_until_unix_ms, now));
-            match inner.bounded(call.invoke_async::<i64>(&mut conn)).await {
-                Some(held) => held == 1,
+            let held = inner
+                .conn
+                .call(
+                    OP,
+                    |mut m| async move { call.invoke_async::<i64>(&mut m).await },
+                )
+                .await;
+            match held {
+                Ok(held) => held == 1,
                 // Redis cannot answer: health is local, probe here.
-                None => true,
+                Err(_) => true,
             }
         })
     }
@@ -204,8 +203,16 @@ impl HealthShare for RedisHealth {
         Some(self.view.clone())
     }
 
+    /// Failed health calls on the shared connection (its count of
+    /// operation `health`).
     fn errors(&self) -> u64 {
-        self.inner.errors.load(Ordering::Relaxed)
+        self.inner
+            .conn
+            .errors()
+            .into_iter()
+            .filter(|(op, _)| *op == OP)
+            .map(|(_, n)| n)
+            .sum()
     }
 }
 
@@ -215,40 +222,10 @@ fn key_ttl(until: u64, now: u64) -> u64 {
 }
 
 impl Inner {
-    /// `fut` within the timeout; `None` (counted) when it failed or took
-    /// too long.
-    async fn bounded<T>(
-        &self,
-        fut: impl std::future::Future<Output = Result<T, RedisError>>,
-    ) -> Option<T> {
-        match tokio::time::timeout(self.timeout, fut).await {
-            Ok(Ok(v)) => Some(v),
-            Ok(Err(e)) => {
-                self.error(&e.to_string());
-                None
-            }
-            Err(_) => {
-                self.error("timed out");
-                None
-            }
-        }
-    }
-
-    fn error(&self, what: &str) {
-        let n = self.errors.fetch_add(1, Ordering::Relaxed);
-        // Once per hundred, not every poll of an outage.
-        if n % 100 == 0 {
-            tracing::warn!(
-                error = what,
-                errors = n + 1,
-                "shared credential health: Redis failed; health is local until it answers"
-            );
-        }
-    }
-
+    /// Write one transition; whether Redis took it (a failure is counted
+    /// and logged by the connection).
     async fn write(&self, key: &CredentialKey, op: &Op, now: u64) -> bool {
         let member = key.member();
-        let mut conn = self.conn.clone();
         match op {
             Op::Out(until) => {
                 if *until <= now {
@@ -259,9 +236,13 @@ impl Inner {
                     .arg(*until)
                     .arg(&member)
                     .arg(key_ttl(*until, now));
-                self.bounded(call.invoke_async::<i64>(&mut conn))
+                self.conn
+                    .call(
+                        OP,
+                        |mut m| async move { call.invoke_async::<i64>(&mut m).await },
+                    )
                     .await
-                    .is_some()
+                    .is_ok()
             }
             Op::Back => {
                 let mut pipe = redis::pipe();
@@ -269,9 +250,13 @@ impl Inner {
                     .ignore()
                     .del(format!("{}{member}", self.lease_prefix))
                     .ignore();
-                self.bounded(pipe.query_async::<()>(&mut conn))
+                self.conn
+                    .call(
+                        OP,
+                        |mut m| async move { pipe.query_async::<()>(&mut m).await },
+                    )
                     .await
-                    .is_some()
+                    .is_ok()
             }
         }
     }
@@ -294,7 +279,6 @@ impl Inner {
     /// Prune expired members and read the rest.
     async fn poll(&self) -> Option<RemoteOut> {
         let now = unix_ms();
-        let mut conn = self.conn.clone();
         let mut pipe = redis::pipe();
         pipe.cmd("ZREMRANGEBYSCORE")
             .arg(&self.out_key)
@@ -306,7 +290,11 @@ impl Inner {
             .arg(format!("({now}"))
             .arg("+inf")
             .arg("WITHSCORES");
-        let (flat,): (Vec<String>,) = self.bounded(pipe.query_async(&mut conn)).await?;
+        let (flat,): (Vec<String>,) = self
+            .conn
+            .call(OP, |mut m| async move { pipe.query_async(&mut m).await })
+            .await
+            .ok()?;
         let mut view = RemoteOut::default();
         for pair in flat.chunks_exact(2) {
             let (Some(key), Ok(score)) =

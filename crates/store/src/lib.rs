@@ -6,7 +6,8 @@
 //!   configuration).
 //!
 //! [`Counters`] is the store the gateway's limiter counts in, whichever it
-//! is: [`Counters::from_config`] with the `redis:` section (or `None`),
+//! is: [`Counters::redis`] over the process's [`RedisConn`] (or
+//! [`Counters::from_config`], which makes one), memory without `redis:`,
 //! then [`Counters::into_limiter`] (Unix-millisecond timeline, which
 //! instances sharing a Redis need). Errors surface as
 //! `ReserveError::Store` from `Limiter::reserve` and `StoreError` from
@@ -14,7 +15,9 @@
 //! ([`Fallback`]) the instance counts locally while Redis is away.
 //!
 //! [`RedisHealth`] shares credential health between instances (the
-//! transitions themselves are `switchyard-routing`'s).
+//! transitions themselves are `switchyard-routing`'s), over the same
+//! [`RedisConn`] as the limit store: build one per process and hand a clone
+//! to both ([`Counters::redis`], [`RedisHealth::new`]).
 //!
 //! Choices in the Redis store ([`redis`]):
 //! - `redis-rs` with its `ConnectionManager`: one multiplexed connection
@@ -29,9 +32,9 @@
 //! - Keys `<prefix>:rl:{<key>}:<slot>`, the limit key percent-encoded where
 //!   it holds `%`, `{`, `}` or control characters; TTLs are relative
 //!   (`PEXPIRE`), so nothing depends on Redis's clock.
-//! - [`RedisConn`] is shared: [`RedisConn::manager`] and
-//!   [`RedisConn::prefix`] serve other shared state (credential health);
-//!   [`RedisConn::call`] adds the timeout, error metric and log.
+//! - [`RedisConn`] is shared: every command of every store goes through
+//!   [`RedisConn::call`] (timeout, fail-fast, error metric by operation,
+//!   log); [`RedisConn::prefix`] is the key prefix they all use.
 //! - Errors: `switchyard_store_errors_total{store="redis",op}`; one warning
 //!   per 10 s while Redis fails, one info line when it answers; no message,
 //!   log or `Debug` holds the URL's password.

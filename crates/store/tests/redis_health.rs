@@ -2,81 +2,26 @@
 //! with their own connections, as two gateways would be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use switchyard_config::{OnStoreError, RedisConfig};
 use switchyard_routing::{HealthShare, RemoteOut, credential_key};
-use switchyard_store::RedisHealth;
 use switchyard_store::health::POLL_INTERVAL;
+use switchyard_store::testing::RedisServer;
+use switchyard_store::{RedisConn, RedisHealth};
 use tokio::time::Instant;
 
-/// A throwaway `redis-server` on a free port (no persistence), killed on
-/// drop; it can be stopped and started again on the same port.
-struct RedisServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut s = RedisServer { port, child: None };
-        s.restart();
-        s
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn restart(&mut self) {
-        self.stop();
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        self.child = Some(child);
-        let client = redis::Client::open(self.url()).unwrap();
-        let end = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(mut c) = client.get_connection()
-                && redis::cmd("PING").query::<String>(&mut c).is_ok()
-            {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < end,
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
+/// One instance: its own connection (as its own gateway would have), every
+/// call bounded by 200 ms.
 fn instance(server: &RedisServer, prefix: &str) -> RedisHealth {
-    let conn = RedisHealth::connection(&server.url(), Duration::from_millis(200)).unwrap();
-    RedisHealth::new(conn, prefix, Duration::from_millis(200))
+    let conn = RedisConn::new(&RedisConfig {
+        url: server.url(),
+        on_error: OnStoreError::Allow,
+        timeout: Duration::from_millis(200),
+        key_prefix: prefix.to_owned(),
+    })
+    .unwrap();
+    RedisHealth::new(conn)
 }
 
 /// Wait (at most `limit`) until `h`'s view satisfies `cond`; how long it took.

@@ -17,7 +17,7 @@ use hyper_util::rt::TokioExecutor;
 use switchyard_config::Config;
 use switchyard_limits::Limiter;
 use switchyard_routing::{HealthShare, HealthStore, LocalOnly, MemoryHealthStore};
-use switchyard_store::{Counters, RedisHealth};
+use switchyard_store::{Counters, RedisConn, RedisHealth};
 
 use super::BuildError;
 use crate::health_check::HealthChecker;
@@ -55,7 +55,7 @@ impl Shared {
     pub fn start(cfg: &Config, known_models: Vec<String>) -> Result<Shared, BuildError> {
         let client = build_client()?;
         let telemetry = Arc::new(Telemetry::start(cfg, known_models, client.clone())?);
-        let health_share = health_share(cfg)?;
+        let (counters, health_share) = stores(cfg)?;
         Ok(Shared {
             checker: HealthChecker::new(
                 client.clone(),
@@ -68,30 +68,30 @@ impl Shared {
             health_share,
             health_sync_started: AtomicBool::new(false),
             drain: Drain::default(),
-            limiter: Arc::new(
-                Counters::from_config(cfg.redis.as_ref())
-                    .map_err(|e| BuildError(format!("redis: {e}")))?
-                    .into_limiter(),
-            ),
+            limiter: Arc::new(counters.into_limiter()),
         })
     }
 }
 
-/// Redis when `redis:` is set (it connects on first use and reconnects by
-/// itself, so a Redis down at start does not stop the gateway).
-fn health_share(cfg: &Config) -> Result<Arc<dyn HealthShare>, BuildError> {
+/// Where limits are counted and credential health is shared: without
+/// `redis:`, in this process only; with it, in Redis over ONE connection
+/// for both (one outage state, one error count, one log). The connection
+/// is made in the background and re-established by itself, so a Redis
+/// down at start does not stop the gateway.
+fn stores(cfg: &Config) -> Result<(Counters, Arc<dyn HealthShare>), BuildError> {
     let Some(r) = &cfg.redis else {
-        return Ok(Arc::new(LocalOnly));
+        return Ok((Counters::default(), Arc::new(LocalOnly)));
     };
-    let masked = switchyard_config::mask_url_password(&r.url);
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(BuildError(format!(
-            "redis `{masked}`: shared credential health needs a Tokio runtime"
+            "redis `{}`: shared state needs a Tokio runtime",
+            switchyard_config::mask_url_password(&r.url)
         )));
     }
-    let conn = RedisHealth::connection(r.url.trim(), r.timeout)
-        .map_err(|e| BuildError(format!("redis `{masked}`: {e}")))?;
-    Ok(Arc::new(RedisHealth::new(conn, &r.key_prefix, r.timeout)))
+    // The error names the URL with its password masked.
+    let conn = RedisConn::new(r).map_err(|e| BuildError(format!("redis: {e}")))?;
+    let health = RedisHealth::new(conn.clone());
+    Ok((Counters::redis(conn, r), Arc::new(health)))
 }
 
 fn build_client() -> Result<HttpClient, BuildError> {

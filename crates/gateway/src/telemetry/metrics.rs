@@ -543,18 +543,14 @@ impl Metrics {
         }
         self.counter(TELEMETRY_DROPPED, Vec::new())
             .absolute(rt.shared.telemetry.dropped());
+        // The process's one Redis connection, shared by limits and
+        // credential health: every operation's failures (op="health"
+        // included) are counted there.
         if let Some(conn) = rt.shared.limiter.store().redis_conn() {
             for (op, n) in conn.errors() {
                 self.counter(STORE_ERRORS, vec![label("store", "redis"), label("op", op)])
                     .absolute(n);
             }
-        }
-        if rt.shared.health_share.remote().is_some() {
-            self.counter(
-                STORE_ERRORS,
-                vec![label("store", "redis"), label("op", "health")],
-            )
-            .absolute(rt.shared.health_share.errors());
         }
         if let Some(t) = &rt.shared.telemetry.tracer {
             let e = t.exporter();

@@ -13,8 +13,10 @@
 //! - After a connection-level failure (refused, dropped, three timeouts in
 //!   a row) calls fail at once, without waiting, except one probe every
 //!   [`PROBE_EVERY`]; the probe finds Redis back well within 5 s.
-//! - [`RedisConn::manager`] and [`RedisConn::prefix`] let other shared
-//!   state (credential health) reuse the same connection and key prefix.
+//! - The limit store ([`RedisLimits`]) and shared credential health
+//!   ([`crate::RedisHealth`], op `health`) run their commands through the
+//!   same handle: one connection, one outage state, one error count and
+//!   one log per process.
 
 mod limits;
 mod status;
@@ -122,13 +124,20 @@ impl RedisConn {
         Ok(conn)
     }
 
-    /// The prefix of every key Switchyard writes (`redis.keyPrefix`).
-    /// Failed calls so far by operation (`check`, `adjust`, `connect`,
-    /// ...): what `switchyard_store_errors_total{store="redis",op}` shows.
+    /// Failed calls so far by operation (`check`, `adjust`, `health`,
+    /// `connect`): what `switchyard_store_errors_total{store="redis",op}`
+    /// shows.
     pub fn errors(&self) -> Vec<(&'static str, u64)> {
         self.inner.health.errors()
     }
 
+    /// Lists `op` in [`RedisConn::errors`] from now on, at 0 until a call
+    /// of it fails (other operations appear with their first failure).
+    pub(crate) fn list_op(&self, op: &'static str) {
+        self.inner.health.list(op);
+    }
+
+    /// The prefix of every key Switchyard writes (`redis.keyPrefix`).
     pub fn prefix(&self) -> &str {
         &self.inner.prefix
     }
@@ -143,13 +152,10 @@ impl RedisConn {
         &self.inner.shown_url
     }
 
-    /// The shared connection manager (a cheap clone), for other modules'
-    /// commands. It reconnects by itself; its responses time out after
-    /// `redis.timeout`. Prefer [`RedisConn::call`], which also bounds the
-    /// wait for a connection, counts errors, masks the password and replaces
-    /// a manager stuck on a failed handshake; so call this per use rather
-    /// than keeping the manager. Fails outside a Tokio runtime.
-    pub fn manager(&self) -> Result<ConnectionManager, StoreError> {
+    /// The shared connection manager (a cheap clone), made on first use and
+    /// replaced by [`RedisConn::maybe_rebuild`]: every command goes through
+    /// [`RedisConn::call`]. Fails outside a Tokio runtime.
+    fn manager(&self) -> Result<ConnectionManager, StoreError> {
         let mut slot = self
             .inner
             .manager

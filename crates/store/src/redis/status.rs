@@ -74,6 +74,14 @@ impl Health {
             .is_ok()
     }
 
+    /// Lists `op` in [`Health::errors`] (at 0 until it fails).
+    pub(super) fn list(&self, op: &'static str) {
+        let mut errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
+        if !errors.iter().any(|(o, _)| *o == op) {
+            errors.push((op, 0));
+        }
+    }
+
     /// Errors so far, by operation.
     pub(super) fn errors(&self) -> Vec<(&'static str, u64)> {
         self.errors
@@ -105,7 +113,7 @@ impl Health {
                 store = "redis",
                 url,
                 down_ms = u64::try_from(down.as_millis()).unwrap_or(u64::MAX),
-                "redis answers again; limits are counted in redis"
+                "redis answers again; limits are counted and credential health shared in redis"
             );
             *log = Outage::default();
         }
@@ -153,7 +161,7 @@ impl Health {
                 failing_ms = u64::try_from(now.saturating_duration_since(since).as_millis())
                     .unwrap_or(u64::MAX),
                 errors_not_logged = log.quiet,
-                "redis store error; limits follow redis.onError until it answers"
+                "redis store error; until it answers limits follow redis.onError and credential health is local"
             );
             log.last_warn = Some(now);
             log.quiet = 0;
