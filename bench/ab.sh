@@ -8,8 +8,9 @@
 # sends), so `bench/ab.sh BIN BIN consumer` prices key checking; limit: NEW's consumer
 # also has requestsPerMinute and tokensPerMinute limits (high enough never to refuse), so
 # every request reserves and settles in memory; limit-redis: the same counted in a
-# redis-server started on port 19204. Prints each run and the means. Ports 19201-19204
-# on 127.0.0.1.
+# redis-server started on port 19204. CONNS=32 runs wrk with 32 connections instead of 1
+# (throughput under load rather than latency). Prints each run and the means. Ports
+# 19201-19204 on 127.0.0.1.
 set -euo pipefail
 OLD=$1 NEW=$2 MODE=${3:-off} ROUNDS=${4:-8}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -44,7 +45,7 @@ SWITCHYARD_LOG=warn "$OLD" serve --config "$TMP/old.yaml" >/dev/null 2>&1 & PIDS
 SWITCHYARD_LOG=warn "$NEW" serve --config "$TMP/new.yaml" >/dev/null 2>&1 & PIDS+=($!)
 sleep 1
 run() { # port seconds
-    wrk -t1 -c1 -d"$2"s --latency -s "$ROOT/bench/post.lua" "http://127.0.0.1:$1/v1/chat/completions" |
+    wrk -t1 -c"${CONNS:-1}" -d"$2"s --latency -s "$ROOT/bench/post.lua" "http://127.0.0.1:$1/v1/chat/completions" |
         awk '/Requests\/sec/{r=$2} / 50%/{p=$2} END{print r, p}'
 }
 run 19202 2 >/dev/null; run 19203 2 >/dev/null   # warm-up

@@ -6,100 +6,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
-
-fn log_path(name: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "switchyard-costs-{}-{}-{name}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join("access.log");
-    let _ = std::fs::remove_file(&p);
-    p
-}
-
-/// The access-log lines by request id. `cost_usd` is read from the text
-/// with `str::parse` (correctly rounded; serde_json's default float parser
-/// can be one unit in the last place off), so comparisons can be exact.
-fn log_lines(path: &Path) -> BTreeMap<String, Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .map(|l| {
-            let mut v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
-            let (_, rest) = l.split_once("\"cost_usd\":").unwrap();
-            let raw = &rest[..rest.find([',', '}']).unwrap()];
-            if raw != "null" {
-                v["cost_usd"] = json!(raw.parse::<f64>().unwrap());
-            }
-            (v["request_id"].as_str().unwrap().to_string(), v)
-        })
-        .collect()
-}
-
-/// One sample line: name, labels, value.
-struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-    value: f64,
-}
-
-fn parse(text: &str) -> Vec<Sample> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (series, value) = line.rsplit_once(' ').unwrap();
-        let value: f64 = match value {
-            "+Inf" => f64::INFINITY,
-            v => v
-                .parse()
-                .unwrap_or_else(|_| panic!("bad value in {line:?}")),
-        };
-        let (name, labels) = match series.split_once('{') {
-            None => (series.to_string(), BTreeMap::new()),
-            Some((name, rest)) => {
-                let mut labels = BTreeMap::new();
-                let mut rest = rest.strip_suffix('}').unwrap();
-                while !rest.is_empty() {
-                    let (k, after) = rest.split_once("=\"").unwrap();
-                    let end = after.find('"').unwrap();
-                    labels.insert(k.to_string(), after[..end].to_string());
-                    rest = after[end + 1..].trim_start_matches(',');
-                }
-                (name.to_string(), labels)
-            }
-        };
-        out.push(Sample {
-            name,
-            labels,
-            value,
-        });
-    }
-    out
-}
-
-/// The series of `name` whose labels include `want`: how many, and the sum.
-fn series(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> (usize, f64) {
-    samples
-        .iter()
-        .filter(|s| s.name == name)
-        .filter(|s| {
-            want.iter()
-                .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(v))
-        })
-        .fold((0, 0.0), |(n, sum), s| (n + 1, sum + s.value))
-}
 
 /// Scrape until the access log has `lines` lines (a scrape flushes the
 /// workers' log blocks); the exposition and the lines.
@@ -127,21 +39,6 @@ async fn settle(
     }
 }
 
-async fn post_id(addr: SocketAddr, path: &str, id: &str, body: Value) -> Reply {
-    send(
-        addr,
-        "POST",
-        path,
-        serde_json::to_vec(&body).unwrap(),
-        &[
-            ("content-type", "application/json"),
-            ("x-request-id", id),
-            ("anthropic-version", "2023-06-01"),
-        ],
-    )
-    .await
-}
-
 /// USD for `line`'s tokens at (input, cached input, output) per million,
 /// computed as the gateway documents it.
 fn expected(line: &Value, (input, cached_price, output): (f64, f64, f64)) -> f64 {
@@ -160,7 +57,7 @@ const MINI: (f64, f64, f64) = (0.15, 0.075, 0.60);
 async fn cost_is_price_times_usage_and_the_metric_is_the_sum() {
     let emu = default_emulator().await;
     let e = emu.addr;
-    let log = log_path("priced");
+    let log = log_path("costs", "priced");
     let gw = gateway(&format!(
         r#"
 providers:
@@ -287,7 +184,7 @@ log: {{ access: "{}" }}
 async fn config_prices_override_the_built_in_ones() {
     let emu = default_emulator().await;
     let e = emu.addr;
-    let log = log_path("override");
+    let log = log_path("costs", "override");
     let gw = gateway(&format!(
         r#"
 providers:
@@ -326,7 +223,7 @@ log: {{ access: "{}" }}
 async fn unpriced_models_are_counted_not_free() {
     let emu = default_emulator().await;
     let e = emu.addr;
-    let log = log_path("unpriced");
+    let log = log_path("costs", "unpriced");
     let gw = gateway(&format!(
         r#"
 providers:
@@ -411,7 +308,7 @@ async fn cached_prompt_tokens_cost_the_cached_price() {
         s.write_all(resp.as_bytes()).await.unwrap();
     })
     .await;
-    let log = log_path("cached");
+    let log = log_path("costs", "cached");
     let gw = gateway(&format!(
         r#"
 providers:

@@ -6,89 +6,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
-
-/// A fresh access-log path for one test.
-fn log_path(name: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "switchyard-obs-{}-{}-{name}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join("access.log");
-    let _ = std::fs::remove_file(&p);
-    p
-}
-
-/// One sample of the exposition: name, labels, value.
-#[derive(Debug)]
-struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-    value: f64,
-}
-
-/// A strict reader of the text format's sample lines (the Python SDK suite
-/// checks the whole document with the official Prometheus client parser).
-fn parse(text: &str) -> Vec<Sample> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (series, value) = line.rsplit_once(' ').unwrap();
-        let value: f64 = match value {
-            "+Inf" => f64::INFINITY,
-            v => v
-                .parse()
-                .unwrap_or_else(|_| panic!("bad value in {line:?}")),
-        };
-        let (name, labels) = match series.split_once('{') {
-            None => (series.to_string(), BTreeMap::new()),
-            Some((name, rest)) => {
-                let body = rest.strip_suffix('}').unwrap();
-                let mut labels = BTreeMap::new();
-                let mut rest = body;
-                while !rest.is_empty() {
-                    let (k, after) = rest.split_once("=\"").unwrap();
-                    // Values here never contain escaped quotes.
-                    let end = after.find('"').unwrap();
-                    labels.insert(k.to_string(), after[..end].to_string());
-                    rest = after[end + 1..].trim_start_matches(',');
-                }
-                (name.to_string(), labels)
-            }
-        };
-        assert!(name.starts_with("switchyard_"), "{name}");
-        out.push(Sample {
-            name,
-            labels,
-            value,
-        });
-    }
-    out
-}
-
-/// The sum over series of `name` whose labels include `want`.
-fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> f64 {
-    samples
-        .iter()
-        .filter(|s| s.name == name)
-        .filter(|s| {
-            want.iter()
-                .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(v))
-        })
-        .map(|s| s.value)
-        .sum()
-}
 
 async fn scrape(gw: &TestGateway) -> (String, Vec<Sample>) {
     let r = send(gw.admin, "GET", "/metrics", "", &[]).await;
@@ -103,37 +24,11 @@ async fn scrape(gw: &TestGateway) -> (String, Vec<Sample>) {
     (text, samples)
 }
 
-/// The access-log lines, by request id.
-fn log_lines(path: &PathBuf) -> BTreeMap<String, Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
-            (v["request_id"].as_str().unwrap().to_string(), v)
-        })
-        .collect()
-}
-
-async fn post_id(addr: SocketAddr, path: &str, id: &str, body: Value) -> Reply {
-    send(
-        addr,
-        "POST",
-        path,
-        serde_json::to_vec(&body).unwrap(),
-        &[
-            ("content-type", "application/json"),
-            ("x-request-id", id),
-            ("anthropic-version", "2023-06-01"),
-        ],
-    )
-    .await
-}
-
 #[tokio::test]
 async fn metrics_count_scripted_traffic_exactly() {
     let emu = default_emulator().await;
     let e = emu.addr;
-    let log = log_path("scripted");
+    let log = log_path("obs", "scripted");
     let gw = gateway(&format!(
         r#"
 providers:
@@ -565,7 +460,7 @@ fn openai_stream_text(body: &[u8]) -> String {
 async fn streamed_tokens_in_every_dialect_with_and_without_usage() {
     let emu = default_emulator().await;
     let e = emu.addr;
-    let log = log_path("dialects");
+    let log = log_path("obs", "dialects");
     let mut providers = String::new();
     let mut routes = String::new();
     for (kind, extra) in [
@@ -699,7 +594,7 @@ async fn streamed_tokens_in_every_dialect_with_and_without_usage() {
 #[tokio::test]
 async fn a_stream_cut_mid_way_is_logged_with_what_was_delivered() {
     let emu = default_emulator().await;
-    let log = log_path("cut");
+    let log = log_path("obs", "cut");
     let gw = gateway(&format!(
         r#"
 providers:
@@ -764,7 +659,7 @@ async fn a_client_that_leaves_mid_stream_is_still_accounted() {
         ..Default::default()
     })
     .await;
-    let log = log_path("gone");
+    let log = log_path("obs", "gone");
     let gw = gateway(&format!(
         r#"
 providers:
@@ -872,7 +767,7 @@ metrics: {{ maxModels: 3 }}
 async fn non_streamed_answers_count_usage_in_every_client_dialect() {
     let emu = default_emulator().await;
     let e = emu.addr;
-    let log = log_path("plain");
+    let log = log_path("obs", "plain");
     let gw = gateway(&format!(
         r#"
 providers:

@@ -181,6 +181,12 @@ impl Reservation {
     pub fn tokens(&self) -> u64 {
         self.tokens
     }
+    /// Whether settling can change anything: some token counter was
+    /// charged. (Request counts are never settled.)
+    pub fn settles(&self) -> bool {
+        !self.charged.is_empty()
+    }
+
     /// The figures for the admitted response's headers.
     pub fn headers(&self) -> RateHeaders {
         self.headers

@@ -303,12 +303,12 @@ impl CredentialHealth {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::*;
 
-    fn policy(recovery: Recovery) -> HealthPolicy {
+    pub(crate) fn policy(recovery: Recovery) -> HealthPolicy {
         HealthPolicy {
             failure_threshold: 3,
             success_threshold: 2,
@@ -317,7 +317,7 @@ mod tests {
         }
     }
 
-    fn check(interval_ms: u64) -> Recovery {
+    pub(crate) fn check(interval_ms: u64) -> Recovery {
         Recovery::Check {
             interval: Duration::from_millis(interval_ms),
             timeout: Duration::from_millis(100),

@@ -107,24 +107,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::StatusSet;
-
-    fn policy(recovery: Recovery) -> HealthPolicy {
-        HealthPolicy {
-            failure_threshold: 3,
-            success_threshold: 2,
-            failover_on: StatusSet::parse(&["4.*", "5.*"]).unwrap(),
-            recovery,
-        }
-    }
-
-    fn check(interval_ms: u64) -> Recovery {
-        Recovery::Check {
-            interval: Duration::from_millis(interval_ms),
-            timeout: Duration::from_millis(100),
-            model: "m".into(),
-        }
-    }
+    use crate::health::tests::{check, policy};
 
     #[tokio::test(start_paused = true)]
     async fn recovery_checks_every_interval_until_threshold() {

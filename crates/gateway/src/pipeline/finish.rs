@@ -68,7 +68,13 @@ pub fn respond(
         }
     }
     let (parts, body) = resp.into_parts();
-    let settle = ctx.admission.take().map(Settle::from);
+    // Only token counters and budgets need the usage: a request that only
+    // counts requests is done with once admitted.
+    let settle = ctx
+        .admission
+        .take()
+        .filter(|a| a.budget.is_some() || a.reservation.as_ref().is_some_and(|r| r.settles()))
+        .map(Settle::from);
     let body = if ctx.accounted {
         ObservedBody::new(body, ctx.rec, rt.shared.telemetry.clone(), settle)
     } else {

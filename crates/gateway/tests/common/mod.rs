@@ -19,6 +19,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+mod exposition;
+#[allow(unused_imports)]
+pub use exposition::*;
+
 pub const LOCAL: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
 
 pub async fn emulator(cfg: MockConfig) -> RunningEmulator {
