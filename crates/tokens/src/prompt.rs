@@ -50,7 +50,17 @@ pub const IMAGE_TOKENS: u64 = 765;
 /// `model` is the model the upstream was asked for (it picks the encoding;
 /// `req.model` may be a client-side alias).
 pub fn count_prompt(model: &str, req: &ChatRequest) -> u64 {
-    let method = method_for(model);
+    count_prompt_with(method_for(model), req)
+}
+
+/// A quick estimate of the prompt, for a reservation made before the call:
+/// [`count_prompt`]'s framing with the character heuristic in place of the
+/// tokenizer (no BPE on the request path; the real usage replaces it).
+pub fn estimate_prompt(req: &ChatRequest) -> u64 {
+    count_prompt_with(Method::Approximate, req)
+}
+
+fn count_prompt_with(method: Method, req: &ChatRequest) -> u64 {
     let engine = Engine::for_method(method);
     let mut total = REPLY_PRIMING;
     for s in &req.system {

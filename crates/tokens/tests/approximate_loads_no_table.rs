@@ -7,8 +7,8 @@
 
 use switchyard_protocol::canonical::{ChatRequest, ImageSource, Message, Part, Role, Tool};
 use switchyard_tokens::{
-    Encoding, Method, OutputCounter, count_prompt, count_prompt_json, count_text, is_loaded,
-    method_for,
+    Encoding, Method, OutputCounter, count_prompt, count_prompt_json, count_text, estimate_prompt,
+    is_loaded, method_for,
 };
 
 fn nothing_loaded() -> bool {
@@ -77,6 +77,10 @@ fn approximate_models_load_no_table() {
         assert!(counter.finish() > 0);
         assert!(nothing_loaded(), "counting for {model:?} loaded a table");
     }
+    // A reservation's estimate is the approximate count whatever the model:
+    // no table is loaded on the request path, even for OpenAI models.
+    assert_eq!(estimate_prompt(&req), count_prompt("", &req));
+    assert!(nothing_loaded(), "the estimate loaded a table");
 
     // The probe sees a load when there is one.
     assert_eq!(count_text("gpt-4o", "hello world"), 2);

@@ -233,7 +233,7 @@ fn estimate(request: &Parsed<'_>, reserve: u64) -> u64 {
     match request.ingress.api {
         Api::ChatCompletions => match request.canonical() {
             Ok(chat) => {
-                let prompt = switchyard_tokens::count_prompt(model, chat);
+                let prompt = switchyard_tokens::estimate_prompt(chat);
                 prompt.saturating_add(chat.max_tokens.map_or(reserve, u64::from))
             }
             // Unreadable here is unreadable upstream too: the attempt

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response};
 use switchyard_protocol::ErrorKind;
-use switchyard_protocol::canonical::StreamError;
+use switchyard_protocol::canonical::{StreamError, TokenUsage};
 use switchyard_providers::Dialect;
 use tokio::time::Instant;
 
@@ -20,7 +20,7 @@ use super::endpoint::X_REQUEST_ID;
 use crate::body::{APPLICATION_JSON, GatewayBody};
 use crate::error::GatewayError;
 use crate::runtime::Runtime;
-use crate::telemetry::{Accounted, ObservedBody};
+use crate::telemetry::ObservedBody;
 use crate::translate;
 
 /// The gateway's own time until the response head, in milliseconds.
@@ -96,22 +96,24 @@ impl From<Admission> for Settle {
 }
 
 impl Settle {
-    /// Settle with the accounted usage (input, cached included, plus
-    /// output) and add the cost to the consumer's budget. An in-memory
-    /// store is done before this returns; a shared store's calls finish on
-    /// their own task (the response is not held).
-    pub fn run(self, acc: &Accounted) {
-        let tokens = acc
-            .usage
-            .input_tokens
-            .saturating_add(acc.usage.output_tokens);
+    /// Whether `run` needs the request's cost (a budget applies).
+    pub fn needs_cost(&self) -> bool {
+        self.admission.budget.is_some()
+    }
+
+    /// Settle with the real usage (input, cached included, plus output)
+    /// and add `cost_usd` to the consumer's budget. An in-memory store is
+    /// done before this returns; a shared store's calls finish on their
+    /// own task (the response is not held).
+    pub fn run(self, usage: &TokenUsage, cost_usd: Option<f64>) {
+        let tokens = usage.input_tokens.saturating_add(usage.output_tokens);
         let Admission {
             reservation,
             budget,
             limiter,
             ..
         } = self.admission;
-        let cost = switchyard_limits::to_micro_usd(acc.cost_usd.unwrap_or(0.0));
+        let cost = switchyard_limits::to_micro_usd(cost_usd.unwrap_or(0.0));
         let now = Instant::now();
         now_or_spawn(async move {
             if let Some(r) = reservation

@@ -96,11 +96,7 @@ pub fn account(rec: &mut RequestRecord) -> Accounted {
         a.estimated |= n > 0;
     }
     a.usage = usage;
-    a.cost_usd = rec
-        .prices
-        .as_ref()
-        .and_then(|t| t.lookup(&model, rec.requested_model.as_deref()))
-        .map(|p| p.cost(&usage));
+    a.cost_usd = cost_of(rec, &usage);
     if rec.stream
         && let (Some(first), Some(end), true) = (
             rec.tap.as_ref().and_then(|t| t.first_token_at),
@@ -112,6 +108,35 @@ pub fn account(rec: &mut RequestRecord) -> Accounted {
         a.per_output_token = Some(gen_time / (usage.output_tokens - 1).min(u32::MAX as u64) as u32);
     }
     a
+}
+
+/// The usage of a finished non-streamed answer, read from its captured end
+/// alone (a scan for the usage object, no parse of the answer): what
+/// settling a reservation needs on the request path. `None` where that is
+/// not enough (streams, no usage, no input count): then [`account`].
+pub fn quick_usage(rec: &RequestRecord) -> Option<TokenUsage> {
+    if rec.stream || rec.tap.is_some() {
+        return None;
+    }
+    if rec.served().is_none() {
+        return Some(TokenUsage::default());
+    }
+    let end = match rec.response_tail.as_slices() {
+        ([], _) => joined(&rec.response_body),
+        (front, []) => joined(front),
+        _ => joined(&rec.response_tail.iter().cloned().collect::<Vec<_>>()),
+    };
+    usage_in_tail(rec.client, &end).filter(|u| u.input_tokens > 0)
+}
+
+/// What `usage` of the served model cost, if it has a price (the model
+/// sent upstream first, then the requested one).
+pub fn cost_of(rec: &RequestRecord, usage: &TokenUsage) -> Option<f64> {
+    let model = &rec.served()?.model;
+    rec.prices
+        .as_ref()
+        .and_then(|t| t.lookup(model, rec.requested_model.as_deref()))
+        .map(|p| p.cost(usage))
 }
 
 fn joined(parts: &[Bytes]) -> Bytes {

@@ -84,10 +84,19 @@ fn finish(mut this: Pin<&mut ObservedBody>, complete: bool) {
     rec.tap = tap;
     if let Some(settle) = p.settle.take() {
         // Limits need the usage now (the client's next request must see
-        // it): account here, and the worker takes this result as it is.
-        let acc = account::account(&mut rec);
-        settle.run(&acc);
-        rec.accounted = Some(Box::new(acc));
+        // it): read it from the answer's end, or account here (and the
+        // worker takes that result as it is).
+        match account::quick_usage(&rec) {
+            Some(usage) => {
+                let cost = settle.needs_cost().then(|| account::cost_of(&rec, &usage));
+                settle.run(&usage, cost.flatten());
+            }
+            None => {
+                let acc = account::account(&mut rec);
+                settle.run(&acc.usage, acc.cost_usd);
+                rec.accounted = Some(Box::new(acc));
+            }
+        }
     }
     if let Some(t) = p.telemetry.take() {
         t.submit(rec);
