@@ -15,7 +15,8 @@ mod window;
 pub use budget::{Budget, BudgetState, to_micro_usd};
 pub use format::format_reset;
 pub use limiter::{
-    Demand, Limiter, RateHeaders, RateInfo, Reason, Rejection, Reservation, ReserveError, Rule,
+    Demand, HEADER_NAMES, Limiter, RateHeaders, RateInfo, Reason, Rejection, Reservation,
+    ReserveError, Rule,
 };
 pub use memory::MemoryStore;
 pub use store::{Adjust, Check, LimitStore, StoreError, Usage};

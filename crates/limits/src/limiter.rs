@@ -52,6 +52,21 @@ pub struct RateInfo {
     pub reset: Duration,
 }
 
+/// OpenAI's header names: `[limit, remaining, reset]` for requests, then
+/// for tokens.
+pub const HEADER_NAMES: [[&str; 3]; 2] = [
+    [
+        "x-ratelimit-limit-requests",
+        "x-ratelimit-remaining-requests",
+        "x-ratelimit-reset-requests",
+    ],
+    [
+        "x-ratelimit-limit-tokens",
+        "x-ratelimit-remaining-tokens",
+        "x-ratelimit-reset-tokens",
+    ],
+];
+
 /// The figures for both kinds; `None` where no rule of that kind applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RateHeaders {
@@ -66,25 +81,9 @@ impl RateHeaders {
     /// 1m0s`, then the same for `-tokens`.
     pub fn openai_headers(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::with_capacity(6);
-        let kinds = [
-            (
-                self.requests,
-                [
-                    "x-ratelimit-limit-requests",
-                    "x-ratelimit-remaining-requests",
-                    "x-ratelimit-reset-requests",
-                ],
-            ),
-            (
-                self.tokens,
-                [
-                    "x-ratelimit-limit-tokens",
-                    "x-ratelimit-remaining-tokens",
-                    "x-ratelimit-reset-tokens",
-                ],
-            ),
-        ];
-        for (info, [limit, remaining, reset]) in kinds {
+        for (info, [limit, remaining, reset]) in
+            [self.requests, self.tokens].iter().zip(HEADER_NAMES)
+        {
             if let Some(info) = info {
                 out.push((limit, info.limit.to_string()));
                 out.push((remaining, info.remaining.to_string()));

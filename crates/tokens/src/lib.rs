@@ -133,7 +133,7 @@ pub use method::{Encoding, Method, method_for};
 pub use prices::{Price, PriceTable, cost};
 pub use prompt::{
     IMAGE_TOKENS, REPLY_PRIMING, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, TOKENS_PER_ROLE,
-    count_prompt, count_prompt_json, estimate_prompt,
+    count_prompt, count_prompt_json, estimate_openai_chat, estimate_prompt,
 };
 pub use stream::OutputCounter;
 

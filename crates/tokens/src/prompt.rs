@@ -60,6 +60,47 @@ pub fn estimate_prompt(req: &ChatRequest) -> u64 {
     count_prompt_with(Method::Approximate, req)
 }
 
+/// [`estimate_prompt`] read straight from an OpenAI chat completions body,
+/// without decoding it: the prompt estimate and `max_completion_tokens`
+/// (else `max_tokens`). `None` when the body has something this light read
+/// does not price (content parts, tools, not JSON): decode it and use
+/// [`estimate_prompt`].
+pub fn estimate_openai_chat(body: &[u8]) -> Option<(u64, Option<u64>)> {
+    #[derive(Deserialize)]
+    struct Light<'a> {
+        #[serde(borrow)]
+        messages: Vec<LightMessage<'a>>,
+        #[serde(default)]
+        max_tokens: Option<u64>,
+        #[serde(default)]
+        max_completion_tokens: Option<u64>,
+        #[serde(default, borrow)]
+        tools: Option<&'a RawValue>,
+    }
+    #[derive(Deserialize)]
+    struct LightMessage<'a> {
+        #[serde(default, borrow)]
+        content: Option<std::borrow::Cow<'a, str>>,
+        #[serde(default, borrow)]
+        tool_calls: Option<&'a RawValue>,
+    }
+    let light: Light<'_> = serde_json::from_slice(body).ok()?;
+    if light.tools.is_some_and(|t| t.get() != "null") {
+        return None;
+    }
+    let engine = Engine::for_method(Method::Approximate);
+    let mut total = REPLY_PRIMING;
+    for m in &light.messages {
+        if m.tool_calls.is_some_and(|t| t.get() != "null") {
+            return None;
+        }
+        total = total
+            .saturating_add(TOKENS_PER_MESSAGE + TOKENS_PER_ROLE)
+            .saturating_add(m.content.as_deref().map_or(0, |c| engine.count(c)));
+    }
+    Some((total, light.max_completion_tokens.or(light.max_tokens)))
+}
+
 fn count_prompt_with(method: Method, req: &ChatRequest) -> u64 {
     let engine = Engine::for_method(method);
     let mut total = REPLY_PRIMING;

@@ -665,3 +665,34 @@ fn measure() {
         ENGLISH.len()
     );
 }
+
+#[test]
+fn the_light_chat_estimate_matches_the_decoded_one_or_declines() {
+    let body = serde_json::json!({
+        "model": "gpt-4o",
+        "max_tokens": 64,
+        "messages": [
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": format!("{} \"quoted\" \\n 東京", ENGLISH)},
+            {"role": "assistant", "content": null},
+        ],
+    });
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let decoded = switchyard_protocol::openai::decode_request(&bytes).unwrap();
+    let Some((prompt, max)) = estimate_openai_chat(&bytes) else {
+        panic!("plain messages are read lightly")
+    };
+    assert_eq!(prompt, estimate_prompt(&decoded));
+    assert_eq!(max, Some(64));
+    let newer = br#"{"messages":[{"role":"user","content":"hi"}],"max_tokens":9,"max_completion_tokens":7}"#;
+    assert_eq!(estimate_openai_chat(newer).map(|(_, m)| m), Some(Some(7)));
+    // What the light read does not price is left to the decoded count.
+    for declined in [
+        br#"{"messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}"#.as_slice(),
+        br#"{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}"#,
+        br#"{"messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]}]}"#,
+        b"not json",
+    ] {
+        assert_eq!(estimate_openai_chat(declined), None);
+    }
+}

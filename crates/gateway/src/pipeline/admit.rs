@@ -18,7 +18,7 @@ use switchyard_config::LimitBy;
 use switchyard_limits::{
     BudgetState, Demand, Limiter, RateHeaders, Reservation, ReserveError, Rule,
 };
-use switchyard_providers::Api;
+use switchyard_providers::{Api, Dialect};
 use switchyard_store::Counters;
 use tokio::time::Instant;
 
@@ -231,15 +231,14 @@ fn rule_label(snap: &Snapshot, subjects: &Subjects, key: &str) -> Arc<str> {
 fn estimate(request: &Parsed<'_>, reserve: u64) -> u64 {
     let model = request.model();
     match request.ingress.api {
-        Api::ChatCompletions => match request.canonical() {
-            Ok(chat) => {
-                let prompt = switchyard_tokens::estimate_prompt(chat);
-                prompt.saturating_add(chat.max_tokens.map_or(reserve, u64::from))
+        // The common case read without decoding the body.
+        Api::ChatCompletions if request.ingress.dialect == Dialect::OpenAi => {
+            match switchyard_tokens::estimate_openai_chat(request.body) {
+                Some((prompt, max)) => prompt.saturating_add(max.unwrap_or(reserve)),
+                None => estimate_decoded(request, reserve),
             }
-            // Unreadable here is unreadable upstream too: the attempt
-            // reports it; reserve by size meanwhile.
-            Err(_) => (request.body.len() as u64 / 4).saturating_add(reserve),
-        },
+        }
+        Api::ChatCompletions => estimate_decoded(request, reserve),
         Api::Completions => {
             let prompt = switchyard_tokens::count_prompt_json(model, "completions", request.body)
                 .unwrap_or(request.body.len() as u64 / 4);
@@ -251,6 +250,19 @@ fn estimate(request: &Parsed<'_>, reserve: u64) -> u64 {
         Api::Embeddings => switchyard_tokens::count_prompt_json(model, "embeddings", request.body)
             .unwrap_or(request.body.len() as u64 / 4),
         Api::Models => 0,
+    }
+}
+
+/// The decoded request's prompt estimate plus its `max_tokens`.
+fn estimate_decoded(request: &Parsed<'_>, reserve: u64) -> u64 {
+    match request.canonical() {
+        Ok(chat) => {
+            let prompt = switchyard_tokens::estimate_prompt(chat);
+            prompt.saturating_add(chat.max_tokens.map_or(reserve, u64::from))
+        }
+        // Unreadable here is unreadable upstream too: the attempt reports
+        // it; reserve by size meanwhile.
+        Err(_) => (request.body.len() as u64 / 4).saturating_add(reserve),
     }
 }
 

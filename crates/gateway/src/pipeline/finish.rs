@@ -22,6 +22,7 @@ use crate::error::GatewayError;
 use crate::runtime::Runtime;
 use crate::telemetry::ObservedBody;
 use crate::translate;
+use switchyard_limits::{HEADER_NAMES, RateHeaders, format_reset};
 
 /// The gateway's own time until the response head, in milliseconds.
 pub static X_OVERHEAD_MS: http::HeaderName =
@@ -61,11 +62,7 @@ pub fn respond(
         .and_then(|a| a.headers)
         .or(ctx.rate_headers);
     if let Some(rate) = rate {
-        for (name, value) in rate.openai_headers() {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                h.insert(name, v);
-            }
-        }
+        rate_headers(h, &rate);
     }
     let (parts, body) = resp.into_parts();
     // Only token counters and budgets need the usage: a request that only
@@ -81,6 +78,29 @@ pub fn respond(
         ObservedBody::plain(body)
     };
     Response::from_parts(parts, body)
+}
+
+/// OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, each
+/// kind only where a limit of that kind applies (numbers written without
+/// an intermediate string).
+fn rate_headers(h: &mut http::HeaderMap, rate: &RateHeaders) {
+    const fn names(n: [&'static str; 3]) -> [http::HeaderName; 3] {
+        [
+            http::HeaderName::from_static(n[0]),
+            http::HeaderName::from_static(n[1]),
+            http::HeaderName::from_static(n[2]),
+        ]
+    }
+    static NAMES: [[http::HeaderName; 3]; 2] = [names(HEADER_NAMES[0]), names(HEADER_NAMES[1])];
+    for (info, [limit, remaining, reset]) in [rate.requests, rate.tokens].iter().zip(&NAMES) {
+        if let Some(info) = info {
+            h.insert(limit.clone(), HeaderValue::from(info.limit));
+            h.insert(remaining.clone(), HeaderValue::from(info.remaining));
+            if let Ok(v) = HeaderValue::from_str(&format_reset(info.reset)) {
+                h.insert(reset.clone(), v);
+            }
+        }
+    }
 }
 
 /// End-of-request work for limits: settle the reservation made by `admit`
