@@ -9,7 +9,7 @@ use std::fmt;
 use switchyard_providers::mask_credential;
 use switchyard_providers::vertex_auth::key_client_email;
 
-use crate::{ConsumerConfig, ProviderConfig};
+use crate::{AdminConfig, ConsumerConfig, ProviderConfig};
 
 /// A credential, masked.
 struct Masked<'a>(&'a str);
@@ -130,6 +130,16 @@ impl fmt::Debug for ProviderConfig {
             .field("token_selection", token_selection)
             .field("failover", failover)
             .field("retry_on_failure", retry_on_failure)
+            .finish()
+    }
+}
+
+impl fmt::Debug for AdminConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdminConfig")
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_deref().map(Masked))
+            .field("open_paths", &self.open_paths)
             .finish()
     }
 }

@@ -256,11 +256,43 @@ impl Default for ServerConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+/// `Debug` masks the token (see `debug.rs`).
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AdminConfig {
     #[serde(deserialize_with = "de::string")]
     pub listen: String,
+    /// The admin API's bearer token. Without one the listener must be on a
+    /// loopback address. `Debug` masks it.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub token: Option<String>,
+    /// Paths served without the token (liveness and scrapes).
+    #[serde(default = "default_open_paths", deserialize_with = "de::strings")]
+    pub open_paths: Vec<String>,
+}
+
+impl AdminConfig {
+    /// An admin listener on `listen` with no token and the default open
+    /// paths.
+    pub fn new(listen: impl Into<String>) -> Self {
+        AdminConfig {
+            listen: listen.into(),
+            token: None,
+            open_paths: default_open_paths(),
+        }
+    }
+
+    /// Whether `addr` may serve this admin API: a loopback address, or any
+    /// address once a token is set.
+    pub fn may_listen_on(&self, addr: &std::net::SocketAddr) -> bool {
+        addr.ip().is_loopback() || self.token.as_deref().is_some_and(|t| !t.trim().is_empty())
+    }
+}
+
+fn default_open_paths() -> Vec<String> {
+    ["/health", "/healthz", "/metrics"]
+        .map(String::from)
+        .to_vec()
 }
 
 /// `Debug` masks credentials (see `debug.rs`).

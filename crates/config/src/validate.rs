@@ -92,16 +92,40 @@ impl Config {
                 "must be greater than 0, e.g. 60s".into(),
             );
         }
-        if let Some(admin) = &self.admin
-            && let Err(e) = admin.listen.parse::<SocketAddr>()
-        {
-            add(
-                "admin.listen".into(),
-                format!(
-                    "`{}` is not an address like 127.0.0.1:8001 ({e})",
-                    admin.listen
+        if let Some(admin) = &self.admin {
+            match admin.listen.parse::<SocketAddr>() {
+                Err(e) => add(
+                    "admin.listen".into(),
+                    format!(
+                        "`{}` is not an address like 127.0.0.1:8001 ({e})",
+                        admin.listen
+                    ),
                 ),
-            );
+                Ok(a) if !admin.may_listen_on(&a) => add(
+                    "admin.listen".into(),
+                    format!(
+                        "`{}` is reachable from other hosts but admin.token is not set, so anyone could change the gateway; set admin.token (e.g. \"${{SWITCHYARD_ADMIN_TOKEN}}\") or listen on 127.0.0.1",
+                        admin.listen
+                    ),
+                ),
+                Ok(_) => {}
+            }
+            if admin.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                add(
+                    "admin.token".into(),
+                    "is empty; remove it, or set a long random token".into(),
+                );
+            }
+            for (i, p) in admin.open_paths.iter().enumerate() {
+                if !p.starts_with('/') || p.starts_with("/admin") {
+                    add(
+                        format!("admin.openPaths[{i}]"),
+                        format!(
+                            "`{p}` cannot be opened: list paths such as /health or /metrics (never /admin/...)"
+                        ),
+                    );
+                }
+            }
         }
 
         if let Some(otel) = &self.otel {
@@ -563,6 +587,38 @@ routes:
         ] {
             assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
         }
+    }
+
+    #[test]
+    fn admin_needs_a_token_off_loopback() {
+        let e = Config::from_yaml(
+            "admin: { listen: \"0.0.0.0:8001\", openPaths: [\"/admin/reload\", \"metrics\"] }\n",
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        for needle in [
+            "admin.listen: `0.0.0.0:8001` is reachable from other hosts but admin.token is not set",
+            "admin.openPaths[0]: `/admin/reload` cannot be opened",
+            "admin.openPaths[1]: `metrics` cannot be opened",
+        ] {
+            assert!(e.contains(needle), "missing {needle:?} in:\n{e}");
+        }
+        let c = Config::from_yaml(
+            "admin: { listen: \"0.0.0.0:8001\", token: adm-0123456789abcdef }\nproviders: [{ id: a, type: openai, apiTokens: [x] }]\n",
+            "t.yaml",
+        )
+        .unwrap();
+        let admin = c.admin.unwrap();
+        assert_eq!(admin.open_paths, ["/health", "/healthz", "/metrics"]);
+        assert!(!format!("{admin:?}").contains("0123456789"), "{admin:?}");
+        let e = Config::from_yaml(
+            "admin: { listen: \"127.0.0.1:8001\", token: \" \" }\n",
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("admin.token: is empty"), "{e}");
     }
 
     #[test]

@@ -7,7 +7,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
@@ -15,37 +14,6 @@ use serde_json::json;
 use switchyard_emulator::{Behaviour, MockConfig};
 
 const HC_MODEL: &str = "hc-model";
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "switchyard-reload-{name}-{}-{}",
-            std::process::id(),
-            fastrand::u32(..)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn file(&self) -> PathBuf {
-        self.0.join("switchyard.yaml")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Replace atomically, as editors and `sed -i` do (a new inode).
-fn replace(path: &Path, text: &str) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
-}
 
 fn provider(id: &str, upstream: SocketAddr, tokens: &str) -> String {
     format!(

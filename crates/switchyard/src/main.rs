@@ -59,9 +59,13 @@ struct ReloadArgs {
     /// file (--config or ./switchyard.yaml), else 127.0.0.1:8001.
     #[arg(long)]
     admin: Option<SocketAddr>,
-    /// The configuration file the gateway runs with (to find admin.listen).
+    /// The configuration file the gateway runs with (to find admin.listen
+    /// and admin.token).
     #[arg(long, short, env = "SWITCHYARD_CONFIG")]
     config: Option<PathBuf>,
+    /// The admin token; default: admin.token of the config file.
+    #[arg(long, env = "SWITCHYARD_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -227,6 +231,15 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.server.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    if let Some(a) = &cfg.admin
+        && let Ok(addr) = a.listen.parse::<std::net::SocketAddr>()
+        && !a.may_listen_on(&addr)
+    {
+        return Err(format!(
+            "refusing to serve the admin API on {} without admin.token: anyone who reaches it could change the gateway. Set admin.token or listen on 127.0.0.1",
+            a.listen
+        ));
+    }
     let admin_listener = match &cfg.admin {
         Some(a) => match TcpListener::bind(&a.listen).await {
             Ok(l) => Some(l),
@@ -264,11 +277,6 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if cfg.metrics.enabled && admin.is_none() {
         tracing::info!("metrics are counted but not served: set admin.listen to scrape /metrics");
     }
-    if let Some(a) = admin_addr
-        && !a.ip().is_loopback()
-    {
-        tracing::warn!(listen = %a, "the admin API has no authentication yet and listens on a non-loopback address: anyone who can reach it can reload the configuration and read credential health; prefer 127.0.0.1");
-    }
     gateway.runtime().spawn_reloaders();
     tracing::info!(listen = %addr, providers = cfg.providers.len(), routes = cfg.routes.len(), version = %gateway.runtime().reload_status().version, "switchyard listening");
     let served = gateway
@@ -291,27 +299,43 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 }
 
 async fn reload(args: ReloadArgs) -> Result<(), String> {
-    let addr = match args.admin {
-        Some(a) => a,
-        None => {
-            let default_file = PathBuf::from("switchyard.yaml");
-            let file = args
-                .config
-                .or_else(|| default_file.exists().then_some(default_file));
-            let from_file = match &file {
-                Some(f) => Config::load(f)
-                    .map_err(|e| format!("{e}(pass --admin ADDR to skip reading it)"))?
+    // The file is read only for what the flags do not give.
+    let from_file = if args.admin.is_some() && args.token.is_some() {
+        None
+    } else {
+        let default_file = PathBuf::from("switchyard.yaml");
+        match args
+            .config
+            .or_else(|| default_file.exists().then_some(default_file))
+        {
+            Some(f) => {
+                Config::load(&f)
+                    .map_err(|e| format!("{e}(pass --admin ADDR and --token to skip reading it)"))?
                     .admin
-                    .map(|a| a.listen),
-                None => None,
-            };
-            from_file
-                .unwrap_or_else(|| "127.0.0.1:8001".into())
-                .parse()
-                .map_err(|e| format!("admin.listen is not an address: {e}"))?
+            }
+            None => None,
         }
     };
-    let (status, body) = switchyard_gateway::admin::request_reload(addr).await?;
+    let addr = match args.admin {
+        Some(a) => a,
+        None => from_file
+            .as_ref()
+            .map_or("127.0.0.1:8001", |a| a.listen.as_str())
+            .parse()
+            .map_err(|e| format!("admin.listen is not an address: {e}"))?,
+    };
+    let token = args.token.or_else(|| from_file.and_then(|a| a.token));
+    let (status, body) = switchyard_gateway::admin::request_reload(addr, token.as_deref()).await?;
+    if status == 401 {
+        return Err(format!(
+            "the admin API at {addr} needs its token: pass --token, set SWITCHYARD_ADMIN_TOKEN, or point --config at the file holding admin.token{}",
+            if token.is_some() {
+                " (the token given was refused)"
+            } else {
+                ""
+            }
+        ));
+    }
     let answer: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
         format!(
             "unexpected answer from {addr} (HTTP {status}): {}",

@@ -206,7 +206,7 @@ fn reload_by_sighup_and_by_command_then_sigterm_drains() {
         .unwrap();
     let config = |routes: &str| {
         format!(
-            "server: {{ listen: \"{addr}\", watchConfig: false, shutdownGracePeriod: 5s }}\nadmin: {{ listen: \"{admin}\" }}\nproviders:\n  - {{ id: a, type: openai, baseUrl: \"http://{mock}\", apiTokens: [\"sk-a\"] }}\nroutes:\n{routes}"
+            "server: {{ listen: \"{addr}\", watchConfig: false, shutdownGracePeriod: 5s }}\nadmin: {{ listen: \"{admin}\", token: adm-cli-0123456789 }}\nproviders:\n  - {{ id: a, type: openai, baseUrl: \"http://{mock}\", apiTokens: [\"sk-a\"] }}\nroutes:\n{routes}"
         )
     };
     let alpha = "  - { name: alpha, models: [\"alpha-*\"], provider: a }\n";
@@ -274,8 +274,18 @@ fn reload_by_sighup_and_by_command_then_sigterm_drains() {
         config("  - { name: delta, provider: nobody }\n").replace("type: openai", "type: opnai"),
     )
     .unwrap();
+    // Without the token the admin API refuses, and the command says why.
     let out = Command::new(BIN)
         .args(["reload", "--admin", &admin])
+        .env_remove("SWITCHYARD_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("needs its token: pass --token"), "{err}");
+    let out = Command::new(BIN)
+        .args(["reload", "--admin", &admin])
+        .env("SWITCHYARD_ADMIN_TOKEN", "adm-cli-0123456789")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

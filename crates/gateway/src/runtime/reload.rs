@@ -51,7 +51,10 @@ impl ConfigSource {
             cfg.server.listen.clone_from(l);
         }
         if let Some(l) = &self.admin_listen {
-            cfg.admin = Some(switchyard_config::AdminConfig { listen: l.clone() });
+            match &mut cfg.admin {
+                Some(a) => a.listen.clone_from(l),
+                None => cfg.admin = Some(switchyard_config::AdminConfig::new(l.clone())),
+            }
         }
     }
 }
@@ -359,7 +362,10 @@ fn diff(old: &Config, new: &Config) -> Vec<String> {
             "server.maxConnections",
             old.server.max_connections != new.server.max_connections,
         ),
-        ("admin", old.admin != new.admin),
+        (
+            "admin.listen",
+            old.admin.as_ref().map(|a| &a.listen) != new.admin.as_ref().map(|a| &a.listen),
+        ),
         ("metrics", old.metrics != new.metrics),
         ("log", old.log != new.log),
         ("otel", old.otel != new.otel),

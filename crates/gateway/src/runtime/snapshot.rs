@@ -13,6 +13,7 @@ use switchyard_tokens::{Price, PriceTable};
 use super::BuildError;
 use super::consumers::{Auth, Consumer};
 use super::limits::RateRules;
+use crate::admin::AdminAuth;
 use crate::upstream::Upstream;
 
 #[derive(Debug)]
@@ -69,6 +70,8 @@ pub struct Snapshot {
     pub auth: Auth,
     /// `rateLimits`: limits keyed by something other than the consumer.
     pub rate_rules: RateRules,
+    /// Who may use the admin listener (a reload can rotate the token).
+    pub admin_auth: AdminAuth,
     /// Built-in prices with `prices:` over them; each routed request's
     /// record holds a clone of the `Arc` to price it when accounted.
     pub prices: Arc<PriceTable>,
@@ -144,6 +147,10 @@ impl Snapshot {
         Ok(Snapshot {
             auth,
             rate_rules: RateRules::build(cfg)?,
+            admin_auth: match &cfg.admin {
+                Some(a) => AdminAuth::new(a.token.as_deref(), &a.open_paths),
+                None => AdminAuth::new(None, &[]),
+            },
             routes,
             upstreams,
             max_body_bytes: cfg.server.max_body_bytes,

@@ -20,8 +20,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 mod exposition;
+mod files;
 #[allow(unused_imports)]
 pub use exposition::*;
+#[allow(unused_imports)]
+pub use files::*;
 
 pub const LOCAL: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
 
