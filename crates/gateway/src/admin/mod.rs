@@ -22,6 +22,7 @@ use crate::runtime::Runtime;
 use crate::server::Backoff;
 
 mod auth;
+mod console;
 mod reload;
 mod status;
 
@@ -42,6 +43,10 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, Infallible> {
     let path = req.uri().path();
+    // The console's page and assets are open; its data calls are not.
+    if let Some(r) = console::serve(&rt, req.method(), path) {
+        return Ok(r);
+    }
     if !rt.snapshot().admin_auth.allows(path, req.headers()) {
         let mut r = respond(
             StatusCode::UNAUTHORIZED,
