@@ -4,10 +4,11 @@
 
 use std::net::SocketAddr;
 
-use switchyard_config::{Config, ConfigError};
+use switchyard_config::Config;
 
-pub fn config(emulator: SocketAddr) -> Result<Config, ConfigError> {
-    let yaml = format!(
+/// The demo's config document.
+pub fn yaml(emulator: SocketAddr) -> String {
+    format!(
         r#"
 server:
   listen: "127.0.0.1:8080"
@@ -23,8 +24,7 @@ routes:
 admin:
   listen: "127.0.0.1:8001"
 "#
-    );
-    Config::from_yaml(&yaml, "built-in demo")
+    )
 }
 
 pub fn banner(addr: SocketAddr, admin: Option<SocketAddr>) -> String {

@@ -245,10 +245,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             (gateway, cfg, None)
         }
         (None, Some(start)) => {
-            let mut cfg =
-                Config::from_yaml(&start.yaml, &start.source).map_err(|e| e.to_string())?;
-            overrides(None).apply_overrides(&mut cfg);
-            let gateway = Gateway::new(&cfg).map_err(|e| e.to_string())?;
+            // Held as text: the admin API edits it live (not persisted).
+            let (gateway, cfg) = Gateway::from_text(overrides(None), &start.yaml, &start.source)?;
             (gateway, cfg, None)
         }
         (None, None) => {
@@ -256,9 +254,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
                 .start(SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await
                 .map_err(|e| format!("cannot start the demo emulator: {e}"))?;
-            let mut cfg = demo::config(running.addr).map_err(|e| e.to_string())?;
-            overrides(None).apply_overrides(&mut cfg);
-            let gateway = Gateway::new(&cfg).map_err(|e| e.to_string())?;
+            let (gateway, cfg) =
+                Gateway::from_text(overrides(None), &demo::yaml(running.addr), "built-in demo")?;
             (gateway, cfg, Some(running))
         }
     };
