@@ -557,3 +557,61 @@ async fn the_admin_api_edits_every_resource_live_and_in_the_file() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_playground_streams_through_the_pipeline_with_the_admin_token_only() {
+    let emu = default_emulator().await;
+    let dir = TempDir::new("admin-playground");
+    let file = dir.file();
+    std::fs::write(&file, config(emu.addr, "adm-play-0123456789")).unwrap();
+    let gw = gateway_from_file(&file).await;
+    let body = serde_json::to_vec(&chat_stream("gpt-4o")).unwrap();
+    let path = "/admin/playground/v1/chat/completions";
+    let r = send(
+        gw.admin,
+        "POST",
+        path,
+        body.clone(),
+        &[("content-type", "application/json")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = send(
+        gw.admin,
+        "POST",
+        path,
+        body,
+        &[
+            ("content-type", "application/json"),
+            ("authorization", "Bearer adm-play-0123456789"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+    let events = sse_data(&r.body);
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("[DONE]"),
+        "{events:?}"
+    );
+    assert!(events.len() > 2, "{events:?}");
+    // It was served like any request: it is in the recent records.
+    wait_until(
+        Duration::from_secs(5),
+        "the playground request recorded",
+        || async {
+            send(
+                gw.admin,
+                "GET",
+                "/admin/requests",
+                "",
+                &[("authorization", "Bearer adm-play-0123456789")],
+            )
+            .await
+            .json()["data"][0]["path"]
+                == "/v1/chat/completions"
+        },
+    )
+    .await;
+}
