@@ -2,15 +2,17 @@
 # Two gateway binaries side by side, both up at once behind one emulator, measured by
 # alternating short c1 wrk runs: machine drift (this VM's c1 latency moves 15 % between
 # minutes) hits both alike. Usage:
-#   bench/ab.sh OLD_BINARY NEW_BINARY [off|on|consumer|limit|limit-redis] [ROUNDS]
+#   bench/ab.sh OLD_BINARY NEW_BINARY [off|on|consumer|limit|limit-redis|admin] [ROUNDS]
 # off: metrics and access log off (the request path alone); on: metrics on, access log to
 # /dev/null; consumer: as off, and NEW requires a consumer key (the one bench/post.lua
 # sends), so `bench/ab.sh BIN BIN consumer` prices key checking; limit: NEW's consumer
 # also has requestsPerMinute and tokensPerMinute limits (high enough never to refuse), so
 # every request reserves and settles in memory; limit-redis: the same counted in a
-# redis-server started on port 19204. CONNS=32 runs wrk with 32 connections instead of 1
+# redis-server started on port 19204; admin: as off, and NEW has an admin listener (port
+# 19205), so its telemetry workers keep the recent-requests ring and the per-minute
+# traffic the console reads (`bench/ab.sh BIN BIN admin` prices them). CONNS=32 runs wrk with 32 connections instead of 1
 # (throughput under load rather than latency). Prints each run and the means. Ports
-# 19201-19204 on 127.0.0.1.
+# 19201-19205 on 127.0.0.1.
 set -euo pipefail
 OLD=$1 NEW=$2 MODE=${3:-off} ROUNDS=${4:-8}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -27,6 +29,7 @@ config() { # port [consumers]
         extra+=$'\nconsumers:\n  - { name: bench, keys: ["sk-bench-0001"], limits: { requestsPerMinute: 1000000000, tokensPerMinute: 1000000000000 } }'
         [ "$2" = limits-redis ] && extra+=$'\nredis: { url: "redis://127.0.0.1:19204/0" }'
         ;;
+    admin) extra+=$'\nadmin: { listen: "127.0.0.1:19205" }' ;;
     esac
     printf 'server: { listen: "127.0.0.1:%s" }\n%s\nproviders:\n  - { id: p, type: openai, baseUrl: "http://127.0.0.1:19201", apiTokens: ["sk-bench"] }\n' "$1" "$extra"
 }
@@ -39,6 +42,7 @@ limit-redis)
     PIDS+=($!)
     config 19203 limits-redis
     ;;
+admin) config 19203 admin ;;
 *) config 19203 ;;
 esac > "$TMP/new.yaml"
 SWITCHYARD_LOG=warn "$OLD" serve --config "$TMP/old.yaml" >/dev/null 2>&1 & PIDS+=($!)

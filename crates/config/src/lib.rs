@@ -8,6 +8,7 @@
 mod access;
 mod de;
 mod debug;
+mod document;
 mod schema;
 mod validate;
 
@@ -16,6 +17,7 @@ pub use access::{
     PriceConfig, PriceTableConfig, RateLimitConfig, RedisConfig, mask_url_password,
 };
 pub use de::{expand_env, parse_duration};
+pub use document::{Document, EditError, Resource, mask_secret};
 pub use schema::{
     AdminConfig, AuthConfig, Config, ConsumerConfig, FailoverConfig, FallbackConfig,
     FallbackTarget, LogConfig, MetricsConfig, OtelConfig, ProviderConfig, RetryConfig, RouteConfig,

@@ -4,10 +4,11 @@
 
 use std::net::SocketAddr;
 
-use switchyard_config::{Config, ConfigError};
+use switchyard_config::Config;
 
-pub fn config(emulator: SocketAddr) -> Result<Config, ConfigError> {
-    let yaml = format!(
+/// The demo's config document.
+pub fn yaml(emulator: SocketAddr) -> String {
+    format!(
         r#"
 server:
   listen: "127.0.0.1:8080"
@@ -23,8 +24,7 @@ routes:
 admin:
   listen: "127.0.0.1:8001"
 "#
-    );
-    Config::from_yaml(&yaml, "built-in demo")
+    )
 }
 
 pub fn banner(addr: SocketAddr, admin: Option<SocketAddr>) -> String {
@@ -36,17 +36,21 @@ pub fn banner(addr: SocketAddr, admin: Option<SocketAddr>) -> String {
     };
     format!(
         r#"
-Switchyard is running a demo: no config file was found, so every model is
-answered by the built-in provider emulator (no API key, no network needed).
+Switchyard is running a demo: no config file was found ({looked})
+and no provider key is in the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY,
+DEEPSEEK_API_KEY, ...), so every model is answered by the built-in provider
+emulator (no API key, no network needed).
 
   curl http://{addr}/v1/chat/completions \
     -H 'content-type: application/json' \
     -d '{{"model":"gpt-4o-mini","messages":[{{"role":"user","content":"Hello!"}}]}}'
 
-Add "stream": true for a streamed answer. Point --config (or SWITCHYARD_CONFIG)
-at a YAML file to reach real providers; see the README.
+Add "stream": true for a streamed answer. To reach real providers, run
+`switchyard init` (it asks for your API keys and writes switchyard.yaml), or
+set OPENAI_API_KEY (or another provider's key variable) and start again.
 {metrics}Each request is logged below as one JSON line (the access log).
-"#
+"#,
+        looked = crate::init::LOOKED_FOR,
     )
 }
 

@@ -2,7 +2,7 @@
 //! hand over to the gateway or the emulator.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use switchyard_gateway::{ConfigSource, Gateway};
 use tokio::net::TcpListener;
 
 mod demo;
+mod init;
 
 #[derive(Parser)]
 #[command(
@@ -44,6 +45,14 @@ enum Command {
     /// Consumer keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Write a first configuration file: asks for each common provider's
+    /// API key at a terminal (Enter skips; keys are not shown). Without a
+    /// terminal it refers to the keys' usual environment variables instead
+    /// (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY or GOOGLE_API_KEY,
+    /// DEEPSEEK_API_KEY, DASHSCOPE_API_KEY, MOONSHOT_API_KEY, MISTRAL_API_KEY,
+    /// XAI_API_KEY, ZHIPUAI_API_KEY, MINIMAX_API_KEY, ARK_API_KEY,
+    /// GROQ_API_KEY, TOGETHER_API_KEY, FIREWORKS_API_KEY, OPENROUTER_API_KEY).
+    Init(init::InitArgs),
 }
 
 #[derive(Subcommand)]
@@ -70,8 +79,10 @@ struct ReloadArgs {
 
 #[derive(Args, Clone)]
 struct ServeArgs {
-    /// Configuration file; without one, ./switchyard.yaml if present, else a
-    /// built-in demo backed by an in-process emulator.
+    /// Configuration file; without one, ./switchyard.yaml if present, else
+    /// the providers whose key variables are set (OPENAI_API_KEY, ...; see
+    /// `switchyard init --help`), else a built-in demo backed by an
+    /// in-process emulator.
     #[arg(long, short, env = "SWITCHYARD_CONFIG")]
     config: Option<PathBuf>,
     /// Override server.listen.
@@ -124,6 +135,7 @@ fn main() -> ExitCode {
         Some(Command::Mock(args)) => run(mock(args)),
         Some(Command::Reload(args)) => run(reload(args)),
         Some(Command::Key(KeyCommand::New)) => key_new(),
+        Some(Command::Init(args)) => init::run(&args),
         Some(Command::Serve(args)) => run(serve(args)),
         None => run(serve(cli.serve)),
     }
@@ -203,27 +215,47 @@ async fn shutdown_signal() {
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let default_file = PathBuf::from("switchyard.yaml");
+    let from_env_var = args.config.is_some()
+        && std::env::var_os("SWITCHYARD_CONFIG")
+            .is_some_and(|v| Some(v.as_os_str()) == args.config.as_ref().map(|p| p.as_os_str()));
     let file = args
         .config
         .or_else(|| default_file.exists().then_some(default_file));
+    let config_name = match &file {
+        Some(p) if from_env_var => format!("{} (from $SWITCHYARD_CONFIG)", p.display()),
+        Some(p) if p == Path::new("switchyard.yaml") => {
+            format!("{} (found in the working directory)", p.display())
+        }
+        Some(p) => format!("{} (from --config)", p.display()),
+        None => String::new(),
+    };
     let overrides = |path| ConfigSource {
         path,
         listen: args.listen.map(|l| l.to_string()),
         admin_listen: args.admin_listen.map(|l| l.to_string()),
     };
-    let (gateway, cfg, demo_emulator) = match file {
-        Some(path) => {
+    // No file: the providers whose keys are in the environment, else the demo.
+    let env_start = match file {
+        Some(_) => None,
+        None => init::starters::env_start(init::process_env),
+    };
+    let (gateway, cfg, demo_emulator) = match (file, &env_start) {
+        (Some(path), _) => {
             let (gateway, cfg) = Gateway::from_source(overrides(Some(path)))?;
             (gateway, cfg, None)
         }
-        None => {
+        (None, Some(start)) => {
+            // Held as text: the admin API edits it live (not persisted).
+            let (gateway, cfg) = Gateway::from_text(overrides(None), &start.yaml, &start.source)?;
+            (gateway, cfg, None)
+        }
+        (None, None) => {
             let running = Emulator::new(MockConfig::default())
                 .start(SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await
                 .map_err(|e| format!("cannot start the demo emulator: {e}"))?;
-            let mut cfg = demo::config(running.addr).map_err(|e| e.to_string())?;
-            overrides(None).apply_overrides(&mut cfg);
-            let gateway = Gateway::new(&cfg).map_err(|e| e.to_string())?;
+            let (gateway, cfg) =
+                Gateway::from_text(overrides(None), &demo::yaml(running.addr), "built-in demo")?;
             (gateway, cfg, Some(running))
         }
     };
@@ -240,12 +272,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             a.listen
         ));
     }
+    let file_less = demo_emulator.is_some() || env_start.is_some();
     let admin_listener = match &cfg.admin {
         Some(a) => match TcpListener::bind(&a.listen).await {
             Ok(l) => Some(l),
-            // The demo must start whatever else runs here.
-            Err(e) if demo_emulator.is_some() => {
-                tracing::warn!(listen = %a.listen, error = %e, "demo: admin API not started");
+            // The demo and the environment start must start whatever else runs here.
+            Err(e) if file_less => {
+                tracing::warn!(listen = %a.listen, error = %e, "admin API not started");
                 None
             }
             Err(e) => return Err(format!("cannot listen on {} (admin.listen): {e}", a.listen)),
@@ -253,9 +286,17 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         None => None,
     };
     let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
-    if demo_emulator.is_some() {
-        println!("{}", demo::banner(addr, admin_addr));
-    }
+    let config_name = match &env_start {
+        Some(start) => {
+            println!("{}", init::env_banner(start, addr, admin_addr));
+            start.source.clone()
+        }
+        None if demo_emulator.is_some() => {
+            println!("{}", demo::banner(addr, admin_addr));
+            format!("built-in demo ({})", init::LOOKED_FOR)
+        }
+        None => config_name,
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let admin = match admin_listener {
         Some(l) => {
@@ -278,7 +319,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         tracing::info!("metrics are counted but not served: set admin.listen to scrape /metrics");
     }
     gateway.runtime().spawn_reloaders();
-    tracing::info!(listen = %addr, providers = cfg.providers.len(), routes = cfg.routes.len(), version = %gateway.runtime().reload_status().version, "switchyard listening");
+    tracing::info!(listen = %addr, config = %config_name, providers = cfg.providers.len(), routes = cfg.routes.len(), version = %gateway.runtime().reload_status().version, "switchyard listening");
     let served = gateway
         .serve(listener, async move {
             shutdown_signal().await;

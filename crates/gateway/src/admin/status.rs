@@ -7,7 +7,7 @@ use serde::Serialize;
 use switchyard_routing::Recovery;
 use tokio::time::Instant;
 
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, Snapshot};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,6 +31,11 @@ struct ProviderStatus<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CredentialStatus<'a> {
+    /// `GET /admin/credentials` only: the provider and the token's index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<usize>,
     credential: &'a str,
     state: &'static str,
     /// Unix seconds.
@@ -42,16 +47,38 @@ struct CredentialStatus<'a> {
 
 /// The `/status` document.
 pub fn status_json(rt: &Runtime) -> Vec<u8> {
-    let now = Instant::now();
     let snap = rt.snapshot();
-    let providers = snap
-        .upstreams
+    serde_json::to_vec_pretty(&Status {
+        providers: providers(&snap, false),
+    })
+    .unwrap_or_default()
+}
+
+/// `GET /admin/credentials`: every credential of every provider, flat.
+pub fn credentials_json(rt: &Runtime) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct List<'a> {
+        data: Vec<CredentialStatus<'a>>,
+    }
+    let snap = rt.snapshot();
+    let data = providers(&snap, true)
+        .into_iter()
+        .flat_map(|p| p.credentials)
+        .collect();
+    serde_json::to_vec(&List { data }).unwrap_or_default()
+}
+
+fn providers(snap: &Snapshot, flat: bool) -> Vec<ProviderStatus<'_>> {
+    let now = Instant::now();
+    snap.upstreams
         .iter()
         .map(|up| {
             let credentials: Vec<_> = (0..up.pool.len())
                 .filter_map(|i| {
                     let snap = up.pool.health(i)?.snapshot(now);
                     Some(CredentialStatus {
+                        provider: flat.then_some(&*up.id),
+                        index: flat.then_some(i),
                         credential: up.masked(i),
                         state: if snap.healthy { "healthy" } else { "out" },
                         out_since: snap
@@ -77,6 +104,5 @@ pub fn status_json(rt: &Runtime) -> Vec<u8> {
                 credentials,
             }
         })
-        .collect();
-    serde_json::to_vec_pretty(&Status { providers }).unwrap_or_default()
+        .collect()
 }

@@ -71,6 +71,11 @@ fn parse_hex(hex: &str) -> Option<[u8; 32]> {
 }
 
 impl Auth {
+    /// The consumer called `name`.
+    pub fn consumer_named(&self, name: &str) -> Option<&Arc<Consumer>> {
+        self.by_digest.values().find(|c| &*c.name == name)
+    }
+
     /// `list_models`: a consumer's `GET /v1/models` body.
     pub fn build(
         cfg: &Config,

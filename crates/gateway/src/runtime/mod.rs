@@ -5,6 +5,7 @@
 //! `docs/request-lifecycle.md` and `docs/reload.md`.
 
 pub mod consumers;
+mod edit;
 pub mod limits;
 mod reload;
 mod shared;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use switchyard_config::Config;
 
+pub use edit::{EditFailure, EditMode, Edited};
 pub use reload::{ConfigSource, ReloadStatus, Trigger};
 pub use shared::{HttpClient, Shared};
 pub use snapshot::{Fallback, FallbackTarget, RouteTarget, Snapshot};
@@ -35,21 +37,23 @@ impl Runtime {
     /// A runtime for a config that did not come from a file (tests, the
     /// demo): it can be reloaded only through [`Runtime::apply`].
     pub fn new(cfg: &Config) -> Result<Runtime, BuildError> {
-        Runtime::with_source(cfg, ConfigSource::default(), reload::digest(b""))
+        Runtime::with_source(cfg, ConfigSource::default(), None)
     }
 
-    /// A runtime for `cfg`, read from `source` (whose text has `version`).
+    /// A runtime for `cfg`, read from `source`; `text` is the document as
+    /// written (the admin API edits it; its digest is the version).
     pub fn with_source(
         cfg: &Config,
         source: ConfigSource,
-        version: Arc<str>,
+        text: Option<Arc<str>>,
     ) -> Result<Runtime, BuildError> {
+        let version = reload::digest(text.as_deref().unwrap_or_default().as_bytes());
         let shared = Shared::start(cfg, snapshot::config_models(cfg))?;
         let snap = Snapshot::build(cfg, shared.health_store.as_ref(), version)?;
         Ok(Runtime {
             shared,
             snapshot: ArcSwap::from_pointee(snap),
-            reloads: reload::Reloads::new(source, cfg.clone()),
+            reloads: reload::Reloads::new(source, cfg.clone(), text),
         })
     }
 

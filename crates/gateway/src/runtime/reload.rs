@@ -25,6 +25,12 @@ pub struct ConfigSource {
 impl ConfigSource {
     /// Read and validate the file; `Err` lists every problem.
     pub fn load(&self) -> Result<(Config, Arc<str>), Vec<String>> {
+        let (cfg, text) = self.load_text()?;
+        Ok((cfg, digest(text.as_bytes())))
+    }
+
+    /// Read and validate the file; the config and the file's text.
+    pub fn load_text(&self) -> Result<(Config, Arc<str>), Vec<String>> {
         let Some(path) = &self.path else {
             return Err(vec![
                 "this gateway was started without a configuration file (built-in demo or embedded config): there is nothing to reload; start it with --config FILE".into(),
@@ -33,15 +39,21 @@ impl ConfigSource {
         let text = std::fs::read_to_string(path)
             .map_err(|e| vec![format!("cannot read {}: {e}", path.display())])?;
         let cfg = self.parse(&text)?;
-        Ok((cfg, digest(text.as_bytes())))
+        Ok((cfg, Arc::from(text)))
     }
 
     fn parse(&self, text: &str) -> Result<Config, Vec<String>> {
+        self.parse_checked(text).map_err(|e| problems(&e))
+    }
+
+    /// Parse and validate `text` as this source's document, with the
+    /// command line's overrides; `Err` keeps each problem's field path.
+    pub(super) fn parse_checked(&self, text: &str) -> Result<Config, ConfigError> {
         let name = self
             .path
             .as_ref()
             .map_or_else(|| "config".to_string(), |p| p.display().to_string());
-        let mut cfg = Config::from_yaml(text, &name).map_err(|e| problems(&e))?;
+        let mut cfg = Config::from_yaml(text, &name)?;
         self.apply_overrides(&mut cfg);
         Ok(cfg)
     }
@@ -93,6 +105,8 @@ pub enum Trigger {
     File,
     /// `POST /admin/reload` (also what `switchyard reload` sends).
     Api,
+    /// A write through the admin API (`/admin/providers`, `/admin/config`, ...).
+    Admin,
 }
 
 impl Trigger {
@@ -101,6 +115,7 @@ impl Trigger {
             Trigger::Signal => "signal",
             Trigger::File => "file",
             Trigger::Api => "api",
+            Trigger::Admin => "admin",
         }
     }
 }
@@ -144,12 +159,15 @@ fn unix_now() -> u64 {
 pub(super) struct Reloads {
     pub source: ConfigSource,
     /// Held for a whole reload: reloads never interleave.
-    current: tokio::sync::Mutex<Current>,
+    pub(super) current: tokio::sync::Mutex<Current>,
     history: Mutex<History>,
 }
 
-struct Current {
-    cfg: Config,
+pub(super) struct Current {
+    pub cfg: Config,
+    /// The document in force as written (before `${ENV}` expansion): what
+    /// the admin API edits. `None` when the config came from no text.
+    pub text: Option<Arc<str>>,
 }
 
 /// What `GET /admin/reload` shows besides the version in force (which is
@@ -161,10 +179,10 @@ struct History {
 }
 
 impl Reloads {
-    pub fn new(source: ConfigSource, cfg: Config) -> Reloads {
+    pub fn new(source: ConfigSource, cfg: Config, text: Option<Arc<str>>) -> Reloads {
         Reloads {
             source,
-            current: tokio::sync::Mutex::new(Current { cfg }),
+            current: tokio::sync::Mutex::new(Current { cfg, text }),
             history: Mutex::new(History {
                 generation: 1,
                 loaded_at: unix_now(),
@@ -183,25 +201,45 @@ impl Runtime {
     /// `Err` lists every problem (also logged and kept for
     /// `GET /admin/reload`). `Ok` lists what changed.
     pub async fn reload(&self, trigger: Trigger) -> Result<Vec<String>, Vec<String>> {
-        let loaded = self.reloads.source.load();
+        let loaded = self.reloads.source.load_text();
         let version = match &loaded {
-            Ok((_, v)) => Some(v.clone()),
+            Ok((_, text)) => Some(digest(text.as_bytes())),
             Err(_) => None,
         };
-        let result = match loaded {
-            Ok((cfg, version)) => self.apply(cfg, version).await,
-            Err(errors) => Err(errors),
+        let result = match (loaded, &version) {
+            (Ok((cfg, text)), Some(version)) => self.apply(cfg, text, version.clone()).await,
+            (Err(errors), _) => Err(errors),
+            (Ok(_), None) => Err(vec!["internal: no version".into()]),
         };
         self.record(trigger, version, &result);
         result
     }
 
     /// Swap in `cfg` (already validated) unless it cannot be built.
-    async fn apply(&self, cfg: Config, version: Arc<str>) -> Result<Vec<String>, Vec<String>> {
-        let mut current = self.reloads.current.lock().await;
+    async fn apply(
+        &self,
+        cfg: Config,
+        text: Arc<str>,
+        version: Arc<str>,
+    ) -> Result<Vec<String>, Vec<String>> {
+        let current = self.reloads.current.lock().await;
         let store = self.shared.health_store.as_ref();
         let snap = Snapshot::build(&cfg, store, version).map_err(|e| vec![e.to_string()])?;
         let changes = diff(&current.cfg, &cfg);
+        self.install(current, cfg, Some(text), snap);
+        Ok(changes)
+    }
+
+    /// Make `cfg` (built as `snap`) the config in force, then release the
+    /// reload lock.
+    pub(super) fn install(
+        &self,
+        mut current: tokio::sync::MutexGuard<'_, Current>,
+        cfg: Config,
+        text: Option<Arc<str>>,
+        snap: Snapshot,
+    ) {
+        let store = self.shared.health_store.as_ref();
         self.shared
             .telemetry
             .add_known_models(super::snapshot::config_models(&cfg));
@@ -219,12 +257,12 @@ impl Runtime {
             .collect();
         store.retain(&|key| keep.contains(key));
         current.cfg = cfg;
+        current.text = text;
         drop(current);
         self.start_background();
-        Ok(changes)
     }
 
-    fn record(
+    pub(super) fn record(
         &self,
         trigger: Trigger,
         version: Option<Arc<str>>,
@@ -323,7 +361,7 @@ impl ReloadEvent<'_> {
 }
 
 /// What a reload changes, in words for the log and the admin API.
-fn diff(old: &Config, new: &Config) -> Vec<String> {
+pub(super) fn diff(old: &Config, new: &Config) -> Vec<String> {
     let mut out = Vec::new();
     changed_items(&mut out, "providers", &old.providers, &new.providers, |p| {
         &p.id

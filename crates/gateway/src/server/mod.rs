@@ -38,7 +38,7 @@ impl Gateway {
     /// A gateway for the file `source` names: it can be reloaded (SIGHUP,
     /// file changes, `POST /admin/reload`). Returns the config loaded.
     pub fn from_source(source: ConfigSource) -> Result<(Gateway, Config), String> {
-        let (cfg, version) = source.load().map_err(|errors| {
+        let (cfg, text) = source.load_text().map_err(|errors| {
             let file = source
                 .path
                 .as_ref()
@@ -50,7 +50,27 @@ impl Gateway {
                 errors.join("\n  - ")
             )
         })?;
-        let runtime = Runtime::with_source(&cfg, source, version).map_err(|e| e.to_string())?;
+        let runtime = Runtime::with_source(&cfg, source, Some(text)).map_err(|e| e.to_string())?;
+        Ok((
+            Gateway {
+                runtime: Arc::new(runtime),
+            },
+            cfg,
+        ))
+    }
+
+    /// A gateway for a document held in memory (the demo, a config built
+    /// from the environment): the admin API can edit it live; nothing is
+    /// written to disk. `name` names it in errors.
+    pub fn from_text(
+        source: ConfigSource,
+        text: &str,
+        name: &str,
+    ) -> Result<(Gateway, Config), String> {
+        let mut cfg = Config::from_yaml(text, name).map_err(|e| e.to_string())?;
+        source.apply_overrides(&mut cfg);
+        let runtime =
+            Runtime::with_source(&cfg, source, Some(Arc::from(text))).map_err(|e| e.to_string())?;
         Ok((
             Gateway {
                 runtime: Arc::new(runtime),

@@ -16,6 +16,7 @@ mod account;
 mod labels;
 pub mod metrics;
 mod observed;
+pub mod recent;
 mod record;
 mod tap;
 pub mod trace;
@@ -132,6 +133,9 @@ pub struct Telemetry {
     drops: Arc<Drops>,
     /// The `model` label set shared by the workers.
     labels: Option<Arc<labels::ModelLabels>>,
+    /// Recent records and per-minute totals for the admin API (kept when
+    /// an admin listener is configured).
+    pub recent: Option<Arc<recent::Recent>>,
 }
 
 impl Telemetry {
@@ -177,7 +181,11 @@ impl Telemetry {
         let shard_budget = workers.queue_bytes / count;
         let mut shards = Vec::new();
         let mut label_set = None;
-        if metrics.is_some() || log.is_some() || tracer.is_some() {
+        let recent = cfg
+            .admin
+            .is_some()
+            .then(|| Arc::new(recent::Recent::new(recent::RECENT_REQUESTS)));
+        if metrics.is_some() || log.is_some() || tracer.is_some() || recent.is_some() {
             let labels = Arc::new(labels::ModelLabels::new(
                 known_models,
                 cfg.metrics.max_models,
@@ -193,6 +201,7 @@ impl Telemetry {
                     tracer: tracer.as_ref().map(Tracer::exporter),
                     labels: labels.clone(),
                     body_limit,
+                    recent: recent.clone(),
                     queued: queued.clone(),
                     drops: (index == 0).then(|| (drops.clone(), count, workers.queue_bytes)),
                 };
@@ -211,6 +220,7 @@ impl Telemetry {
             body_limit,
             drops,
             labels: label_set,
+            recent,
         })
     }
 

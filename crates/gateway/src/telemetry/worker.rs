@@ -37,6 +37,8 @@ pub(crate) struct Worker {
     pub tracer: Option<switchyard_otel::ExporterHandle>,
     pub labels: Arc<ModelLabels>,
     pub body_limit: Option<usize>,
+    /// Recent records and minute totals for the admin API.
+    pub recent: Option<Arc<super::recent::Recent>>,
     /// Bytes charged for the records in this worker's queue.
     pub queued: Arc<Queued>,
     /// Worker 0 only: the drop counter to report, the number of workers
@@ -131,11 +133,24 @@ impl Worker {
         if let Some(m) = &self.metrics {
             m.request(&rec, &acc, &self.labels, cache);
         }
-        if self.log.is_some() {
-            let len = block.len();
-            if access_log::write_line(block, &rec, &acc, self.body_limit).is_err() {
-                // Not a whole line: leave none of it.
-                block.truncate(len);
+        let len = block.len();
+        if self.log.is_some() && access_log::write_line(block, &rec, &acc, self.body_limit).is_err()
+        {
+            // Not a whole line: leave none of it.
+            block.truncate(len);
+        }
+        if let Some(recent) = &self.recent {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if block.len() > len {
+                recent.push(&block[len..], &rec, &acc, now);
+            } else {
+                let mut line = Vec::with_capacity(1024);
+                if access_log::write_line(&mut line, &rec, &acc, None).is_err() {
+                    line.clear();
+                }
+                recent.push(&line, &rec, &acc, now);
             }
         }
         if let Some(t) = &self.tracer {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-pub struct TempDir(PathBuf);
+pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(name: &str) -> TempDir {
