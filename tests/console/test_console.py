@@ -205,14 +205,16 @@ def go(driver, page: str) -> None:
          what=f"page {page}")
 
 
-def apply_dry_run(driver, shot_name: str | None = None) -> list[str]:
-    """The dialog after a dry run: its changes, then Apply."""
+def apply_dry_run(driver, shot_name: str | None = None, closes: bool = True) -> list[str]:
+    """The dialog after a dry run: its changes, then Apply (after which the
+    dialog closes, unless it `closes=False` to show something else)."""
     el(driver, "#dialog[open] #dialog-ok")
     changes = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#dialog-body .changes li")]
     if shot_name:
         shot(driver, shot_name)
     click(driver, "#dialog-ok")
-    wait(driver, lambda d: not d.find_element(By.ID, "dialog").get_attribute("open"), what="dialog closed")
+    if closes:
+        wait(driver, lambda d: not d.find_element(By.ID, "dialog").get_attribute("open"), what="dialog closed")
     return changes
 
 
@@ -341,6 +343,29 @@ def walk(d, stack) -> None:
     assert len(good_rows) == 1
     shot(d, "providers")
 
+    # Edit it: a bad value is refused with the problem next to its field;
+    # a good change is previewed field by field.
+    click(d, '[data-provider="emu"] button.edit')
+    assert len(d.find_elements(By.CSS_SELECTOR, "#pf-token-list li[data-token-index]")) == 2
+    typed(d, "#pf-healthCheckInterval", "soon")
+    click(d, "#pf-save")
+    err = el(d, "#pf-healthCheckInterval + .field-error")
+    problems = el(d, "#provider-form .problems").text
+    assert "healthCheckInterval" in problems, problems
+    assert err.text, "the problem is shown next to the field"
+    shot(d, "provider-problems")
+    # The refused dry run is the only error so far (Chromium logs the 400).
+    errors = browser_errors(d)
+    unexpected = [e for e in errors if not (e.get("source") == "network" and "/admin/providers/emu?dryRun=true" in e["message"] and "400" in e["message"])]
+    assert not unexpected and len(errors) == 1, "browser console errors:\n" + json.dumps(errors, indent=2)
+    typed(d, "#pf-healthCheckInterval", "60s")
+    typed(d, "#pf-maxRetries", "2")
+    click(d, "#pf-save")
+    changes = apply_dry_run(d)
+    assert any("retryOnFailure.maxRetries: 1 → 2" in c for c in changes), changes
+    el(d, '[data-provider="emu"]')
+    assert "retries 2" in el(d, '[data-provider="emu"]').text
+
     # Requests: the chats are listed; a click shows the attempts, the 401 one included.
     go(d, "requests")
     wait(d, lambda _: len(d.find_elements(By.CSS_SELECTOR, "#request-table tr[data-request]")) >= 2, what="2 requests")
@@ -379,7 +404,8 @@ def walk(d, stack) -> None:
     typed(d, "#cf-budget-usd", "25")
     typed(d, "#cf-budget-period", "30d")
     click(d, "#cf-save")
-    apply_dry_run(d)
+    changes = apply_dry_run(d, closes=False)
+    assert any("team-a" in c for c in changes), changes
     key = el(d, "#new-key").text
     assert key.startswith("sy-") and len(key) > 20, key
     shot(d, "consumer-key")

@@ -282,6 +282,8 @@ const SY = (window.SY = { pages: {} });
       const done = (v) => {
         ok.onclick = cancel.onclick = dlg.oncancel = null;
         if (dlg.open) dlg.close();
+        // Nothing shown once (a new key) stays in the page.
+        clear(document.getElementById('dialog-body'));
         resolve(v);
       };
       ok.onclick = async () => {
@@ -327,6 +329,51 @@ const SY = (window.SY = { pages: {} });
     return h('ul', { class: 'changes' }, list.map((c) => h('li', { text: describeChange(c) })));
   }
 
+  // The fields a write changes, compared in the browser (the gateway's
+  // `changes` name the objects; this names the fields). Secrets masked.
+  function flatten(v, prefix, out) {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const keys = Object.keys(v);
+      if (!keys.length && prefix) out[prefix] = '{}';
+      for (const k of keys) flatten(v[k], prefix ? prefix + '.' + k : k, out);
+    } else if (Array.isArray(v) && v.some((x) => x && typeof x === 'object')) {
+      v.forEach((x, i) => flatten(x, prefix + '[' + i + ']', out));
+    } else if (v !== undefined) {
+      out[prefix] = v;
+    }
+    return out;
+  }
+
+  const SECRET = /apiTokens|keys|token$|Token$|Key$|Secret/;
+  function maskValue(path, v) {
+    if (!SECRET.test(path)) return JSON.stringify(v);
+    const one = (x) => {
+      const t = String(x);
+      if (t.includes('…') || t.startsWith('${') || t.startsWith('sha256:')) return t;
+      return t.length > 8 ? t.slice(0, 3) + '…' + t.slice(-4) : '***';
+    };
+    return JSON.stringify(Array.isArray(v) ? v.map(one) : one(v));
+  }
+
+  function fieldDiff(before, after) {
+    const a = flatten(before || {}, '', {});
+    const b = flatten(after || {}, '', {});
+    const out = [];
+    for (const k of Object.keys(b)) {
+      if (!(k in a)) out.push(['add', '+ ' + k + ': ' + maskValue(k, b[k])]);
+      else if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out.push(['chg', '~ ' + k + ': ' + maskValue(k, a[k]) + ' → ' + maskValue(k, b[k])]);
+    }
+    for (const k of Object.keys(a)) if (!(k in b)) out.push(['del', '- ' + k + ': ' + maskValue(k, a[k])]);
+    return out;
+  }
+
+  function diffList(before, after) {
+    const d = fieldDiff(before, after);
+    if (!d.length) return null;
+    return h('div', { class: 'diff' }, h('h3', { text: before ? 'Fields changed' : 'Fields' }),
+      h('ul', { class: 'changes' }, d.map(([cls, text]) => h('li', { class: cls, text }))));
+  }
+
   // Every config write: a dry run first, its `changes` shown with Apply and
   // Cancel; problems (of the dry run or the write) go next to the form.
   // Resolves to the write's answer, or null when cancelled or refused.
@@ -345,7 +392,8 @@ const SY = (window.SY = { pages: {} });
       title: o.title || 'Apply this change?',
       body: h('div', null,
         h('p', { class: 'hint', text: method + ' ' + path + ' — checked by the gateway (dry run); nothing has changed yet.' }),
-        changeList(preview && preview.changes)),
+        changeList(preview && preview.changes),
+        body && typeof body === 'object' && o.diff !== false ? diffList(o.before, body) : null),
       okText: 'Apply',
       onOk: async () => {
         try {

@@ -16,17 +16,6 @@
     ['tokensPerHour', 'Tokens / hour'], ['tokensPerDay', 'Tokens / day'],
   ];
 
-  // A new key made in the browser: `sy-` and 64 hex digits; the file gets its
-  // `sha256:` form when the browser can hash (a secure context).
-  async function newKey() {
-    const b = new Uint8Array(32);
-    crypto.getRandomValues(b);
-    const key = 'sy-' + [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-    if (!(window.crypto && crypto.subtle)) return { key, stored: key };
-    const d = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)));
-    return { key, stored: 'sha256:' + [...d].map((x) => x.toString(16).padStart(2, '0')).join('') };
-  }
-
   function showKeyOnce(name, key) {
     return dialog({
       title: 'New key for ' + name,
@@ -165,14 +154,8 @@
         ev.preventDefault();
         const b = JSON.parse(JSON.stringify(c));
         b.name = nameIn.value.trim();
-        let made = null;
-        if (!editing) {
-          b.keys = lines(keysIn.value);
-          if (!b.keys.length) {
-            made = await newKey();
-            b.keys = [made.stored];
-          }
-        }
+        // No keys: the gateway makes one and answers it this once.
+        if (!editing) b.keys = lines(keysIn.value);
         const models = words(modelsIn.value);
         if (models.length) b.models = models; else delete b.models;
         const l = Object.assign({}, b.limits || {});
@@ -186,12 +169,12 @@
         const cap = intOrUndef(usdIn.value);
         if (cap !== undefined) b.budget = { usd: cap, period: periodIn.value.trim() || '30d' }; else delete b.budget;
         const r = editing
-          ? await write('PUT', '/admin/consumers/' + enc(c.name), b, { title: 'Save consumer ' + c.name + '?', problems: formProblems, form })
+          ? await write('PUT', '/admin/consumers/' + enc(c.name), b, { title: 'Save consumer ' + c.name + '?', problems: formProblems, form, before: c })
           : await write('POST', '/admin/consumers', b, { title: 'Add consumer ' + b.name + '?', problems: formProblems, form });
         if (!r) return;
         clear(formBox);
-        const serverKey = r.key || (r.data && r.data.key);
-        if (serverKey || made) await showKeyOnce(b.name, serverKey || made.key);
+        const key = r.key || (r.data && r.data.key);
+        if (key) await showKeyOnce(b.name, key);
         load();
       });
 

@@ -91,6 +91,7 @@
       if (last.system.trim()) messages.push({ role: 'system', content: last.system });
       messages.push({ role: 'user', content: last.message });
       const body = { model: last.model, messages, stream: last.stream };
+      if (last.stream) body.stream_options = { include_usage: true };
       const max = SY.intOrUndef(maxIn.value);
       if (max !== undefined) body.max_tokens = max;
       const headers = SY.authHeaders({ 'content-type': 'application/json' });

@@ -121,7 +121,7 @@
             retry ? badge('retries ' + (p.retryOnFailure.maxRetries === undefined ? 1 : p.retryOnFailure.maxRetries), 'ok') : null,
             h('span', { class: 'muted', text: p.baseUrl || '' }),
             h('span', { class: 'muted', text: tokens.length + ' token' + (tokens.length === 1 ? '' : 's') }),
-            h('button', { type: 'button', class: 'small', text: 'Edit', onclick: () => openForm(p) }),
+            h('button', { type: 'button', class: 'small edit', text: 'Edit', onclick: () => openForm(p) }),
             h('button', { type: 'button', class: 'small danger', text: 'Delete', onclick: () => remove(p) })),
           h('div', { class: 'health', 'data-health': p.id })));
       }
@@ -288,7 +288,7 @@
         ev.preventDefault();
         const body = build();
         const r = editing
-          ? await write('PUT', '/admin/providers/' + enc(p.id), body, { title: 'Save provider ' + p.id + '?', problems: formProblems, form })
+          ? await write('PUT', '/admin/providers/' + enc(p.id), body, { title: 'Save provider ' + p.id + '?', problems: formProblems, form, before: p })
           : await write('POST', '/admin/providers', body, { title: 'Add provider ' + body.id + '?', problems: formProblems, form });
         if (r) { clear(formBox); load(); }
       });

@@ -44,7 +44,7 @@
     const sections = [];
 
     const routing = take(['route', 'provider', 'requested_model', 'model', 'response_model', 'consumer', 'fallback_from']);
-    for (const k of Object.keys(r)) if (/reason|routing|why/i.test(k) && k !== 'finish_reason' && !shown.has(k)) routing.push(...take([k]));
+    for (const k of Object.keys(r)) if (/reason|routing|why/i.test(k) && !/finish|token/.test(k) && !shown.has(k)) routing.push(...take([k]));
     sections.push(h('div', null, h('h3', { text: 'Routing' }), routing.length ? kv(routing) : h('p', { class: 'muted', text: 'not recorded' })));
 
     const attempts = Array.isArray(r.attempts) ? r.attempts : null;
@@ -52,7 +52,7 @@
     sections.push(h('div', null, h('h3', { text: 'Attempts' + (attempts ? ' (' + attempts.length + ')' : '') }),
       attempts && attempts.length ? genericTable(attempts) : h('p', { class: 'muted', text: 'none (answered by the gateway itself, or from cache)' })));
 
-    const usage = take(Object.keys(r).filter((k) => /token|cost|usd|price/i.test(k)));
+    const usage = take(Object.keys(r).filter((k) => /token|cost|usd|price/i.test(k) && !/duration/.test(k)));
     if (usage.length) sections.push(h('div', null, h('h3', { text: 'Tokens and cost' }), kv(usage)));
 
     const timing = take(Object.keys(r).filter((k) => /duration|overhead|latency|ttft/i.test(k)));

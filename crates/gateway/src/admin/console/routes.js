@@ -36,7 +36,8 @@
     function chain(r) {
       const t = (r.fallback && r.fallback.targets) || [];
       if (!t.length) return h('span', { class: 'muted', text: 'none' });
-      return h('ol', { class: 'chips' }, t.map((x) => h('li', { class: 'chip', text: x.provider + (x.model ? ' / ' + x.model : '') })));
+      return h('div', { class: 'chips' }, t.map((x, i) => [i ? h('span', { class: 'muted', text: '→' }) : null,
+        h('span', { class: 'chip', title: 'fallback ' + (i + 1), text: x.provider + (x.model ? ' / ' + x.model : '') })]));
     }
 
     function render() {
@@ -169,7 +170,7 @@
         } else delete b.fallback;
         if (restrict.checked) b.allow = [...allowed]; else delete b.allow;
         const res = editing
-          ? await write('PUT', '/admin/routes/' + enc(r.name), b, { title: 'Save route ' + r.name + '?', problems: formProblems, form })
+          ? await write('PUT', '/admin/routes/' + enc(r.name), b, { title: 'Save route ' + r.name + '?', problems: formProblems, form, before: r })
           : await write('POST', '/admin/routes', b, { title: 'Add route ' + b.name + '?', problems: formProblems, form });
         if (res) { clear(formBox); load(); }
       });

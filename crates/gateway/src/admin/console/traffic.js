@@ -10,7 +10,7 @@
 
   const W = 600;
   const H = 170;
-  const PAD = { l: 48, r: 8, t: 10, b: 20 };
+  const PAD = { l: 64, r: 8, t: 10, b: 20 };
 
   // 60 slots, oldest first, ending with the current minute.
   function slots(minutes) {
@@ -92,7 +92,7 @@
         const x = PAD.l + (i + 0.5) * bw;
         const y = y0 - v * scale;
         path += (path ? ' L' : 'M') + x.toFixed(1) + ' ' + y.toFixed(1);
-        svg.append(s('circle', { cx: x, cy: y, r: 2.5, class: 'bar' + (cls ? ' ' + cls : '') },
+        svg.append(s('circle', { cx: x, cy: y, r: 2.5, class: 'dot' + (cls ? ' ' + cls : '') },
           s('title', { text: time(d.minute) + ' — ' + label + ': ' + fmt(v) })));
       });
       if (path) svg.insertBefore(s('path', { class: 'line ' + cls, d: path }), svg.firstChild.nextSibling);
