@@ -151,6 +151,27 @@ routes:
 
 
 @pytest.fixture(scope="module")
+def open_gateway(tmp_path_factory):
+    """A gateway whose admin listener has no token (so it stays on loopback)."""
+    binary = _binary()
+    work = tmp_path_factory.mktemp("console-open")
+    gw_addr, admin_addr = f"{HOST}:{_free_port()}", f"{HOST}:{_free_port()}"
+    config = work / "switchyard.yaml"
+    config.write_text(f"""\
+server: {{ listen: "{gw_addr}", watchConfig: false }}
+admin: {{ listen: "{admin_addr}" }}
+providers:
+  - {{ id: solo, type: openai, baseUrl: "http://127.0.0.1:9", apiTokens: ["sk-solo-00000001"] }}
+""")
+    gw = Proc("gateway", [str(binary), "serve", "--config", str(config)], work / "gateway.log")
+    try:
+        gw.wait_ok(f"http://{admin_addr}/health")
+        yield f"http://{admin_addr}"
+    finally:
+        gw.stop()
+
+
+@pytest.fixture(scope="module")
 def browser():
     chromedriver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
     if not chromedriver:
@@ -432,4 +453,15 @@ def walk(d, stack) -> None:
     assert d.execute_script("return sessionStorage.getItem('switchyard.adminToken')") is None
     # The only errors now: the refused calls themselves.
     errors = [e for e in browser_errors(d) if "401" not in e.get("message", "")]
+    assert not errors, "browser console errors:\n" + json.dumps(errors, indent=2)
+
+
+def test_no_login_without_an_admin_token(open_gateway, browser):
+    d = browser
+    d.execute_script("sessionStorage.clear()")
+    d.get(f"{open_gateway}/")
+    el(d, '[data-provider="solo"]')
+    assert not d.find_element(By.ID, "login").is_displayed()
+    assert not d.find_element(By.ID, "logout").is_displayed()
+    errors = browser_errors(d)
     assert not errors, "browser console errors:\n" + json.dumps(errors, indent=2)

@@ -125,6 +125,8 @@
           status.textContent = 'Done in ' + ms(performance.now() - t0) + '.';
           status.dataset.done = 'true';
           showMeta(res, [['finish reason', (data.choices[0] || {}).finish_reason || '–'], ['usage', usageText(data.usage) || '–']]);
+        } else if (res.status === 401 && data && data.error && data.error.code === 'invalid_admin_token') {
+          SY.showLogin('The admin token was refused: log in again.');
         } else {
           output.classList.add('error');
           output.textContent = (data && data.error && data.error.message) || text || 'HTTP ' + res.status;

@@ -194,7 +194,10 @@
         const base = defaultBase(entry);
         baseIn.placeholder = base || 'http://host:port';
         clear(typeHint).append(base ? 'Default address: ' + base + '. ' : 'No default address: set the base URL. ',
-          entry.dialect ? 'Speaks the ' + entry.dialect + ' API.' : '');
+          entry.dialect ? 'Speaks the ' + entry.dialect + ' API. ' : '',
+          entry.tokenOptional ? 'Tokens are optional for this type. ' : '',
+          typeof entry.docs === 'string' && /^https:\/\//.test(entry.docs)
+            ? h('a', { href: entry.docs, target: '_blank', rel: 'noopener noreferrer', text: 'Provider docs' }) : null);
         clear(extraBox);
         for (const k of Object.keys(extraInputs)) delete extraInputs[k];
         for (const f of catalogFields(entry)) {
