@@ -43,6 +43,7 @@ ADMIN_TOKEN = "adm-console-test-0123456789"
 GOOD = "sk-good-00000001"
 BAD = "sk-bad-00000002"
 SEED = "sk-seed-00000003"
+EXTRA = "sk-extra-00000004"
 WAIT = 15.0
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -382,10 +383,23 @@ def walk(d, stack) -> None:
     typed(d, "#pf-healthCheckInterval", "60s")
     typed(d, "#pf-maxRetries", "2")
     click(d, "#pf-save")
-    changes = apply_dry_run(d)
+    changes = apply_dry_run(d, "provider-edit-dry-run")
     assert any("retryOnFailure.maxRetries: 1 → 2" in c for c in changes), changes
     el(d, '[data-provider="emu"]')
     assert "retries 2" in el(d, '[data-provider="emu"]').text
+
+    # One token added, then removed, on its own.
+    click(d, '[data-provider="emu"] button.edit')
+    typed(d, "#pf-new-token", EXTRA)
+    click(d, "#pf-add-token")
+    changes = apply_dry_run(d)
+    assert changes, "the dry run names the change"
+    wait(d, lambda _: len(d.find_elements(By.CSS_SELECTOR, "#pf-token-list li[data-token-index]")) == 3, what="3 tokens")
+    assert EXTRA not in d.page_source, "a token is shown masked once added"
+    click(d, '#pf-token-list li[data-token-index="2"] button')
+    apply_dry_run(d)
+    wait(d, lambda _: len(d.find_elements(By.CSS_SELECTOR, "#pf-token-list li[data-token-index]")) == 2, what="2 tokens")
+    wait(d, lambda _: len(d.find_elements(By.CSS_SELECTOR, '[data-health="emu"] tr[data-state]')) == 2, what="2 credentials")
 
     # Requests: the chats are listed; a click shows the attempts, the 401 one included.
     go(d, "requests")
@@ -436,11 +450,24 @@ def walk(d, stack) -> None:
     assert "of $25.00" in row.text, row.text
     shot(d, "consumers")
 
+    # With a consumer, the Playground needs its key (sent as x-api-key);
+    # this time without streaming.
+    go(d, "playground")
+    typed(d, "#pg-model", "gpt-4o-mini")
+    typed(d, "#pg-key", key)
+    click(d, "#pg-stream")
+    click(d, "#pg-send")
+    wait(d, lambda _: d.find_element(By.ID, "pg-status").get_attribute("data-done") == "true", what="answer")
+    assert "You said" in el(d, "#pg-output").text
+    go(d, "requests")
+    wait(d, lambda _: "team-a" in d.find_element(By.CSS_SELECTOR, "#request-table tr[data-request]").text, what="team-a's request")
+
     # The config file holds what was added.
     on_disk = stack["config"].read_text()
-    for want in ("emu", stack["emu"], "chat", "gpt-*", "backup-model", "team-a", "failureThreshold"):
+    for want in ("emu", stack["emu"], "chat", "gpt-*", "backup-model", "team-a", "failureThreshold", GOOD, BAD):
         assert want in on_disk, f"{want!r} missing from the config file:\n{on_disk}"
     assert key not in on_disk, "the file keeps the key's digest, not the key"
+    assert EXTRA not in on_disk, "the removed token is gone"
 
     # No error in the browser console all along.
     errors = browser_errors(d)
