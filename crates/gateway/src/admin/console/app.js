@@ -536,6 +536,6 @@ const SY = (window.SY = { pages: {} });
   Object.assign(SY, {
     h, s, clear, field, badge, num, usd, ms, span, toMillis, clock, words, lines, duration, intOrUndef,
     toast, api, list, write, dialog, showProblems, clearProblems, changeList, enc, boot, ApiError,
-    authHeaders, setVersion, showLogin,
+    authHeaders, setVersion, showLogin, append: (el, ...children) => { append(el, children); return el; },
   });
 })();

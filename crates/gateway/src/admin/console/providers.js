@@ -34,12 +34,33 @@
     vertexProjectId: 'With vertexRegion; without them, express mode with an API key.',
   };
 
+  // Type-specific fields (README, "Type-specific fields"), shown with those
+  // the catalog says a type needs.
+  const TYPE_FIELDS = {
+    azure: ['azureServiceUrl'],
+    openai: ['openaiCustomUrl'],
+    qwen: ['qwenDomain'],
+    ollama: ['ollamaServerHost', 'ollamaServerPort'],
+    claude: ['claudeVersion'],
+    bedrock: ['awsRegion', 'awsAccessKey', 'awsSecretKey', 'awsSessionToken'],
+    vertex: ['vertexProjectId', 'vertexRegion', 'vertexAuthKey'],
+  };
+  const SECRET_FIELDS = new Set(['awsAccessKey', 'awsSecretKey', 'awsSessionToken', 'vertexAuthKey']);
+  const ADVANCED = [
+    ['providerDomain', 'Overrides the host only.'],
+    ['providerBasePath', 'A prefix put before the provider\'s paths.'],
+    ['timeout', 'A whole non-streamed request; default 120s.'],
+    ['firstByteTimeout', 'Until the first upstream byte; default: the timeout.'],
+  ];
+
   function catalogFields(entry) {
     const raw = entry && (entry.fields || entry.needs || entry.requiredFields || entry.options || []);
     const out = [];
     const add = (name, required, hint) => {
       if (name && !COMMON.has(name) && !out.some((f) => f.name === name)) out.push({ name, required: !!required, hint });
     };
+    // What the catalog lists is needed by the type (in one of its modes).
+    if (entry && Array.isArray(entry.needs)) for (const n of entry.needs) add(n, true);
     if (Array.isArray(raw)) {
       for (const f of raw) {
         if (typeof f === 'string') add(f, false);
@@ -52,6 +73,7 @@
       const f = out.find((x) => x.name === k);
       if (f) f.required = true; else add(k, true);
     }
+    for (const k of TYPE_FIELDS[entry && entry.type] || []) add(k, false);
     return out;
   }
 
@@ -193,7 +215,9 @@
         const entry = state.catalog.find((c) => c.type === typeSel.value) || {};
         const base = defaultBase(entry);
         baseIn.placeholder = base || 'http://host:port';
-        clear(typeHint).append(base ? 'Default address: ' + base + '. ' : 'No default address: set the base URL. ',
+        const needsBase = Array.isArray(entry.needs) && entry.needs.includes('baseUrl');
+        SY.append(clear(typeHint), base ? 'Default address: ' + base + '. '
+          : needsBase ? 'No default address: set the base URL. ' : 'The address comes from the fields below. ',
           entry.dialect ? 'Speaks the ' + entry.dialect + ' API. ' : '',
           entry.tokenOptional ? 'Tokens are optional for this type. ' : '',
           typeof entry.docs === 'string' && /^https:\/\//.test(entry.docs)
@@ -201,9 +225,11 @@
         clear(extraBox);
         for (const k of Object.keys(extraInputs)) delete extraInputs[k];
         for (const f of catalogFields(entry)) {
-          const input = h('input', { id: 'pf-' + f.name, value: p[f.name] === undefined ? '' : String(p[f.name]) });
+          const secret = SECRET_FIELDS.has(f.name) && !editing;
+          const input = h('input', { id: 'pf-' + f.name, type: secret ? 'password' : 'text', autocomplete: secret ? 'off' : null,
+            value: p[f.name] === undefined ? '' : String(p[f.name]) });
           extraInputs[f.name] = input;
-          extraBox.append(field(f.name + (f.required ? ' (required)' : ''), input, f.hint || HINTS[f.name], f.name));
+          extraBox.append(field(f.name + (f.required ? ' (needed)' : ''), input, f.hint || HINTS[f.name], f.name));
         }
       };
       typeSel.addEventListener('change', renderType);
@@ -252,6 +278,15 @@
       const foThreshold = h('input', { id: 'pf-failureThreshold', type: 'number', min: 1, value: fo.failureThreshold === undefined ? '' : fo.failureThreshold, placeholder: '3' });
       const foModel = h('input', { id: 'pf-healthCheckModel', value: fo.healthCheckModel || '', placeholder: 'e.g. gpt-4o-mini' });
       const foInterval = h('input', { id: 'pf-healthCheckInterval', value: fo.healthCheckInterval === undefined ? '' : String(fo.healthCheckInterval), placeholder: '5s' });
+      const foCooldown = h('input', { id: 'pf-cooldown', value: fo.cooldown === undefined ? '' : String(fo.cooldown), placeholder: 'e.g. 30s' });
+      const advancedInputs = {};
+      const advanced = h('details', { open: ADVANCED.some(([k]) => p[k] !== undefined) },
+        h('summary', { text: 'Advanced: host, base path, timeouts' }),
+        h('div', { class: 'grid2' }, ADVANCED.map(([k, hint]) => {
+          const input = h('input', { id: 'pf-' + k, value: p[k] === undefined ? '' : String(p[k]) });
+          advancedInputs[k] = input;
+          return field(k, input, hint, k);
+        })));
       const rt = p.retryOnFailure || {};
       const rtOn = h('input', { type: 'checkbox', id: 'pf-retry', checked: !!rt.enabled });
       const rtMax = h('input', { id: 'pf-maxRetries', type: 'number', min: 0, value: rt.maxRetries === undefined ? '' : rt.maxRetries, placeholder: '1' });
@@ -272,13 +307,16 @@
               h('button', { type: 'button', id: 'pf-add-token', text: 'Add token', onclick: addToken })))
           : field('API tokens', tokensIn, 'One per line. ${ENV_VAR} references work. Masked once saved.', 'apiTokens'),
         h('div', { class: 'grid2' }, field('Token selection', selectionSel, 'Which token a request uses: any at random, or each in turn.', 'tokenSelection')),
+        advanced,
         field('Model mapping', mappingIn, 'One per line: requested = sent upstream. Keys: exact, prefix* , ~regex, or * for everything else.', 'modelMapping'),
         h('fieldset', null, h('legend', { text: 'Failover' }),
           h('label', { class: 'inline' }, foOn, 'Take a token out of rotation when it keeps failing'),
           h('div', { class: 'grid3' },
             field('Failures in a row', foThreshold, 'failureThreshold; default 3', 'failover.failureThreshold'),
             field('Health-check model', foModel, 'A cheap model this provider serves; a token out of rotation is probed with it.', 'failover.healthCheckModel'),
-            field('Health-check interval', foInterval, 'e.g. 5s or 5000 (ms)', 'failover.healthCheckInterval'))),
+            field('Health-check interval', foInterval, 'e.g. 5s or 5000 (ms)', 'failover.healthCheckInterval')),
+          h('div', { class: 'grid3' },
+            field('Or: cooldown', foCooldown, 'Without a health-check model: back in rotation after this pause.', 'failover.cooldown'))),
         h('fieldset', null, h('legend', { text: 'Retries' }),
           h('label', { class: 'inline' }, rtOn, 'Retry a failed request with another token of this provider'),
           h('div', { class: 'grid3' }, field('Max retries', rtMax, 'maxRetries; default 1', 'retryOnFailure.maxRetries'))),
@@ -305,6 +343,7 @@
           const v = input.value.trim();
           setOpt(b, k, /Port$/.test(k) && /^\d+$/.test(v) ? Number(v) : v);
         }
+        for (const [k, input] of Object.entries(advancedInputs)) setOpt(b, k, /Timeout$|^timeout$/.test(k) ? duration(input.value) : input.value.trim());
         if (!editing) b.apiTokens = lines(tokensIn.value);
         if (selectionSel.value !== 'random' || b.tokenSelection) b.tokenSelection = selectionSel.value;
         const mapping = {};
@@ -319,6 +358,7 @@
           setOpt(f, 'failureThreshold', intOrUndef(foThreshold.value));
           setOpt(f, 'healthCheckModel', foModel.value.trim());
           setOpt(f, 'healthCheckInterval', duration(foInterval.value));
+          setOpt(f, 'cooldown', duration(foCooldown.value));
           b.failover = f;
         }
         if (rtOn.checked || b.retryOnFailure) {
