@@ -448,6 +448,18 @@ def walk(d, stack) -> None:
     row = el(d, 'tr[data-consumer="team-a"]')
     assert key not in d.page_source
     assert "of $25.00" in row.text, row.text
+
+    # A rate-limit rule counted per user header.
+    click(d, "#rl-add")
+    typed(d, "#rl-name", "per-user")
+    Select(el(d, "#rl-by-kind")).select_by_value("header")
+    typed(d, "#rl-by-name", "x-user-id")
+    typed(d, "#rl-tokensPerMinute", "20000")
+    click(d, "#rl-save")
+    changes = apply_dry_run(d)
+    assert any("per-user" in c for c in changes), changes
+    rule = el(d, 'tr[data-rule="per-user"]')
+    assert "header:x-user-id" in rule.text and "20,000 tokens/minute" in rule.text, rule.text
     shot(d, "consumers")
 
     # With a consumer, the Playground needs its key (sent as x-api-key);
@@ -461,10 +473,13 @@ def walk(d, stack) -> None:
     assert "You said" in el(d, "#pg-output").text
     go(d, "requests")
     wait(d, lambda _: "team-a" in d.find_element(By.CSS_SELECTOR, "#request-table tr[data-request]").text, what="team-a's request")
+    typed(d, "#req-filter", "team-a")
+    rows = d.find_elements(By.CSS_SELECTOR, "#request-table tr[data-request]")
+    assert len(rows) == 1 and "team-a" in rows[0].text, [r.text for r in rows]
 
     # The config file holds what was added.
     on_disk = stack["config"].read_text()
-    for want in ("emu", stack["emu"], "chat", "gpt-*", "backup-model", "team-a", "failureThreshold", GOOD, BAD):
+    for want in ("emu", stack["emu"], "chat", "gpt-*", "backup-model", "team-a", "failureThreshold", GOOD, BAD, "per-user", "header:x-user-id"):
         assert want in on_disk, f"{want!r} missing from the config file:\n{on_disk}"
     assert key not in on_disk, "the file keeps the key's digest, not the key"
     assert EXTRA not in on_disk, "the removed token is gone"

@@ -21,6 +21,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("providers.js", JS, include_bytes!("console/providers.js")),
     ("routes.js", JS, include_bytes!("console/routes.js")),
     ("consumers.js", JS, include_bytes!("console/consumers.js")),
+    ("limits.js", JS, include_bytes!("console/limits.js")),
     ("traffic.js", JS, include_bytes!("console/traffic.js")),
     ("requests.js", JS, include_bytes!("console/requests.js")),
     ("playground.js", JS, include_bytes!("console/playground.js")),

@@ -183,5 +183,6 @@
     }
 
     load();
+    SY.rateLimits(main);
   }
 })();

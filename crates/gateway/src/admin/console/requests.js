@@ -71,8 +71,11 @@
     const body = h('tbody');
     const count = h('span', { class: 'muted' });
     const pause = h('input', { type: 'checkbox', id: 'req-pause', onchange: (e) => { paused = e.target.checked; } });
+    let filter = '';
+    const filterIn = h('input', { id: 'req-filter', type: 'search', placeholder: 'Filter: model, status, provider, request id…',
+      oninput: (e) => { filter = e.target.value.trim().toLowerCase(); render(); } });
     main.append(
-      h('div', { class: 'toolbar' }, h('h1', { text: 'Requests' }), count,
+      h('div', { class: 'toolbar' }, h('h1', { text: 'Requests' }), filterIn, count,
         h('label', { class: 'inline' }, pause, 'Pause updates')),
       h('p', { class: 'hint', text: 'The last 100 requests, newest first, refreshed every 3 s. Click a row for its attempts, fallbacks, tokens, cost and routing.' }),
       problems,
@@ -85,12 +88,13 @@
 
     function render() {
       clear(body);
-      count.textContent = records.length + ' shown';
-      if (!records.length) {
-        body.append(h('tr', null, h('td', { colSpan: 10, class: 'empty', text: 'No requests yet. Send one from the Playground.' })));
+      const shown = filter ? records.filter((r) => JSON.stringify(r).toLowerCase().includes(filter)) : records;
+      count.textContent = shown.length + (filter ? ' of ' + records.length : '') + ' shown';
+      if (!shown.length) {
+        body.append(h('tr', null, h('td', { colSpan: 10, class: 'empty', text: records.length ? 'No request matches the filter.' : 'No requests yet. Send one from the Playground.' })));
         return;
       }
-      records.forEach((r, i) => {
+      shown.forEach((r, i) => {
         const key = keyOf(r, i);
         const requested = pick(r, 'requested_model', 'requestedModel');
         const sent = pick(r, 'model');
