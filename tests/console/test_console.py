@@ -217,8 +217,16 @@ def click(driver, css: str):
 
 
 def shot(driver, name: str) -> None:
+    """The whole page (the window grown to its height for the picture)."""
+    driver.execute_script("document.getElementById('toast').hidden = true")
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    if height > 1000:
+        driver.execute_script("window.scrollTo(0, 0)")
+        driver.set_window_size(1440, min(height + 100, 4000))
     time.sleep(0.3)  # let a repaint land
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
+    if height > 1000:
+        driver.set_window_size(1440, 1000)
 
 
 def go(driver, page: str) -> None:

@@ -494,7 +494,7 @@ const SY = (window.SY = { pages: {} });
     ctx.every = (period, fn) => {
       let busy = false;
       const tick = async () => {
-        if (busy || !ctx.alive) return;
+        if (busy || !ctx.alive || document.hidden) return;
         busy = true;
         try { await fn(); } catch (e) { if (e.status !== 401) console.warn(e.message); } finally { busy = false; }
       };

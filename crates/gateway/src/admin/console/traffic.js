@@ -141,15 +141,15 @@
           ['Avg time to first token', ms(avg(t.ttftMsSum, t.ttftCount))]]
           .map(([label, value]) => h('div', null, h('b', { text: value }), h('span', { class: 'muted', text: label }))));
       clear(charts).append(
-        chart('Requests', [['a', 'ok'], ['b', 'errors']], bars(data, [
-          ['', 'ok', (d) => (d.requests || 0) - (d.errors || 0)],
-          ['err', 'errors', (d) => d.errors]], (v) => num(v, 1))),
+        chart('Requests', null, bars(data, [['', 'requests', (d) => d.requests]], (v) => num(v, 1))),
+        chart('Errors', null, bars(data, [['err', 'errors (status ≥ 400 or a broken stream)', (d) => d.errors]], (v) => num(v, 1))),
         chart('Tokens', [['a', 'input'], ['c', 'output']], bars(data, [
           ['', 'input', (d) => d.inputTokens],
           ['out', 'output', (d) => d.outputTokens]], (v) => compact(v))),
         chart('Cost (USD)', null, bars(data, [['', 'cost', (d) => d.costUsd]], (v) => usd(v))),
-        chart('Latency (average)', [['a', 'whole request'], ['d', 'first token']], linesChart(data, [
-          ['', 'latency', (d) => avg(d.latencyMsSum, d.requests)],
+        chart('Latency (average per request)', null, linesChart(data, [
+          ['', 'latency', (d) => avg(d.latencyMsSum, d.requests)]], (v) => ms(v))),
+        chart('Time to first token (average, streams)', null, linesChart(data, [
           ['alt', 'time to first token', (d) => avg(d.ttftMsSum, d.ttftCount)]], (v) => ms(v))));
     }
 
