@@ -330,6 +330,13 @@ def walk(d, stack) -> None:
     assert any("chat" in c for c in changes), changes
     row = el(d, 'tr[data-route="chat"]')
     assert "backup / backup-model" in row.text
+    # Routes match in order: move the new one first.
+    click(d, 'tr[data-route="chat"] button.move-up')
+    note = el(d, "#dialog-body p.mono").text
+    assert note == "Order: backup, chat → chat, backup", note
+    apply_dry_run(d)
+    wait(d, lambda _: [r.get_attribute("data-route") for r in d.find_elements(By.CSS_SELECTOR, "#route-table tr[data-route]")] == ["chat", "backup"],
+         what="chat first")
     shot(d, "routes")
 
     # Playground: a streamed answer arrives in pieces. Round-robin over two

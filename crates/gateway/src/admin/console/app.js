@@ -204,6 +204,7 @@ const SY = (window.SY = { pages: {} });
       throw new ApiError(401, data);
     }
     if (!r.ok) throw new ApiError(r.status, data);
+    SY.lastEtag = r.headers.get('etag');
     return data;
   }
 
@@ -382,7 +383,7 @@ const SY = (window.SY = { pages: {} });
     clearProblems(o.problems, o.form);
     let preview;
     try {
-      preview = await api(method, withDryRun(path), body);
+      preview = await api(method, withDryRun(path), body, o.headers);
     } catch (e) {
       if (e.status !== 401) showProblems(o.problems, o.form, e);
       return null;
@@ -393,11 +394,12 @@ const SY = (window.SY = { pages: {} });
       body: h('div', null,
         h('p', { class: 'hint', text: method + ' ' + path + ' — checked by the gateway (dry run); nothing has changed yet.' }),
         changeList(preview && preview.changes),
+        o.note ? h('p', { class: 'mono', text: o.note }) : null,
         body && typeof body === 'object' && o.diff !== false ? diffList(o.before, body) : null),
       okText: 'Apply',
       onOk: async () => {
         try {
-          result = await api(method, path, body);
+          result = await api(method, path, body, o.headers);
         } catch (e) {
           if (e.status !== 401) showProblems(o.problems, o.form, e);
           if (e.problems && e.problems.length) return true; // shown by the form

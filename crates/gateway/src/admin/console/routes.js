@@ -58,8 +58,37 @@
           h('td', null, chain(r)),
           h('td', null, Array.isArray(r.allow) ? (r.allow.length ? r.allow.join(', ') : badge('nobody', 'warn')) : h('span', { class: 'muted', text: 'every consumer' })),
           h('td', null,
+            h('button', { type: 'button', class: 'small move-up', text: '↑', title: 'Match earlier', disabled: i === 0, onclick: () => move(i, -1) }), ' ',
+            h('button', { type: 'button', class: 'small move-down', text: '↓', title: 'Match later', disabled: i === state.routes.length - 1, onclick: () => move(i, 1) }), ' ',
             h('button', { type: 'button', class: 'small', text: 'Edit', onclick: () => openForm(r) }), ' ',
             h('button', { type: 'button', class: 'small danger', text: 'Delete', onclick: () => remove(r) })))))));
+    }
+
+    // Routes match in order; the order changes with the whole document
+    // (GET /admin/config as JSON, then PUT it back with If-Match).
+    async function move(i, d) {
+      let doc;
+      try {
+        doc = await SY.api('GET', '/admin/config', undefined, { accept: 'application/json' });
+      } catch (e) {
+        if (e.status !== 401) SY.showProblems(problems, null, e, 'Could not load');
+        return;
+      }
+      const etag = SY.lastEtag;
+      const routes = Array.isArray(doc && doc.routes) ? doc.routes : [];
+      const j = i + d;
+      if (!routes[i] || !routes[j] || routes[i].name !== state.routes[i].name) {
+        load();
+        return;
+      }
+      const before = routes.map((r) => r.name);
+      [routes[i], routes[j]] = [routes[j], routes[i]];
+      const res = await write('PUT', '/admin/config', doc, {
+        title: 'Match route ' + routes[j].name + ' ' + (d < 0 ? 'before ' : 'after ') + routes[i].name + '?',
+        problems, headers: etag ? { 'if-match': etag } : undefined, diff: false,
+        note: 'Order: ' + before.join(', ') + ' → ' + routes.map((r) => r.name).join(', '),
+      });
+      if (res) load();
     }
 
     async function remove(r) {
