@@ -280,8 +280,11 @@ const SY = (window.SY = { pages: {} });
     cancel.textContent = cancelText || 'Cancel';
     cancel.hidden = cancelText === null;
     return new Promise((resolve) => {
+      let settled = false;
       const done = (v) => {
-        ok.onclick = cancel.onclick = dlg.oncancel = null;
+        if (settled) return;
+        settled = true;
+        ok.onclick = cancel.onclick = dlg.oncancel = dlg.onclose = null;
         if (dlg.open) dlg.close();
         // Nothing shown once (a new key) stays in the page.
         clear(document.getElementById('dialog-body'));
@@ -299,6 +302,9 @@ const SY = (window.SY = { pages: {} });
       };
       cancel.onclick = () => done(false);
       dlg.oncancel = (e) => { e.preventDefault(); done(false); };
+      // Closed from elsewhere (the login screen after a 401): a cancel. A
+      // late close event of the dialog before finds this one open: ignored.
+      dlg.onclose = () => { if (!dlg.open) done(false); };
       dlg.showModal();
       ok.focus();
     });
