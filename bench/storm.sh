@@ -16,8 +16,8 @@
 # body: non-streamed chat whose request body is about BODY_BYTES (1 MiB) (bench/post-large.lua);
 #   nginx buffers it in memory (client_body_buffer_size 2m, client_max_body_size 64m), as the
 #   gateway must to read it.
-# Both report per proxy: req/s, p50/p99, proxy CPU µs per request, RSS before the measured run
-# (after the warm-up) and at its peak (VmRSS summed over the proxy's processes, sampled every 0.2 s
+# Both report per proxy: req/s, p50/p99, proxy CPU µs per request, RSS idle (before the warm-up),
+# before the measured run (after the warm-up) and at its peak (VmRSS summed over the proxy's processes, sampled every 0.2 s
 # during the run) and VmHWM (each process's own peak).
 # Each lane has its own gateway and nginx, so each peak belongs to one lane.
 #
@@ -153,7 +153,7 @@ if has_lane body; then
 fi
 
 # --- runs --------------------------------------------------------------------------------
-declare -A RPS P50 P99 REQS NON2XX SOCK PCT US OTHER IDLE PEAK HWM
+declare -A RPS P50 P99 REQS NON2XX SOCK PCT US OTHER IDLE BEFORE PEAK HWM
 ORDER=()
 ERRORS=()
 NOISY=()
@@ -182,6 +182,8 @@ for lane in "${LANES[@]}"; do
         url="http://$HOST:$port$URL_PATH"
         base="$RAW/$lane-$p"
         wait_quiet
+        read -r -a pid_list <<<"$proxy_pids"
+        idle_kib="$(rss_sum_kib "${pid_list[@]}")" # before the warm-up: only the smoke test served
         if ((WARMUP_S > 0)); then
             log "$lane $p c$conc: warm-up ${WARMUP_S}s"
             BENCH_BODY_BYTES="$BODY_BYTES" run_wrk "$base.warmup.txt" "$url" "$script" "$threads" "$conc" "$WARMUP_S"
@@ -199,7 +201,8 @@ for lane in "${LANES[@]}"; do
         PCT[$key]="$M_PROXY_PCT"
         US[$key]="$M_US"
         OTHER[$key]="$M_OTHER"
-        IDLE[$key]="$M_RSS_IDLE"
+        IDLE[$key]="$idle_kib"
+        BEFORE[$key]="$M_RSS_IDLE"
         PEAK[$key]="$M_RSS_PEAK"
         HWM[$key]="$M_HWM"
         if [ "$lane" = storm ]; then
@@ -211,7 +214,7 @@ for lane in "${LANES[@]}"; do
             ((M_NON2XX + M_SOCK == 0)) || ERRORS+=("$key: $M_NON2XX non-2xx, $M_SOCK socket errors (see $base.txt)")
         fi
         ((M_OTHER <= OTHER_MAX_PCT)) || NOISY+=("$key: ${M_OTHER}% of a core used by other processes")
-        log "  $M_RPS req/s, p50 $M_P50 us, p99 $M_P99 us, $M_US µs CPU/request; RSS before $(mib "$M_RSS_IDLE") MiB, peak $(mib "$M_RSS_PEAK") MiB; other ${M_OTHER}%"
+        log "  $M_RPS req/s, p50 $M_P50 us, p99 $M_P99 us, $M_US µs CPU/request; RSS idle $(mib "$idle_kib") MiB, before the run $(mib "$M_RSS_IDLE") MiB, peak $(mib "$M_RSS_PEAK") MiB; other ${M_OTHER}%"
     done
 done
 
@@ -233,11 +236,11 @@ REPORT="$OUT_DIR/$LANE_NAME/report.md"
     fi
     echo "- machine load just before (servers idle): ${PRE_BUSY}% of a core"
     echo
-    echo "| lane | proxy | req/s | p50 µs | p99 µs | requests | non-2xx | socket errors | proxy CPU % | CPU µs/request | RSS before MiB | RSS peak MiB | VmHWM MiB | other % |"
-    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| lane | proxy | req/s | p50 µs | p99 µs | requests | non-2xx | socket errors | proxy CPU % | CPU µs/request | RSS idle MiB | RSS before run MiB | RSS peak MiB | VmHWM MiB | other % |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for k in "${ORDER[@]}"; do
         IFS='|' read -r lane p <<<"$k"
-        echo "| $lane | $p | $(fmt "${RPS[$k]}") | $(fmt "${P50[$k]}") | $(fmt "${P99[$k]}") | ${REQS[$k]} | ${NON2XX[$k]} | ${SOCK[$k]} | ${PCT[$k]} | ${US[$k]} | $(mib "${IDLE[$k]}") | $(mib "${PEAK[$k]}") | $(mib "${HWM[$k]}") | ${OTHER[$k]} |"
+        echo "| $lane | $p | $(fmt "${RPS[$k]}") | $(fmt "${P50[$k]}") | $(fmt "${P99[$k]}") | ${REQS[$k]} | ${NON2XX[$k]} | ${SOCK[$k]} | ${PCT[$k]} | ${US[$k]} | $(mib "${IDLE[$k]}") | $(mib "${BEFORE[$k]}") | $(mib "${PEAK[$k]}") | $(mib "${HWM[$k]}") | ${OTHER[$k]} |"
     done
     echo
     echo "Gateway / nginx:"
@@ -251,9 +254,10 @@ REPORT="$OUT_DIR/$LANE_NAME/report.md"
     done
     echo
     echo "CPU µs/request: the proxy's utime+stime (nginx: master and workers) over the measured run divided by"
-    echo "the requests wrk completed. RSS: VmRSS summed over the proxy's processes, just before the measured run"
-    echo "(after the warm-up) and the highest value sampled every ${RSS_SAMPLE_S} s during it; VmHWM: the sum of each process's own peak"
-    echo "over its life (smoke test and warm-up included). other %: CPU of processes that are none of wrk,"
+    echo "the requests wrk completed. RSS: VmRSS summed over the proxy's processes: idle (before the warm-up,"
+    echo "after the smoke test), just before the measured run (after the warm-up), and the highest value sampled"
+    echo "every ${RSS_SAMPLE_S} s during the run; VmHWM: the sum of each process's own peak over its life (smoke"
+    echo "test and warm-up included; each lane has its own processes). other %: CPU of processes that are none of wrk,"
     echo "the emulator and the proxy (above $OTHER_MAX_PCT %: disturbed)."
     echo
     if ((${#NOISY[@]})); then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Long-stream lane (issue 12): thousands of concurrent slow streams through the gateway and through
 # nginx. See bench/README.md ("Long-stream lane"). Usage:
-#   bench/streams.sh                                  # 4000 streams at once, 20 s per proxy
+#   bench/streams.sh                                  # 4000 streams at once, 30 s per proxy
 #   CONNS=200 DURATION=5s QUIET_WAIT=0 bench/streams.sh   # a quick check
 #
 # The emulator streams STREAM_CHUNKS (20) content chunks with CHUNK_DELAY (100ms) between events, so
@@ -23,7 +23,7 @@ LANE_NAME=streams
 source "$BENCH_DIR/lib.sh"
 
 CONNS="${CONNS:-4000}"                  # concurrent streams (wrk connections)
-DURATION="${DURATION:-20s}"             # each measured run
+DURATION="${DURATION:-30s}"             # each measured run
 STREAM_CHUNKS="${STREAM_CHUNKS:-20}"    # emulator --stream-chunks
 CHUNK_DELAY="${CHUNK_DELAY:-100ms}"     # emulator --chunk-delay
 WRK_THREADS="${WRK_THREADS:-2}"
@@ -182,6 +182,10 @@ REPORT="$OUT_DIR/$LANE_NAME/report.md"
         echo "Gateway / nginx: streams/s $(ratio_pct "${RPS[gateway]}" "${RPS[nginx]}") %, p99 $(ratio_pct "${P99[gateway]}" "${P99[nginx]}") %, CPU per stream $(ratio_pct "${US[gateway]}" "${US[nginx]}") %, memory per stream $(ratio_pct "${PER[gateway]}" "${PER[nginx]}") %."
         echo
     fi
+    echo "streams/s counts the streams wrk saw end within the run. All connections start together and every"
+    echo "stream lasts about as long, so they end in waves: a run loses up to one wave at its end (about"
+    echo "$(awk -v s="$STREAM_S" -v d="$DURATION_S" 'BEGIN { printf "%.0f", s / d * 100 }') % here, one stream length over the run's length); compare proxies within one report."
+    echo
     echo "RSS: VmRSS from /proc/PID/status summed over the proxy's processes (nginx: master + workers),"
     echo "idle just before the run and the highest value sampled every ${RSS_SAMPLE_S} s during it; KiB per"
     echo "concurrent stream = (peak - idle) / $CONNS. VmHWM: the sum of each process's own peak over its"
