@@ -4,9 +4,10 @@
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# `bench/run.sh telemetry` and `bench/run.sh rss` run the extra lanes (bench/telemetry.sh, bench/rss.sh).
+# `bench/run.sh telemetry|rss|scale|streams|storm` runs an extra lane (bench/<lane>.sh); the
+# arguments after the lane name go to its script (e.g. `bench/run.sh scale 1 2`).
 case "${1:-}" in
-    telemetry | rss) exec "$BENCH_DIR/$1.sh" ;;
+    telemetry | rss | scale | streams | storm) exec "$BENCH_DIR/$1.sh" "${@:2}" ;;
 esac
 ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 OUT_DIR="$BENCH_DIR/out"

@@ -4,9 +4,9 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::upstream::UpstreamBody;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
@@ -24,7 +24,7 @@ pin_project! {
         /// A body the gateway made (errors, model lists).
         Full { data: Option<Bytes> },
         /// An upstream body relayed unchanged, bounded by a deadline.
-        Passthrough { #[pin] inner: Incoming, #[pin] deadline: Sleep, timeout_ms: u128 },
+        Passthrough { #[pin] inner: UpstreamBody, #[pin] deadline: Sleep, timeout_ms: u128 },
         /// An upstream SSE stream relayed event by event.
         Sse { #[pin] relay: SseRelay },
         /// An upstream stream translated into the client's dialect.

@@ -10,9 +10,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::upstream::UpstreamBody;
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame};
-use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use switchyard_protocol::canonical::StreamEvent;
 use switchyard_protocol::dialect::{StreamDecode, StreamEncode, stream_error};
@@ -28,7 +28,7 @@ use crate::translate::{self, Fill, stream_error_event};
 pin_project! {
     pub struct SseRelay {
         #[pin]
-        inner: Incoming,
+        inner: UpstreamBody,
         parser: SseParser,
         // Bytes read before the relay was built (the first frame, read to
         // know the upstream is answering before the client gets headers).
@@ -56,7 +56,7 @@ pin_project! {
 
 impl SseRelay {
     pub fn new(
-        inner: Incoming,
+        inner: UpstreamBody,
         first: Option<Bytes>,
         strip_usage_chunk: bool,
         provider: std::sync::Arc<str>,
@@ -278,7 +278,7 @@ pin_project! {
     /// at a time. Only the converters' per-stream state is kept.
     pub struct TranslateRelay {
         #[pin]
-        inner: Incoming,
+        inner: UpstreamBody,
         first: Option<Bytes>,
         decoder: Box<dyn StreamDecode>,
         encoder: Box<dyn StreamEncode>,
@@ -295,7 +295,7 @@ pin_project! {
 
 impl TranslateRelay {
     pub fn new(
-        inner: Incoming,
+        inner: UpstreamBody,
         first: Option<Bytes>,
         decoder: Box<dyn StreamDecode>,
         encoder: Box<dyn StreamEncode>,

@@ -230,3 +230,76 @@ async fn upstream_cut_mid_stream_ends_with_an_error_event() {
     assert_eq!(last["error"]["code"], "stream_interrupted", "{data:?}");
     assert!(data.len() >= 2, "the events before the cut were delivered");
 }
+
+/// A keep-alive upstream that counts its connections; `close_after_one`
+/// closes each after its first answer (without saying so).
+async fn counting_upstream(
+    close_after_one: bool,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let conns = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = conns.clone();
+    let addr = raw_upstream(move |mut s| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async move {
+            loop {
+                // A request head (the bodies here fit one read).
+                let mut buf = vec![0u8; 65536];
+                let mut got = 0;
+                loop {
+                    let n = s.read(&mut buf[got..]).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    got += n;
+                    let text = String::from_utf8_lossy(&buf[..got]);
+                    if let Some(i) = text.find("\r\n\r\n") {
+                        let len: usize = text[..i]
+                            .lines()
+                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                            .unwrap_or(0);
+                        if got >= i + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let body = r#"{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#;
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if s.write_all(resp.as_bytes()).await.is_err() || close_after_one {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    (addr, conns)
+}
+
+#[tokio::test]
+async fn upstream_connections_are_reused_and_a_closed_one_is_replaced() {
+    use std::sync::atomic::Ordering;
+    let (addr, conns) = counting_upstream(false).await;
+    let gw = simple_gateway(addr, "sk-pool", "").await;
+    for _ in 0..5 {
+        let r = post(gw.addr, "/v1/chat/completions", chat("m")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    assert_eq!(conns.load(Ordering::SeqCst), 1, "one keep-alive connection");
+
+    // An upstream that closes each connection after answering: the next
+    // request notices and opens a new one instead of failing.
+    let (addr, conns) = counting_upstream(true).await;
+    let gw = simple_gateway(addr, "sk-pool", "").await;
+    for _ in 0..3 {
+        let r = post(gw.addr, "/v1/chat/completions", chat("m")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(conns.load(Ordering::SeqCst), 3);
+}

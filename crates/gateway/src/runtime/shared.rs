@@ -27,7 +27,11 @@ use crate::telemetry::Telemetry;
 pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 pub struct Shared {
+    /// For health checks, token exchanges and trace export.
     pub client: HttpClient,
+    /// For requests to providers: plain-HTTP origins driven in the
+    /// request's task (see `upstream/client.rs`).
+    pub upstream: crate::upstream::UpstreamClient,
     /// Metrics, access log and traces.
     pub telemetry: Arc<Telemetry>,
     /// Credential health, keyed by provider id and token: a snapshot built
@@ -62,6 +66,7 @@ impl Shared {
                 telemetry.metrics.clone(),
                 health_share.clone(),
             ),
+            upstream: crate::upstream::UpstreamClient::new(client.clone()),
             client,
             telemetry,
             health_store: Arc::new(MemoryHealthStore::default()),

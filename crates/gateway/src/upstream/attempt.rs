@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::client::UpstreamBody;
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use switchyard_providers::{Api, Dialect};
 use switchyard_routing::share::{out_until, unix_ms};
 use switchyard_routing::{Transition, Tried};
@@ -266,9 +266,9 @@ async fn attempt(
     req.ingress
         .forwarded
         .apply(upstream_req.headers_mut(), target, call.traceparent);
-    let resp = match timeout_at(first_byte_deadline, shared.client.request(upstream_req)).await {
+    let resp = match timeout_at(first_byte_deadline, shared.upstream.send(upstream_req)).await {
         Err(_) => return Err(timeout(up.first_byte_timeout, which)),
-        Ok(Err(e)) => return Err(classify::send_error(up, &e)),
+        Ok(Err(e)) => return Err(classify::send_error(up, e)),
         Ok(Ok(r)) => r,
     };
     let (parts, mut incoming) = resp.into_parts();
@@ -392,7 +392,7 @@ enum FirstFrame {
 }
 
 async fn first_frame(
-    incoming: &mut Incoming,
+    incoming: &mut UpstreamBody,
     deadline: Instant,
 ) -> Result<Option<Bytes>, FirstFrame> {
     loop {

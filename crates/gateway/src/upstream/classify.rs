@@ -60,28 +60,17 @@ impl Failure {
 
 /// A send that failed before any answer: could not connect, or the
 /// connection broke.
-pub fn send_error(up: &Upstream, e: &hyper_util::client::legacy::Error) -> Failure {
-    use std::error::Error as _;
-    let mut cause = String::new();
-    let mut src = e.source();
-    while let Some(s) = src {
-        cause = s.to_string();
-        src = s.source();
-    }
-    if cause.is_empty() {
-        cause = e.to_string();
-    }
-    if e.is_connect() {
-        Failure::error(
+pub fn send_error(up: &Upstream, e: super::client::SendError) -> Failure {
+    match e {
+        super::client::SendError::Connect(cause) => Failure::error(
             FailureKind::Connect,
             GatewayError::UpstreamConnect {
                 provider: up.id.to_string(),
                 origin: up.endpoint.origin(),
                 cause,
             },
-        )
-    } else {
-        broken(up, FailureKind::Broken, cause)
+        ),
+        super::client::SendError::Broken(cause) => broken(up, FailureKind::Broken, cause),
     }
 }
 

@@ -5,7 +5,10 @@
 
 pub mod attempt;
 pub mod classify;
+mod client;
 pub mod headers;
+
+pub use client::{UpstreamBody, UpstreamClient};
 
 use std::sync::Arc;
 use std::time::Duration;
