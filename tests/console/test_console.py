@@ -74,6 +74,12 @@ def _get(url: str, headers: dict | None = None) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
+def _put(url: str, body: bytes) -> None:
+    req = urllib.request.Request(url, data=body, method="PUT", headers={"content-type": "application/json"})
+    with _NO_PROXY.open(req, timeout=2.0) as r:
+        assert r.status < 300, r.status
+
+
 def _die_with_parent() -> None:
     try:
         import ctypes
@@ -367,7 +373,6 @@ def walk(d, stack) -> None:
         assert all(final.startswith(t) for t in partial)
         meta = el(d, "#pg-meta").text
         assert "emu" in meta, meta
-        d.execute_script("document.getElementById('pg-status').removeAttribute('data-done')")
     shot(d, "playground")
 
     # Providers: the bad token is out of rotation, with its error and the
@@ -491,6 +496,19 @@ def walk(d, stack) -> None:
     typed(d, "#req-filter", "team-a")
     rows = d.find_elements(By.CSS_SELECTOR, "#request-table tr[data-request]")
     assert len(rows) == 1 and "team-a" in rows[0].text, [r.text for r in rows]
+
+    # The good token goes down too: the route's fallback serves, and says so.
+    _put(f"{stack['emu']}/_mock/tokens/{GOOD}", b'"Unavailable"')
+    go(d, "playground")
+    typed(d, "#pg-model", "gpt-4o-mini")
+    typed(d, "#pg-key", key)
+    click(d, "#pg-send")
+    wait(d, lambda _: d.find_element(By.ID, "pg-status").get_attribute("data-done") == "true", what="answer")
+    meta = el(d, "#pg-meta").text
+    assert "fallback from" in meta and "emu/gpt-4o-mini" in meta and "backup-model" in meta, meta
+    shot(d, "playground-fallback")
+    go(d, "requests")
+    wait(d, lambda _: "fallback" in d.find_element(By.CSS_SELECTOR, "#request-table tr[data-request]").text, what="a fallback")
 
     # The config file holds what was added.
     on_disk = stack["config"].read_text()

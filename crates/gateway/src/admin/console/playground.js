@@ -101,6 +101,7 @@
       clear(meta);
       output.classList.remove('error');
       status.textContent = 'Waiting for the first token…';
+      delete status.dataset.done;
       send.disabled = true;
       stop.disabled = false;
       controller = new AbortController();
