@@ -11,7 +11,7 @@
 # redis-server started on port 19204; admin: as off, and NEW has an admin listener (port
 # 19205), so its telemetry workers keep the recent-requests ring and the per-minute
 # traffic the console reads (`bench/ab.sh BIN BIN admin` prices them). CONNS=32 runs wrk with 32 connections instead of 1
-# (throughput under load rather than latency). Prints each run and the means. Ports
+# (throughput under load rather than latency); LUA=post-stream.lua measures streams. Prints each run and the means. Ports
 # 19201-19205 on 127.0.0.1.
 set -euo pipefail
 OLD=$1 NEW=$2 MODE=${3:-off} ROUNDS=${4:-8}
@@ -46,15 +46,24 @@ admin) config 19203 admin ;;
 *) config 19203 ;;
 esac > "$TMP/new.yaml"
 SWITCHYARD_LOG=warn "$OLD" serve --config "$TMP/old.yaml" >/dev/null 2>&1 & PIDS+=($!)
+OLD_PID=$!
 SWITCHYARD_LOG=warn "$NEW" serve --config "$TMP/new.yaml" >/dev/null 2>&1 & PIDS+=($!)
+NEW_PID=$!
 sleep 1
-run() { # port seconds
-    wrk -t1 -c"${CONNS:-1}" -d"$2"s --latency -s "$ROOT/bench/post.lua" "http://127.0.0.1:$1/v1/chat/completions" |
-        awk '/Requests\/sec/{r=$2} / 50%/{p=$2} END{print r, p}'
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+run() { # port seconds pid -> req/s, p50 (us), gateway CPU per request (us)
+    local before after out
+    before=$(cpu_ticks "$3")
+    out=$(wrk -t1 -c"${CONNS:-1}" -d"$2"s --latency -s "$ROOT/bench/${LUA:-post.lua}" "http://127.0.0.1:$1/v1/chat/completions")
+    after=$(cpu_ticks "$3")
+    echo "$out" | awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+        function us(v) { if (v ~ /ms$/) return v * 1000; if (v ~ /us$/) return v + 0; return v * 1000000 }
+        /requests in/ {n=$1} /Requests\/sec/ {r=$2} / 50%/ {p=us($2)}
+        END {printf "%s %.1f %.1f\n", r, p, n ? ticks / hz * 1000000 / n : 0}'
 }
-run 19202 2 >/dev/null; run 19203 2 >/dev/null   # warm-up
+run 19202 2 "$OLD_PID" >/dev/null; run 19203 2 "$NEW_PID" >/dev/null   # warm-up
 for ((i = 1; i <= ROUNDS; i++)); do
-    echo "old $(run 19202 3)"
-    echo "new $(run 19203 3)"
+    echo "old $(run 19202 3 "$OLD_PID")"
+    echo "new $(run 19203 3 "$NEW_PID")"
 done | tee "$TMP/runs"
-awk '{s[$1]+=$2; p[$1]+=$3; n[$1]++} END {for (k in s) printf "%s: %.0f req/s, p50 %.1f us (mean of %d runs)\n", k, s[k]/n[k], p[k]/n[k], n[k]}' "$TMP/runs"
+awk '{s[$1]+=$2; p[$1]+=$3; c[$1]+=$4; n[$1]++} END {for (k in s) printf "%s: %.0f req/s, p50 %.1f us, gateway CPU %.1f us/request (mean of %d runs)\n", k, s[k]/n[k], p[k]/n[k], c[k]/n[k], n[k]}' "$TMP/runs"

@@ -219,6 +219,10 @@ pub struct ServerConfig {
     /// Client connections served at once; more wait in the accept queue.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Threads serving requests; default: the cores this process may run
+    /// on (its CPU affinity). Read at start.
+    #[serde(default)]
+    pub workers: Option<usize>,
 }
 
 fn default_grace() -> Duration {
@@ -252,6 +256,7 @@ impl Default for ServerConfig {
             shutdown_grace_period: default_grace(),
             body_read_timeout: default_body_read(),
             max_connections: default_max_connections(),
+            workers: None,
         }
     }
 }

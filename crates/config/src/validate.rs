@@ -86,6 +86,12 @@ impl Config {
                 "must be greater than 0".into(),
             );
         }
+        if self.server.workers == Some(0) {
+            add(
+                "server.workers".into(),
+                "must be at least 1 (omit it to use every core available)".into(),
+            );
+        }
         if self.server.body_read_timeout.is_zero() {
             add(
                 "server.bodyReadTimeout".into(),

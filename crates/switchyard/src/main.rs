@@ -136,17 +136,42 @@ fn main() -> ExitCode {
         Some(Command::Reload(args)) => run(reload(args)),
         Some(Command::Key(KeyCommand::New)) => key_new(),
         Some(Command::Init(args)) => init::run(&args),
-        Some(Command::Serve(args)) => run(serve(args)),
-        None => run(serve(cli.serve)),
+        Some(Command::Serve(args)) => {
+            let workers = workers(&args);
+            run_with(serve(args), workers)
+        }
+        None => {
+            let workers = workers(&cli.serve);
+            run_with(serve(cli.serve), workers)
+        }
     }
 }
 
+/// `server.workers` of the file `serve` will run (read again, and any
+/// problem reported, by `serve` itself).
+fn workers(args: &ServeArgs) -> Option<usize> {
+    let default_file = PathBuf::from("switchyard.yaml");
+    let file = args
+        .config
+        .clone()
+        .or_else(|| default_file.exists().then_some(default_file))?;
+    Config::load(&file).ok()?.server.workers
+}
+
 fn run(fut: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+    run_with(fut, None)
+}
+
+fn run_with(
+    fut: impl std::future::Future<Output = Result<(), String>>,
+    workers: Option<usize>,
+) -> ExitCode {
     init_logging();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        builder.worker_threads(n);
+    }
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -347,3 +347,36 @@ fn reload_by_sighup_and_by_command_then_sigterm_drains() {
     let _ = emulator.kill();
     let _ = emulator.wait();
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn server_workers_sets_the_threads_serving_requests() {
+    let addr = free_addr();
+    let file = write_config(
+        "workers.yaml",
+        &format!(
+            "server: {{ listen: \"{addr}\", workers: 1 }}\nlog: {{ access: \"off\" }}\nproviders:\n  - {{ id: a, type: openai, baseUrl: \"http://127.0.0.1:9\", apiTokens: [\"sk-a\"] }}\n"
+        ),
+    );
+    let mut gateway = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the gateway", Duration::from_secs(20), || {
+        TcpStream::connect(&addr).is_ok()
+    });
+    let workers = std::fs::read_dir(format!("/proc/{}/task", gateway.id()))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|c| c.trim() == "tokio-rt-worker")
+        })
+        .count();
+    let _ = gateway.kill();
+    let _ = gateway.wait();
+    assert_eq!(workers, 1);
+}

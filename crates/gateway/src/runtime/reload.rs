@@ -400,6 +400,7 @@ pub(super) fn diff(old: &Config, new: &Config) -> Vec<String> {
             "server.maxConnections",
             old.server.max_connections != new.server.max_connections,
         ),
+        ("server.workers", old.server.workers != new.server.workers),
         (
             "admin.listen",
             old.admin.as_ref().map(|a| &a.listen) != new.admin.as_ref().map(|a| &a.listen),
