@@ -477,3 +477,21 @@ join_by() { local IFS="$1"; shift; echo "$*"; }
 gateway_workers_key() {
     if grep -qE '^\s*pub workers\s*:' "$ROOT/crates/config/src/schema.rs" 2>/dev/null; then echo workers; fi
 }
+
+# The report's closing sections: the disturbed runs (NOISY) and the runs with errors (ERRORS);
+# $1: what to say when there were none.
+report_noise_and_errors() {
+    if ((${#NOISY[@]})); then
+        echo "## WARNING: the machine was not quiet"
+        echo
+        for e in "${NOISY[@]}"; do echo "- $e"; done
+        echo
+    fi
+    if ((${#ERRORS[@]})); then
+        echo "## ERRORS"
+        echo
+        for e in "${ERRORS[@]}"; do echo "- $e"; done
+    else
+        echo "${1:-No run had errors (non-2xx responses or socket errors), warm-ups included.}"
+    fi
+}

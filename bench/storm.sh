@@ -260,19 +260,7 @@ REPORT="$OUT_DIR/$LANE_NAME/report.md"
     echo "test and warm-up included; each lane has its own processes). other %: CPU of processes that are none of wrk,"
     echo "the emulator and the proxy (above $OTHER_MAX_PCT %: disturbed)."
     echo
-    if ((${#NOISY[@]})); then
-        echo "## WARNING: the machine was not quiet"
-        echo
-        for e in "${NOISY[@]}"; do echo "- $e"; done
-        echo
-    fi
-    if ((${#ERRORS[@]})); then
-        echo "## ERRORS"
-        echo
-        for e in "${ERRORS[@]}"; do echo "- $e"; done
-    else
-        echo "No run had errors (storm: every answer a 429 and no socket errors; body: no non-2xx, no socket errors)."
-    fi
+    report_noise_and_errors "No run had errors (storm: every answer a 429 and no socket errors; body: no non-2xx, no socket errors)."
     echo
     echo "Raw wrk output: bench/out/$LANE_NAME/raw/; process logs: bench/out/$LANE_NAME/logs/."
 } >"$REPORT"

@@ -191,19 +191,7 @@ REPORT="$OUT_DIR/$LANE_NAME/report.md"
     echo "concurrent stream = (peak - idle) / $CONNS. VmHWM: the sum of each process's own peak over its"
     echo "whole life, read after the run (it includes the end of the run, when wrk cuts $CONNS streams off)."
     echo
-    if ((${#NOISY[@]})); then
-        echo "## WARNING: the machine was not quiet"
-        echo
-        for e in "${NOISY[@]}"; do echo "- $e"; done
-        echo
-    fi
-    if ((${#ERRORS[@]})); then
-        echo "## ERRORS"
-        echo
-        for e in "${ERRORS[@]}"; do echo "- $e"; done
-    else
-        echo "No run had errors (non-2xx responses or socket errors, timeouts included)."
-    fi
+    report_noise_and_errors "No run had errors (non-2xx responses or socket errors, timeouts included)."
     echo
     echo "Raw wrk output: bench/out/$LANE_NAME/raw/; process logs: bench/out/$LANE_NAME/logs/."
 } >"$REPORT"

@@ -360,19 +360,7 @@ REPORT="$OUT_DIR/$LANE_NAME/report.md"
         echo "Telemetry worker threads of the \"on\" gateway: ${SAT[threads]}."
         echo
     fi
-    if ((${#NOISY[@]})); then
-        echo "## WARNING: the machine was not quiet"
-        echo
-        for e in "${NOISY[@]}"; do echo "- $e"; done
-        echo
-    fi
-    if ((${#ERRORS[@]})); then
-        echo "## ERRORS"
-        echo
-        for e in "${ERRORS[@]}"; do echo "- $e"; done
-    else
-        echo "No run had errors (non-2xx responses or socket errors), warm-ups included."
-    fi
+    report_noise_and_errors
     echo
     echo "Raw wrk output and scrape logs: bench/out/$LANE_NAME/raw/; process logs: bench/out/$LANE_NAME/logs/."
 } >"$REPORT"

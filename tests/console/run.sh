@@ -24,31 +24,9 @@ for tool in chromium chromedriver; do
     fi
 done
 
-venv="$root/target/console-venv"
-reqs="$root/tests/console/requirements.txt"
-stamp="$venv/.requirements.sha256"
-
-if [[ ! -x "$venv/bin/python" ]]; then
-    echo "console: creating venv in target/console-venv" >&2
-    mkdir -p "$root/target"
-    "${PYTHON:-python3}" -m venv "$venv"
-fi
-want="$(sha256sum "$reqs" | cut -d' ' -f1)"
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-    echo "console: installing tests/console/requirements.txt" >&2
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$reqs"
-    echo "$want" > "$stamp"
-fi
-
-if [[ -z "${SWITCHYARD_BIN:-}" ]]; then
-    echo "console: cargo build -p switchyard" >&2
-    cargo build --quiet -p switchyard
-    export SWITCHYARD_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/switchyard"
-fi
-if [[ ! -x "$SWITCHYARD_BIN" ]]; then
-    echo "console: SWITCHYARD_BIN=$SWITCHYARD_BIN is not an executable" >&2
-    exit 2
-fi
+# shellcheck source=tests/python-env.sh
+source "$root/tests/python-env.sh"
+prepare_python_env console
 
 export PYTHONDONTWRITEBYTECODE=1  # keep tests/console free of __pycache__
 timeout --kill-after=10 "${CONSOLE_TEST_TIMEOUT:-180}" \

@@ -12,31 +12,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-venv="$root/target/sdk-venv"
-reqs="$root/tests/sdk/requirements.txt"
-stamp="$venv/.requirements.sha256"
-
-if [[ ! -x "$venv/bin/python" ]]; then
-    echo "sdk: creating venv in target/sdk-venv" >&2
-    mkdir -p "$root/target"
-    "${PYTHON:-python3}" -m venv "$venv"
-fi
-want="$(sha256sum "$reqs" | cut -d' ' -f1)"
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-    echo "sdk: installing tests/sdk/requirements.txt" >&2
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$reqs"
-    echo "$want" > "$stamp"
-fi
-
-if [[ -z "${SWITCHYARD_BIN:-}" ]]; then
-    echo "sdk: cargo build -p switchyard" >&2
-    cargo build --quiet -p switchyard
-    export SWITCHYARD_BIN="$root/target/debug/switchyard"
-fi
-if [[ ! -x "$SWITCHYARD_BIN" ]]; then
-    echo "sdk: SWITCHYARD_BIN=$SWITCHYARD_BIN is not an executable" >&2
-    exit 2
-fi
+# shellcheck source=tests/python-env.sh
+source "$root/tests/python-env.sh"
+prepare_python_env sdk
 
 export PYTHONDONTWRITEBYTECODE=1  # keep tests/sdk free of __pycache__
 timeout --kill-after=10 "${SDK_TEST_TIMEOUT:-600}" \

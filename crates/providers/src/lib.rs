@@ -15,4 +15,4 @@ pub mod vertex_auth;
 pub use catalog::{Api, AuthScheme, CATALOG, Dialect, ProviderKind, lookup, type_names};
 pub use endpoint::{Endpoint, EndpointError, EndpointOptions, Scheme};
 pub use mask::mask_credential;
-pub use sigv4::{SigV4, SignedHeaders};
+pub use sigv4::{SigV4, SignedHeaders, percent_decode};

@@ -299,7 +299,8 @@ fn uri_encode(s: &str) -> String {
     out
 }
 
-fn percent_decode(s: &str) -> String {
+/// `%XX` sequences decoded (invalid ones kept as they are), as UTF-8.
+pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

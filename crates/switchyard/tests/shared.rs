@@ -7,22 +7,11 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
 use switchyard_store::testing::RedisServer;
-
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn chat_as(addr: &str, key: &str) -> String {
     let body = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}]}"#;

@@ -30,7 +30,7 @@ pub async fn handle(rt: &Runtime, req: Request<Incoming>) -> Option<Response<Gat
     let segments: Vec<String> = path
         .trim_start_matches("/admin/")
         .split('/')
-        .map(percent_decode)
+        .map(switchyard_providers::percent_decode)
         .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     Some(match segs.as_slice() {
@@ -46,27 +46,6 @@ pub async fn handle(rt: &Runtime, req: Request<Incoming>) -> Option<Response<Gat
         },
         [] => return None,
     })
-}
-
-/// `%XX` sequences decoded (masked tokens carry `…` in a path).
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let Some(hex) = b.get(i + 1..i + 3)
-            && let Ok(h) = std::str::from_utf8(hex)
-            && let Ok(v) = u8::from_str_radix(h, 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A query parameter's value.
