@@ -12,7 +12,7 @@
 //! written on a reused connection (it closed meanwhile) is sent once more
 //! on a new one; nothing that reached the provider is sent twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -73,7 +73,8 @@ impl Conn {
 
 #[derive(Default)]
 struct Pool {
-    idle: Mutex<HashMap<Box<str>, Vec<Conn>>>,
+    /// Per origin, oldest first.
+    idle: Mutex<HashMap<Box<str>, VecDeque<Conn>>>,
 }
 
 impl Pool {
@@ -81,7 +82,7 @@ impl Pool {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         let list = idle.get_mut(origin)?;
         // Most recently used first: the likeliest to be open.
-        while let Some(mut c) = list.pop() {
+        while let Some(mut c) = list.pop_back() {
             if c.usable() {
                 return Some(c);
             }
@@ -93,8 +94,16 @@ impl Pool {
         c.idle_since = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         let list = idle.entry(Box::from(origin)).or_default();
+        // Connections idle too long are closed rather than kept open until
+        // some later request finds them stale.
+        while list
+            .front()
+            .is_some_and(|old| old.idle_since.elapsed() > IDLE_TIMEOUT)
+        {
+            list.pop_front();
+        }
         if list.len() < MAX_IDLE_PER_ORIGIN {
-            list.push(c);
+            list.push_back(c);
         }
     }
 }
