@@ -440,6 +440,9 @@ def walk(d, stack) -> None:
     else:
         pytest.fail("no request shows the attempt refused with 401")
     assert "Attempts (2)" in detail.text, detail.text
+    # Why it went where it went, in words: the route, the refused token, the retry.
+    why = detail.find_element(By.CSS_SELECTOR, ".why").text
+    assert "Route “" in why and "HTTP 401, so it retried" in why, why
     shot(d, "requests")
 
     # Traffic: the charts count the requests.

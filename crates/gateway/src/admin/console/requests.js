@@ -38,10 +38,32 @@
         cols.map((c) => h('td', { class: c === 'status' ? '' : 'mono' }, c === 'status' ? statusBadge(r[c]) : value(r[c])))))));
   }
 
+  // Why the request went where it went, in words: the route that took it,
+  // each attempt (provider, credential, model sent, outcome), the fallback.
+  function why(r) {
+    const req = pick(r, 'requested_model');
+    const out = [];
+    if (r.route) {
+      out.push('Route “' + r.route + '” took ' + (req ? 'model ' + req : 'this request') +
+        (r.consumer ? ' for consumer ' + r.consumer : '') + '.');
+    } else {
+      out.push('No route took this request' + (r.error ? ': ' + value(r.error) : '') + '.');
+    }
+    const atts = Array.isArray(r.attempts) ? r.attempts : [];
+    atts.forEach((a, i) => {
+      const as = a.model && a.model !== req ? ' as ' + a.model : '';
+      const outcome = a.error ? a.error : (a.status ? 'HTTP ' + a.status : 'no answer');
+      const next = i + 1 < atts.length ? (atts[i + 1].provider !== a.provider ? ', so it fell back' : ', so it retried') : '';
+      out.push('Attempt ' + (i + 1) + ': ' + a.provider + ' with ' + a.credential + as + ' → ' + outcome + next + '.');
+    });
+    if (r.fallback_from) out.push('Served by ' + value(r.provider) + ' after falling back from ' + r.fallback_from + '.');
+    return out.join(' ');
+  }
+
   function detail(r) {
     const shown = new Set();
     const take = (keys) => keys.filter((k) => r[k] !== undefined).map((k) => { shown.add(k); return [k, r[k]]; });
-    const sections = [];
+    const sections = [h('div', { class: 'why' }, h('h3', { text: 'Why here' }), h('p', { text: why(r) }))];
 
     const routing = take(['route', 'provider', 'requested_model', 'model', 'response_model', 'consumer', 'fallback_from']);
     for (const k of Object.keys(r)) if (/reason|routing|why/i.test(k) && !/finish|token/.test(k) && !shown.has(k)) routing.push(...take([k]));
