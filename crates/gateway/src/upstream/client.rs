@@ -153,18 +153,18 @@ impl UpstreamClient {
         }
         if let Some(c) = self.pool.checkout(&origin) {
             // A reused connection may have closed in the meantime: a
-            // request it never sent goes out once more on a new one.
-            let again = duplicate(&req);
+            // request it never sent comes back and goes out once more on a
+            // new one.
             match exchange(c, req).await {
                 Ok(r) => return Ok(self.wrap(r, origin)),
-                Err(Exchange::NotSent(_)) => req = again,
-                Err(Exchange::Failed(e)) => return Err(e),
+                Err(Exchange::NotSent(_, Some(back))) => req = *back,
+                Err(Exchange::NotSent(e, None) | Exchange::Failed(e)) => return Err(e),
             }
         }
         let c = connect(&origin).await?;
         match exchange(c, req).await {
             Ok(r) => Ok(self.wrap(r, origin)),
-            Err(Exchange::NotSent(e) | Exchange::Failed(e)) => Err(e),
+            Err(Exchange::NotSent(e, _) | Exchange::Failed(e)) => Err(e),
         }
     }
 
@@ -193,8 +193,9 @@ struct Checked {
 }
 
 enum Exchange {
-    /// The request was not written (the connection had closed).
-    NotSent(SendError),
+    /// The request was not written (the connection had closed); it comes
+    /// back when hyper still has it.
+    NotSent(SendError, Option<Box<Request<Full<Bytes>>>>),
     Failed(SendError),
 }
 
@@ -204,7 +205,7 @@ async fn exchange(
     mut c: Conn,
     req: Request<Full<Bytes>>,
 ) -> Result<(Response<Incoming>, Conn), Exchange> {
-    let mut fut = std::pin::pin!(c.sender.send_request(req));
+    let mut fut = std::pin::pin!(c.sender.try_send_request(req));
     let mut closed: Option<String> = None;
     let result = poll_fn(|cx| {
         if closed.is_none() {
@@ -219,23 +220,16 @@ async fn exchange(
     .await;
     match result {
         Ok(resp) => Ok((resp, c)),
-        Err(e) if e.is_canceled() => Err(Exchange::NotSent(SendError::Broken(
-            closed.unwrap_or_else(|| cause(&e)),
-        ))),
-        Err(e) => Err(Exchange::Failed(SendError::Broken(
-            closed.unwrap_or_else(|| cause(&e)),
-        ))),
+        Err(mut e) => {
+            let back = e.take_message().map(Box::new);
+            let why = closed.unwrap_or_else(|| cause(e.error()));
+            if back.is_some() || e.error().is_canceled() {
+                Err(Exchange::NotSent(SendError::Broken(why), back))
+            } else {
+                Err(Exchange::Failed(SendError::Broken(why)))
+            }
+        }
     }
-}
-
-/// The same request again (for a resend of one never written).
-fn duplicate(req: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {
-    let mut r = Request::new(req.body().clone());
-    *r.method_mut() = req.method().clone();
-    *r.uri_mut() = req.uri().clone();
-    *r.version_mut() = req.version();
-    *r.headers_mut() = req.headers().clone();
-    r
 }
 
 /// A new connection to `origin` (`host:port`).

@@ -300,6 +300,9 @@ impl Upstream {
         let mut req = http::Request::new(http_body_util::Full::new(body));
         *req.method_mut() = http::Method::POST;
         *req.uri_mut() = uri;
+        // Room for what is added here and by the attempt (forwarded
+        // headers, host): one allocation instead of a few growths.
+        *req.headers_mut() = http::HeaderMap::with_capacity(16);
         let h = req.headers_mut();
         h.insert(http::header::CONTENT_TYPE, APPLICATION_JSON.clone());
         if let Some((name, value)) = self.credentials.get(idx).and_then(|c| c.header.as_ref()) {
