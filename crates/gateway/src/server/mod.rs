@@ -151,7 +151,10 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let rt = runtime.clone();
-        let svc = service_fn(move |req| pipeline::handle(rt.clone(), Some(peer), req));
+        // Boxed: the request's future (several KiB) lives only while the
+        // request is handled, not inline in every connection's task for
+        // as long as the connection stays open (streams included).
+        let svc = service_fn(move |req| Box::pin(pipeline::handle(rt.clone(), Some(peer), req)));
         let conn = builder
             .serve_connection(TokioIo::new(stream), svc)
             .into_owned();
