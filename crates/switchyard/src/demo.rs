@@ -30,7 +30,7 @@ admin:
 pub fn banner(addr: SocketAddr, admin: Option<SocketAddr>) -> String {
     let metrics = match admin {
         Some(a) => format!(
-            "Metrics: curl http://{a}/metrics   Credential health: curl http://{a}/status\n"
+            "Console: http://{a}/ (providers, routes, consumers, traffic, a playground)\nMetrics: curl http://{a}/metrics   Credential health: curl http://{a}/status\n"
         ),
         None => String::new(),
     };

@@ -492,7 +492,7 @@ fn serve_without_a_file_serves_the_providers_in_the_environment() {
             && banner.contains("openai ($OPENAI_API_KEY): gpt-*")
             && banner.contains("deepseek ($DEEPSEEK_API_KEY): deepseek-*")
             && banner.contains(&format!("http://{addr}/v1/chat/completions"))
-            && banner.contains(&format!("http://{admin}/status")),
+            && banner.contains(&format!("Console: http://{admin}/ ")),
         "{banner}\n{}",
         text(&diagnostics)
     );

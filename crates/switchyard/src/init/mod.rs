@@ -212,7 +212,9 @@ pub fn env_banner(
         .first()
         .map_or("gpt-4o-mini", |c| c.starter.example);
     let admin = match admin {
-        Some(a) => format!("Admin API (no token: loopback only): http://{a}/status\n"),
+        Some(a) => format!(
+            "Console: http://{a}/ (live edits are not saved to a file)   Admin API: http://{a}/admin/ (no token: loopback only)\n"
+        ),
         None => String::new(),
     };
     format!(
