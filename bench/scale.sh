@@ -9,9 +9,9 @@
 #   the other T-N CPUs: the emulator on the first half (at least one), wrk on the rest. With
 #   T-N = 1 (e.g. N=1 on a 2-core machine) the emulator and wrk SHARE that one CPU: proxy on CPU 1,
 #   emulator + wrk on CPU 0. Then the load side may be what limits req/s: compare CPU µs/request.
-# nginx runs with `worker_processes N`. The gateway has no `server.workers` setting (checked in
-# crates/config/src/schema.rs at run time; set to N if it ever appears): its tokio runtime sizes
-# itself from the affinity mask, and the report counts its tokio worker threads to show it.
+# nginx runs with `worker_processes N`, the gateway with `server.workers: N` (GATEWAY_WORKERS=W
+# overrides it, e.g. `GATEWAY_WORKERS=2 bench/scale.sh 1`: two runtime threads on one pinned core,
+# to check that CPU per request does not grow with threads); the report counts its tokio threads.
 #
 # Ports, all on 127.0.0.1: MOCK_PORT 19011 (emulator), NGINX_PORT 19012, GATEWAY_PORT 19013.
 # Each N restarts the three servers (the emulator's runtime is sized from its own mask too).
@@ -66,7 +66,7 @@ RAW="$OUT_DIR/$LANE_NAME/raw"
 mkdir -p "$RAW"
 rm -f "$RAW"/*
 WORKERS_KEY="$(gateway_workers_key)"
-CMDLINE="DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY TELEMETRY=$TELEMETRY bench/scale.sh ${CORES[*]}"
+CMDLINE="${GATEWAY_WORKERS:+GATEWAY_WORKERS=$GATEWAY_WORKERS }DURATION=$DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY TELEMETRY=$TELEMETRY bench/scale.sh ${CORES[*]}"
 
 mode_script() { if [ "$1" = stream ]; then echo "$BENCH_DIR/post-stream.lua"; else echo "$BENCH_DIR/post.lua"; fi; }
 URL_PATH=/v1/chat/completions
@@ -107,7 +107,7 @@ for n in "${CORES[@]}"; do
     NGINX_PID="$NGINX_STARTED_PID"
     NGINX_ALL="${NGINX_STARTED_PIDS[*]}"
     server_extra=""
-    [ -z "$WORKERS_KEY" ] || server_extra=", $WORKERS_KEY: $n"
+    [ -z "$WORKERS_KEY" ] || server_extra=", $WORKERS_KEY: ${GATEWAY_WORKERS:-$n}"
     {
         echo "server: { listen: \"$HOST:$GATEWAY_PORT\"$server_extra }"
         telemetry_yaml "gateway-$n"
@@ -132,7 +132,7 @@ EOF
     done
     gw_threads="$(threads_named "$GW_PID" tokio-rt-worker)"
     workers_note=""
-    [ -z "$WORKERS_KEY" ] || workers_note=", server.$WORKERS_KEY: $n"
+    [ -z "$WORKERS_KEY" ] || workers_note=", server.$WORKERS_KEY: ${GATEWAY_WORKERS:-$n}"
     THREADS_INFO[$n]="nginx: $((${#NGINX_STARTED_PIDS[@]} - 1)) worker processes; gateway: $gw_threads tokio worker threads (affinity $(taskset -cp "$GW_PID" | awk '{ print $NF }')$workers_note)"
     log "  ${THREADS_INFO[$n]}"
 
