@@ -4,10 +4,10 @@
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# `bench/run.sh telemetry|rss|scale|streams|storm` runs an extra lane (bench/<lane>.sh); the
+# `bench/run.sh telemetry|rss|scale|streams|storm|profile` runs an extra lane (bench/<lane>.sh); the
 # arguments after the lane name go to its script (e.g. `bench/run.sh scale 1 2`).
 case "${1:-}" in
-    telemetry | rss | scale | streams | storm) exec "$BENCH_DIR/$1.sh" "${@:2}" ;;
+    telemetry | rss | scale | streams | storm | profile) exec "$BENCH_DIR/$1.sh" "${@:2}" ;;
 esac
 ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 OUT_DIR="$BENCH_DIR/out"
