@@ -9,12 +9,9 @@
 //! and it is what lets [`OutputCounter`](crate::OutputCounter) count a stream
 //! while keeping only a short tail.
 
-use std::collections::HashSet;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
-use tiktoken_rs::CoreBPE;
-
+use crate::bpe::Bpe;
 use crate::method::{Encoding, Method};
 
 /// Pending text is counted once it reaches this size and has a cut point.
@@ -23,10 +20,10 @@ pub(crate) const FLUSH_AT: usize = 1024;
 /// a clean cut point (off by about one token at most).
 pub(crate) const MAX_CHUNK: usize = 4096;
 
-static O200K: OnceLock<Option<CoreBPE>> = OnceLock::new();
-static CL100K: OnceLock<Option<CoreBPE>> = OnceLock::new();
+static O200K: OnceLock<Option<Bpe>> = OnceLock::new();
+static CL100K: OnceLock<Option<Bpe>> = OnceLock::new();
 
-fn cell(encoding: Encoding) -> &'static OnceLock<Option<CoreBPE>> {
+fn cell(encoding: Encoding) -> &'static OnceLock<Option<Bpe>> {
     match encoding {
         Encoding::O200kBase => &O200K,
         Encoding::Cl100kBase => &CL100K,
@@ -35,21 +32,8 @@ fn cell(encoding: Encoding) -> &'static OnceLock<Option<CoreBPE>> {
 
 /// The table for `encoding`, loaded on first use; `None` if it failed to
 /// load (then callers use the heuristic).
-pub(crate) fn table(encoding: Encoding) -> Option<&'static CoreBPE> {
-    cell(encoding)
-        .get_or_init(|| {
-            // The loader parses tables compiled into the binary and unwraps
-            // internally; a panic there must not take a request down with it.
-            let loaded = catch_unwind(|| match encoding {
-                Encoding::O200kBase => tiktoken_rs::o200k_base(),
-                Encoding::Cl100kBase => tiktoken_rs::cl100k_base(),
-            });
-            match loaded {
-                Ok(Ok(bpe)) => Some(bpe),
-                _ => None,
-            }
-        })
-        .as_ref()
+pub(crate) fn table(encoding: Encoding) -> Option<&'static Bpe> {
+    cell(encoding).get_or_init(|| Bpe::load(encoding)).as_ref()
 }
 
 /// Whether the table for `encoding` is in memory (never blocks or loads).
@@ -60,7 +44,7 @@ pub(crate) fn is_loaded(encoding: Encoding) -> bool {
 /// What a counter counts with.
 #[derive(Clone, Copy)]
 pub(crate) enum Engine {
-    Bpe(&'static CoreBPE),
+    Bpe(&'static Bpe),
     Heuristic,
 }
 
@@ -96,22 +80,18 @@ impl Engine {
 }
 
 /// Tokens of one chunk, special-token text (`<|endoftext|>`) counted as
-/// ordinary text, as OpenAI does for user content.
-pub(crate) fn bpe_count(bpe: &CoreBPE, text: &str) -> u64 {
+/// ordinary text, as OpenAI does for user content. If the pre-tokenizer
+/// regex gives up on the chunk (its backtracking limit), the chunk is
+/// counted with the heuristic.
+pub(crate) fn bpe_count(bpe: &Bpe, text: &str) -> u64 {
     if text.is_empty() {
         return 0;
     }
-    // `encode` reports regex failures as errors, where `encode_ordinary`
-    // would unwrap them; the unwind guard covers anything else.
-    let none: HashSet<&str> = HashSet::new();
-    match catch_unwind(AssertUnwindSafe(|| bpe.encode(text, &none))) {
-        Ok(Ok((tokens, _))) => tokens.len() as u64,
-        _ => {
-            let mut h = Heuristic::default();
-            h.push(text);
-            h.tokens()
-        }
-    }
+    bpe.count(text).unwrap_or_else(|| {
+        let mut h = Heuristic::default();
+        h.push(text);
+        h.tokens()
+    })
 }
 
 /// Cuts a stream of text into chunks that can be tokenized separately.

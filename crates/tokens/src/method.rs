@@ -1,7 +1,7 @@
 //! Which way a model's tokens are counted.
 
-/// A BPE encoding shipped with `tiktoken-rs` (the tables are compiled into
-/// the binary; nothing is downloaded).
+/// A tiktoken BPE encoding (the tables are compiled into the binary;
+/// nothing is downloaded).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Encoding {
     /// GPT-4o, GPT-4.1, GPT-4.5, GPT-5, o-series, gpt-oss.

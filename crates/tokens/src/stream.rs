@@ -1,5 +1,6 @@
 //! Counting output tokens as a stream goes by.
 
+use crate::bpe::Bpe;
 use crate::engine::{Engine, Heuristic, Segmenter, bpe_count};
 use crate::method::{Method, method_for};
 
@@ -20,7 +21,7 @@ pub struct OutputCounter {
 }
 
 enum EngineState {
-    Bpe(&'static tiktoken_rs::CoreBPE, Segmenter),
+    Bpe(&'static Bpe, Segmenter),
     Heuristic(Heuristic),
 }
 
@@ -58,7 +59,7 @@ impl OutputCounter {
         let total = &mut self.total;
         match &mut self.engine {
             EngineState::Bpe(bpe, seg) => {
-                let bpe: &tiktoken_rs::CoreBPE = bpe;
+                let bpe: &Bpe = bpe;
                 seg.push(s, |chunk| {
                     *total = total.saturating_add(bpe_count(bpe, chunk))
                 });

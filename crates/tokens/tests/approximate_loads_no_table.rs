@@ -1,5 +1,5 @@
 //! Counting for a model outside the OpenAI families must not load a BPE
-//! table (50 MB and 0.4 s for `o200k_base`).
+//! table (7 MB of memory for `o200k_base`).
 //!
 //! This file holds one test on purpose: the tables are per process, and
 //! tests in one file run on threads of one process, so another test here
