@@ -49,6 +49,7 @@ mod wire;
 pub use request::{decode_request, encode_request};
 pub use response::{decode_error, decode_response, encode_error, encode_response};
 pub use stream::{StreamDecoder, StreamEncoder};
+pub(crate) use wire::format_rfc3339;
 
 #[cfg(test)]
 mod tests;
