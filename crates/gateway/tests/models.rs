@@ -291,3 +291,45 @@ server: {{ modelsRefreshInterval: 300ms }}
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetched_lists_survive_a_reload() {
+    let emu = default_emulator().await;
+    let dir = TempDir::new("models");
+    let path = dir.file();
+    let text = |extra_route: &str| {
+        format!(
+            r#"
+server: {{ listen: "127.0.0.1:0" }}
+log: {{ access: "off" }}
+providers:
+  - {{ id: mock, type: generic, baseUrl: "http://{0}", apiTokens: ["sk-mock-000000001"] }}
+routes:
+  - {{ name: mock, models: ["mock-*"], provider: mock }}
+{extra_route}
+"#,
+            emu.addr
+        )
+    };
+    std::fs::write(&path, text("")).unwrap();
+    let gw = gateway_from_file(&path).await;
+    let ids =
+        |r: Reply| -> Vec<String> { ids_and_owners(&r.json()).into_iter().map(|x| x.0).collect() };
+    assert_eq!(
+        ids(send(gw.addr, "GET", "/v1/models", "", &[]).await),
+        ["mock-small", "mock-large"]
+    );
+    assert_eq!(models_fetches(&emu).len(), 1);
+    // A reload adds a route to the same provider: its list is still
+    // cached (a service of the runtime, not of the snapshot).
+    replace(
+        &path,
+        &text("  - { name: qwen, models: [\"qwen-*\"], provider: mock }"),
+    );
+    wait_serves(gw.addr, "qwen-plus", "the reloaded routes").await;
+    assert_eq!(
+        ids(send(gw.addr, "GET", "/v1/models", "", &[]).await),
+        ["mock-small", "mock-large", "qwen-plus", "qwen-flash"]
+    );
+    assert_eq!(models_fetches(&emu).len(), 1, "not fetched again");
+}
