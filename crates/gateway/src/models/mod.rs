@@ -12,7 +12,7 @@
 
 mod directory;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -105,13 +105,14 @@ pub async fn reachable(rt: &Runtime, snap: &Snapshot, who: Option<&Consumer>) ->
     let created = rt.shared.models.started();
 
     let mut out: Vec<ModelEntry> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for (globs, target) in usable {
         let up = &target.upstream;
         let matches = |m: &str| globs.is_empty() || globs.iter().any(|g| g.matches(m));
         // Only where this route is the one that serves `m`.
         let served_here = |m: &str| routes.find(m).is_some_and(|t| std::ptr::eq(t, target));
-        let add = |m: &str, listed: Option<&Listed>, out: &mut Vec<ModelEntry>| {
-            if who.is_some_and(|c| !c.allows_model(m)) || out.iter().any(|e| e.id == m) {
+        let mut add = |m: &str, listed: Option<&Listed>, out: &mut Vec<ModelEntry>| {
+            if who.is_some_and(|c| !c.allows_model(m)) || !seen.insert(m.to_string()) {
                 return;
             }
             out.push(ModelEntry {
