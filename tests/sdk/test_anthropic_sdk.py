@@ -49,6 +49,25 @@ def test_chat(anthropic_client, upstream, model):
 
 
 @pytest.mark.parametrize("model", MODELS)
+def test_mid_conversation_system_message(anthropic_client, upstream, model):
+    """Claude Code 2.1's shape: a system message after the user's turn, with
+    the `mid-conversation-system` beta; every provider dialect answers."""
+    msg = anthropic_client.messages.create(
+        model=model,
+        max_tokens=64,
+        system="You are terse.",
+        messages=[
+            {"role": "user", "content": "Say hello to the SDK test."},
+            {"role": "system", "content": [{"type": "text", "text": "Reminder: the cwd is /src."}]},
+        ],
+        extra_headers={"anthropic-beta": "mid-conversation-system-2026-04-07"},
+    )
+    assert msg.type == "message"
+    assert "Say hello" in _text(msg), msg
+    upstream.assert_dialect(model, count=1)
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_chat_stream(anthropic_client, upstream, model):
     pieces, event_types = [], []
     with anthropic_client.messages.stream(

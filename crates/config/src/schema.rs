@@ -223,6 +223,14 @@ pub struct ServerConfig {
     /// on (its CPU affinity). Read at start.
     #[serde(default)]
     pub workers: Option<usize>,
+    /// How long a provider's own model list (its `/models`), fetched for
+    /// `GET /v1/models`, is kept before it is fetched again.
+    #[serde(default = "default_models_refresh", deserialize_with = "de::duration")]
+    pub models_refresh_interval: Duration,
+}
+
+fn default_models_refresh() -> Duration {
+    Duration::from_secs(600)
 }
 
 fn default_grace() -> Duration {
@@ -257,6 +265,7 @@ impl Default for ServerConfig {
             body_read_timeout: default_body_read(),
             max_connections: default_max_connections(),
             workers: None,
+            models_refresh_interval: default_models_refresh(),
         }
     }
 }

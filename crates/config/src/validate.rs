@@ -98,6 +98,12 @@ impl Config {
                 "must be greater than 0, e.g. 60s".into(),
             );
         }
+        if self.server.models_refresh_interval.is_zero() {
+            add(
+                "server.modelsRefreshInterval".into(),
+                "must be greater than 0, e.g. 10m".into(),
+            );
+        }
         if let Some(admin) = &self.admin {
             match admin.listen.parse::<SocketAddr>() {
                 Err(e) => add(
@@ -541,6 +547,20 @@ routes:
         assert_eq!(c.providers[0].model_mapping[2].0, "~^o(\\d)$");
         assert_eq!(c.providers[0].first_byte_deadline().as_secs(), 30);
         assert_eq!(c.server.max_body_bytes, 1024);
+        assert_eq!(
+            c.server.models_refresh_interval,
+            std::time::Duration::from_secs(600),
+            "default modelsRefreshInterval"
+        );
+        let c = Config::from_yaml("server: { modelsRefreshInterval: 30s }\nproviders: [{ id: a, type: openai, apiTokens: [k] }]\n", "t.yaml").unwrap();
+        assert_eq!(c.server.models_refresh_interval.as_secs(), 30);
+        let e = Config::from_yaml("server: { modelsRefreshInterval: 0 }\nproviders: [{ id: a, type: openai, apiTokens: [k] }]\n", "t.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("server.modelsRefreshInterval: must be greater than 0"),
+            "{e}"
+        );
     }
 
     #[test]

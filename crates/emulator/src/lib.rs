@@ -18,7 +18,7 @@
 //! | `/chat/completions` | POST   | `chat.completion` or SSE `chat.completion.chunk`s    |
 //! | `/completions`      | POST   | `text_completion` (legacy), streamed or not         |
 //! | `/embeddings`       | POST   | `list` of `embedding` (8 deterministic floats each) |
-//! | `/models`           | GET    | `list` of `model`                                    |
+//! | `/models`           | GET    | `list` of `model` (`gpt-4o-mini`, ..., `qwen-plus`, `qwen-flash`, `mock-small`, `mock-large`) |
 //!
 //! Azure paths (`.../deployments/{deployment}/...`) require the `api-version`
 //! query parameter (400 otherwise) and use the deployment name as the model

@@ -921,6 +921,12 @@ pub(crate) const MODELS: &[&str] = &[
     "o3-mini",
     "gpt-3.5-turbo-instruct",
     "text-embedding-3-small",
+    // For routes by pattern (`qwen-*`, `mock-*`): listed by the gateway's
+    // `GET /v1/models` only through the provider's own list.
+    "qwen-plus",
+    "qwen-flash",
+    "mock-small",
+    "mock-large",
 ];
 
 pub(crate) fn models_body() -> Bytes {

@@ -624,6 +624,7 @@ async fn embeddings_and_models() {
         })
         .collect();
     assert!(ids.contains(&"gpt-4o-mini"));
+    assert!(ids.contains(&"qwen-plus") && ids.contains(&"mock-small"));
 }
 
 #[tokio::test]

@@ -60,9 +60,19 @@ pub enum GatewayError {
         retry_after: Duration,
     },
     #[error(
-        "No handler for {method} {path}. This gateway serves POST /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/messages, POST /v1beta/models/{{model}}:generateContent (and :streamGenerateContent?alt=sse), and GET /v1/models."
+        "No handler for {method} {path}. {}",
+        crate::pipeline::endpoint::served_sentence()
     )]
     UnknownEndpoint { method: String, path: String },
+    #[error(
+        "{path} is {api}, which this gateway does not serve. {}",
+        crate::pipeline::endpoint::served_sentence()
+    )]
+    NotServed { path: String, api: &'static str },
+    #[error(
+        "The model `{model}` does not exist or is not available to this key. GET /v1/models lists the models you can use."
+    )]
+    ModelNotFound { model: String },
     #[error("{path} does not accept {method}; use {allowed}.")]
     MethodNotAllowed {
         method: String,
@@ -155,7 +165,8 @@ impl GatewayError {
             }
             BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             BodyReadTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            NoRoute { .. } | UnknownEndpoint { .. } => StatusCode::NOT_FOUND,
+            NoRoute { .. } | UnknownEndpoint { .. } | ModelNotFound { .. } => StatusCode::NOT_FOUND,
+            NotServed { .. } => StatusCode::NOT_IMPLEMENTED,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             UpstreamConnect { .. } | UpstreamBroken { .. } => StatusCode::BAD_GATEWAY,
             UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -186,6 +197,8 @@ impl GatewayError {
             NoRoute { .. } => (ErrorKind::InvalidRequest, "model_not_found", Some("model")),
             UnsupportedApi { .. } => (ErrorKind::InvalidRequest, "unsupported_api", None),
             UnknownEndpoint { .. } => (ErrorKind::InvalidRequest, "unknown_url", None),
+            NotServed { .. } => (ErrorKind::InvalidRequest, "unsupported_api", None),
+            ModelNotFound { .. } => (ErrorKind::InvalidRequest, "model_not_found", Some("model")),
             MethodNotAllowed { .. } => (ErrorKind::InvalidRequest, "method_not_allowed", None),
             UpstreamConnect { .. } => (ErrorKind::Upstream, "upstream_unreachable", None),
             UpstreamBroken { .. } => (ErrorKind::Upstream, "upstream_error", None),

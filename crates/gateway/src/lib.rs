@@ -11,6 +11,8 @@
 //! - [`runtime`]: shared services plus the swapped configuration snapshot,
 //!   and reloads.
 //! - [`telemetry`]: what each request did, accounted when it ends.
+//! - [`models`]: `GET /v1/models`, with each provider's own list fetched
+//!   in the background.
 
 pub mod admin;
 pub mod body;
@@ -18,6 +20,7 @@ pub mod error;
 pub mod health_check;
 pub mod health_sync;
 pub mod mask;
+pub mod models;
 pub mod pipeline;
 pub mod relay;
 pub mod runtime;

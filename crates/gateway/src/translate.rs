@@ -158,6 +158,12 @@ pub fn stream_encoder(client: Dialect, include_usage: bool) -> Box<dyn StreamEnc
     }
 }
 
+/// The encoder for a Gemini client streaming without `alt=sse`: one JSON
+/// array, element by element.
+pub fn gemini_array_encoder() -> Box<dyn StreamEncode> {
+    Box::new(gemini::StreamEncoder::json_array())
+}
+
 /// The content type of a provider's stream.
 pub fn stream_content_type(target: Dialect) -> &'static str {
     match target {

@@ -194,10 +194,64 @@ async fn each_consumer_lists_only_its_models_and_is_counted() {
         v.sort();
         v
     };
+    // Mapping keys, and the provider's own models (the emulator's list)
+    // behind the routes each may use, within its `models` globs.
     let a = send(gw.addr, "GET", "/v1/models", "", &[("x-api-key", KEY_A)]).await;
-    assert_eq!(models(a), ["gpt-4o", "qwen-max"]);
+    assert_eq!(
+        models(a),
+        [
+            "gpt-3.5-turbo-instruct",
+            "gpt-4.1",
+            "gpt-4.1-mini",
+            "gpt-4o",
+            "gpt-4o-mini",
+            "qwen-flash",
+            "qwen-max",
+            "qwen-plus"
+        ]
+    );
+    // team-b may not use route `qwen`: none of its models, even those the
+    // catch-all route would match.
     let b = send(gw.addr, "GET", "/v1/models", "", &[("x-api-key", KEY_B)]).await;
-    assert_eq!(models(b), ["claude-x", "gpt-4o"]);
+    assert_eq!(
+        models(b),
+        [
+            "claude-x",
+            "gpt-3.5-turbo-instruct",
+            "gpt-4.1",
+            "gpt-4.1-mini",
+            "gpt-4o",
+            "gpt-4o-mini",
+            "mock-large",
+            "mock-small",
+            "o3-mini",
+            "text-embedding-3-small"
+        ]
+    );
+    let r = send(
+        gw.addr,
+        "GET",
+        "/v1/models/qwen-plus",
+        "",
+        &[("x-api-key", KEY_B)],
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = send(
+        gw.addr,
+        "GET",
+        "/v1/models/qwen-plus",
+        "",
+        &[("x-api-key", KEY_A)],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        send(gw.addr, "GET", "/v1/models/qwen-plus", "", &[])
+            .await
+            .status,
+        401
+    );
     let none = send(gw.addr, "GET", "/v1/models", "", &[]).await;
     assert_eq!(none.status, 401);
 

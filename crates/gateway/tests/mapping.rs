@@ -90,5 +90,15 @@ routes:
         .iter()
         .map(|m| m["id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ids, ["qwen-max", "deepseek-chat", "qwen-turbo"]);
+    // With the qwen provider's own models (the emulator's) behind `qwen-*`.
+    assert_eq!(
+        ids,
+        [
+            "qwen-max",
+            "qwen-plus",
+            "qwen-flash",
+            "deepseek-chat",
+            "qwen-turbo"
+        ]
+    );
 }

@@ -67,6 +67,50 @@ pub enum Role {
     /// Results of tool calls. Dialects that carry tool results inside user
     /// messages (Anthropic, Gemini, Bedrock) map them to and from this.
     Tool,
+    /// A system instruction in the middle of the conversation (Anthropic's
+    /// `{"role": "system"}` message, sent by Claude Code with the
+    /// `mid-conversation-system` beta). Its text parts apply from where it
+    /// stands. Targets with no such role fold it into
+    /// [`ChatRequest::system`] ([`ChatRequest::fold_system_messages`]).
+    System,
+}
+
+impl ChatRequest {
+    /// This request with every [`Role::System`] message moved to the end of
+    /// [`ChatRequest::system`], in order (its text parts joined by a blank
+    /// line), for targets whose wire format has system instructions only
+    /// at the top (Anthropic without the beta, Gemini, Bedrock). Folding
+    /// keeps the instruction's authority and leaves the user/assistant
+    /// turns as they were (no role alternation broken, an assistant
+    /// prefill still last); only its position is lost. Borrowed when
+    /// there is nothing to fold.
+    pub fn fold_system_messages(&self) -> std::borrow::Cow<'_, ChatRequest> {
+        if !self.messages.iter().any(|m| m.role == Role::System) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut out = self.clone();
+        let mut messages = Vec::with_capacity(out.messages.len());
+        for m in std::mem::take(&mut out.messages) {
+            if m.role != Role::System {
+                messages.push(m);
+                continue;
+            }
+            let text = m
+                .content
+                .iter()
+                .filter_map(|p| match p {
+                    Part::Text { text } if !text.is_empty() => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("\n\n");
+            if !text.is_empty() {
+                out.system.push(text);
+            }
+        }
+        out.messages = messages;
+        std::borrow::Cow::Owned(out)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,8 @@
 //!   they do not change.
 //! - [`error`]: the OpenAI error body every gateway-made error uses.
 //! - [`usage`]: token usage carried by responses and stream chunks.
+//! - [`models`]: model lists in OpenAI's and Anthropic's shapes, and a
+//!   provider's own `/models` answer.
 
 pub mod anthropic;
 pub mod bedrock;
@@ -17,6 +19,7 @@ pub mod canonical;
 pub mod dialect;
 pub mod error;
 pub mod gemini;
+pub mod models;
 pub mod openai;
 pub mod request;
 pub mod sse;

@@ -8,11 +8,13 @@
 
 mod catalog;
 mod endpoint;
+mod known_models;
 mod mask;
 mod sigv4;
 pub mod vertex_auth;
 
 pub use catalog::{Api, AuthScheme, CATALOG, Dialect, ProviderKind, lookup, type_names};
 pub use endpoint::{Endpoint, EndpointError, EndpointOptions, Scheme};
+pub use known_models::catalog_models;
 pub use mask::mask_credential;
 pub use sigv4::{SigV4, SignedHeaders, percent_decode};

@@ -8,7 +8,118 @@ use crate::upstream::headers::Forwarded;
 pub enum Endpoint {
     Model(Ingress),
     Models,
+    /// `GET /v1/models/{id}`: the id, percent-decoded.
+    ModelInfo(String),
     Health,
+    /// `/`: `HEAD` (Claude Code's warm-up) and `GET` (what this is).
+    Root,
+    /// A known API this gateway does not serve (501): its name.
+    NotServed(&'static str),
+}
+
+/// One endpoint the gateway serves.
+pub struct Served {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// The client dialect, for grouping in messages.
+    pub dialect: &'static str,
+}
+
+const fn served(method: &'static str, path: &'static str, dialect: &'static str) -> Served {
+    Served {
+        method,
+        path,
+        dialect,
+    }
+}
+
+/// Every endpoint served, in every dialect: the one list the 404 and 501
+/// messages and `GET /` print. A new endpoint gets a row here as well as
+/// its arm in [`endpoint_for`].
+pub static SERVED: &[Served] = &[
+    served("POST", "/v1/chat/completions", "OpenAI"),
+    served("POST", "/v1/completions", "OpenAI"),
+    served("POST", "/v1/embeddings", "OpenAI"),
+    served("GET", "/v1/models", "OpenAI or Anthropic"),
+    served("GET", "/v1/models/{model}", "OpenAI or Anthropic"),
+    served("POST", "/v1/messages", "Anthropic"),
+    served("POST", "/v1beta/models/{model}:generateContent", "Gemini"),
+    served(
+        "POST",
+        "/v1beta/models/{model}:streamGenerateContent[?alt=sse]",
+        "Gemini",
+    ),
+    served("GET", "/health", "gateway"),
+];
+
+/// APIs clients know that this gateway does not serve: a request under
+/// one of these paths (after the optional `/v1`) is a 501
+/// `unsupported_api`, not a 404.
+pub static NOT_SERVED: &[(&str, &str)] = &[
+    (
+        "/realtime",
+        "the OpenAI Realtime API (WebSocket and WebRTC sessions)",
+    ),
+    ("/assistants", "the OpenAI Assistants API"),
+    ("/threads", "the OpenAI Assistants API (threads and runs)"),
+    ("/vector_stores", "OpenAI vector stores"),
+    ("/fine_tuning", "OpenAI fine-tuning"),
+    ("/fine-tunes", "OpenAI fine-tuning (legacy)"),
+    ("/evals", "OpenAI evals"),
+    ("/uploads", "OpenAI uploads"),
+    ("/containers", "OpenAI containers"),
+    ("/conversations", "the OpenAI Conversations API"),
+    ("/chatkit", "OpenAI ChatKit"),
+    ("/organization", "the OpenAI administration API"),
+    ("/videos", "OpenAI video generation"),
+    ("/messages/batches", "Anthropic message batches"),
+    ("/skills", "Anthropic skills"),
+];
+
+/// Gemini model methods not served (`models/{model}:{method}`).
+static GEMINI_NOT_SERVED: &[(&str, &str)] = &[
+    ("countTokens", "Gemini token counting (`:countTokens`)"),
+    ("embedContent", "Gemini embeddings (`:embedContent`)"),
+    (
+        "batchEmbedContents",
+        "Gemini embeddings (`:batchEmbedContents`)",
+    ),
+    ("predict", "Vertex AI `:predict`"),
+];
+
+/// The served endpoints as one sentence, grouped by dialect.
+pub fn served_sentence() -> String {
+    let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+    for s in SERVED {
+        let line = format!("{} {}", s.method, s.path);
+        match groups.iter_mut().find(|(d, _)| *d == s.dialect) {
+            Some((_, v)) => v.push(line),
+            None => groups.push((s.dialect, vec![line])),
+        }
+    }
+    let parts: Vec<String> = groups
+        .into_iter()
+        .map(|(d, v)| format!("{} ({d})", v.join(", ")))
+        .collect();
+    format!(
+        "This gateway serves {}. The /v1 prefix is optional on OpenAI paths.",
+        parts.join("; ")
+    )
+}
+
+/// What `GET /` says.
+pub fn root_body() -> bytes::Bytes {
+    let endpoints: Vec<String> = SERVED
+        .iter()
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    let body = serde_json::json!({
+        "service": "switchyard",
+        "description": "AI gateway: OpenAI, Anthropic and Gemini clients in front of many providers",
+        "version": env!("CARGO_PKG_VERSION"),
+        "endpoints": endpoints,
+    });
+    bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
 }
 
 /// Where a request came in: its dialect and API, and for Gemini the model
@@ -19,6 +130,9 @@ pub struct Ingress {
     pub api: Api,
     pub path_model: Option<String>,
     pub path_stream: bool,
+    /// Gemini `:streamGenerateContent` without `alt=sse`: the answer is
+    /// one JSON array, written element by element.
+    pub json_array: bool,
     /// What goes on to the provider from the client's headers.
     pub forwarded: Forwarded,
 }
@@ -30,6 +144,7 @@ impl Ingress {
             api,
             path_model: None,
             path_stream: false,
+            json_array: false,
             forwarded: Forwarded::default(),
         }
     }
@@ -98,10 +213,40 @@ pub fn endpoint_for(path: &str) -> Option<Endpoint> {
         "/completions" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::Completions)),
         "/embeddings" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::Embeddings)),
         "/messages" => Endpoint::Model(Ingress::new(Dialect::Anthropic, Api::ChatCompletions)),
-        "/models" => Endpoint::Models,
+        "/models" | "/models/" => Endpoint::Models,
         _ if path == "/health" || path == "/healthz" => Endpoint::Health,
-        _ => return None,
+        _ if path == "/" => Endpoint::Root,
+        _ => {
+            if let Some(name) = not_served(path, p) {
+                return Some(Endpoint::NotServed(name));
+            }
+            // Ids may hold `/` (`meta-llama/...`) and `:` (Bedrock's `...-v1:0`).
+            let id = p.strip_prefix("/models/").filter(|id| !id.is_empty())?;
+            return percent_decode(id).map(Endpoint::ModelInfo);
+        }
     })
+}
+
+/// The name of the known API at `path` (`p`: without `/v1`), if it is one
+/// this gateway does not serve.
+fn not_served(path: &str, p: &str) -> Option<&'static str> {
+    if let Some((_, method)) = path
+        .strip_prefix("/v1beta/models/")
+        .or_else(|| path.strip_prefix("/v1/models/"))
+        .and_then(|rest| rest.rsplit_once(':'))
+    {
+        return GEMINI_NOT_SERVED
+            .iter()
+            .find(|(m, _)| *m == method)
+            .map(|(_, name)| *name);
+    }
+    NOT_SERVED
+        .iter()
+        .find(|(prefix, _)| {
+            p.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+        .map(|(_, name)| *name)
 }
 
 pub static X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
@@ -128,4 +273,70 @@ pub fn request_id(headers: &http::HeaderMap) -> HeaderValue {
         };
     }
     HeaderValue::from_bytes(&buf).unwrap_or_else(|_| HeaderValue::from_static("sy-0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(path: &str) -> &'static str {
+        match endpoint_for(path) {
+            None => "none",
+            Some(Endpoint::Model(i)) => match i.dialect {
+                Dialect::Gemini => "gemini",
+                Dialect::Anthropic => "messages",
+                _ => i.api.name(),
+            },
+            Some(Endpoint::Models) => "models",
+            Some(Endpoint::ModelInfo(_)) => "model",
+            Some(Endpoint::Health) => "health",
+            Some(Endpoint::Root) => "root",
+            Some(Endpoint::NotServed(_)) => "501",
+        }
+    }
+
+    #[test]
+    fn paths() {
+        for (path, want) in [
+            ("/v1/chat/completions", "chat.completions"),
+            ("/chat/completions", "chat.completions"),
+            ("/v1/messages", "messages"),
+            ("/v1/models", "models"),
+            ("/models", "models"),
+            ("/v1/models/gpt-4o", "model"),
+            ("/v1/models/meta-llama/Llama-3-8b", "model"),
+            ("/models/anthropic.claude-3-5-haiku-20241022-v1:0", "model"),
+            ("/v1beta/models/gemini-2.5-flash:generateContent", "gemini"),
+            (
+                "/v1/models/gemini-2.5-flash:streamGenerateContent",
+                "gemini",
+            ),
+            ("/v1beta/models/gemini-2.5-flash:countTokens", "501"),
+            ("/v1/realtime", "501"),
+            ("/v1/realtime/sessions", "501"),
+            ("/v1/assistants/asst_1", "501"),
+            ("/threads", "501"),
+            ("/v1/fine_tuning/jobs", "501"),
+            ("/v1/messages/batches", "501"),
+            ("/v1/realtimex", "none"),
+            ("/v2/whatever", "none"),
+            ("/", "root"),
+            ("/health", "health"),
+        ] {
+            assert_eq!(name(path), want, "{path}");
+        }
+        match endpoint_for("/v1/models/a%2Fb") {
+            Some(Endpoint::ModelInfo(id)) => assert_eq!(id, "a/b"),
+            _ => panic!("a model id"),
+        }
+    }
+
+    #[test]
+    fn the_sentence_names_every_served_endpoint() {
+        let s = served_sentence();
+        for e in SERVED {
+            assert!(s.contains(e.path), "{s}");
+        }
+        assert!(s.contains("(Anthropic)") && s.contains("(Gemini)"), "{s}");
+    }
 }

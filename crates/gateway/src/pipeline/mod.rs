@@ -35,7 +35,6 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response};
 use hyper::body::Incoming;
 use switchyard_limits::RateHeaders;
-use switchyard_protocol::RequestError;
 use switchyard_providers::Dialect;
 
 use crate::body::{APPLICATION_JSON, GatewayBody};
@@ -80,6 +79,12 @@ pub async fn handle(
     let endpoint = endpoint::endpoint_for(req.uri().path());
     let dialect = match &endpoint {
         Some(Endpoint::Model(i)) => i.dialect,
+        // An Anthropic SDK gets Anthropic's list shape (and errors).
+        Some(Endpoint::Models | Endpoint::ModelInfo(_))
+            if crate::models::wants_anthropic(req.headers()) =>
+        {
+            Dialect::Anthropic
+        }
         _ => Dialect::OpenAi,
     };
     let id = endpoint::request_id(req.headers());
@@ -100,7 +105,7 @@ pub async fn handle(
         peer,
         rate_headers: None,
         admission: None,
-        accounted: !matches!(endpoint, Some(Endpoint::Health)),
+        accounted: !matches!(endpoint, Some(Endpoint::Health | Endpoint::Root)),
     };
     let result = serve(&rt, &snap, &mut ctx, endpoint, req).await;
     Ok(finish::respond(&rt, ctx, result))
@@ -132,16 +137,41 @@ async fn serve(
             }
             Ok(json_response(Bytes::from_static(b"{\"status\":\"ok\"}")))
         }
+        Endpoint::Root => {
+            // `HEAD /` is Claude Code's warm-up; `GET /` says what this is.
+            if method != Method::GET && method != Method::HEAD {
+                return Err(not_allowed("GET"));
+            }
+            Ok(json_response(endpoint::root_body()))
+        }
+        Endpoint::NotServed(api) => Err(GatewayError::NotServed {
+            path: req.uri().path().to_string(),
+            api,
+        }),
         Endpoint::Models => {
             if method != Method::GET {
                 return Err(not_allowed("GET"));
             }
             identify::identify(ctx, &snap.auth, req.headers(), req.uri().query())?;
             // Only what the caller may use.
-            let body = match &ctx.consumer {
-                Some(c) => c.models_body.clone(),
-                None => snap.models_body.clone(),
-            };
+            let body = crate::models::list_body(
+                rt,
+                snap,
+                ctx.consumer.as_deref(),
+                ctx.dialect,
+                req.uri().query(),
+            )
+            .await;
+            Ok(json_response(body))
+        }
+        Endpoint::ModelInfo(id) => {
+            if method != Method::GET {
+                return Err(not_allowed("GET"));
+            }
+            identify::identify(ctx, &snap.auth, req.headers(), req.uri().query())?;
+            let body =
+                crate::models::model_body(rt, snap, ctx.consumer.as_deref(), ctx.dialect, &id)
+                    .await?;
             Ok(json_response(body))
         }
         Endpoint::Model(ingress) => {
@@ -168,12 +198,8 @@ async fn model_request(
         .uri()
         .query()
         .is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
-    if ingress.dialect == Dialect::Gemini && ingress.path_stream && !sse {
-        return Err(GatewayError::BadRequest(RequestError::InvalidField {
-            field: "alt",
-            expected: "`sse`: this gateway streams Gemini answers as server-sent events; call :streamGenerateContent?alt=sse (as the Google SDKs do)",
-        }));
-    }
+    // Without `alt=sse`, Gemini streams one JSON array, element by element.
+    ingress.json_array = ingress.dialect == Dialect::Gemini && ingress.path_stream && !sse;
     ingress.forwarded = Forwarded::capture(
         req.headers(),
         ctx.id.clone(),

@@ -1,10 +1,9 @@
 //! Consumers compiled for the request path: keys held only as SHA-256
-//! digests, allowed model globs, and each consumer's own model list.
+//! digests and allowed model globs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::HeaderName;
 use switchyard_config::Config;
 use switchyard_routing::Glob;
@@ -18,8 +17,6 @@ pub struct Consumer {
     pub name: Arc<str>,
     /// Requested models it may use; `None`: all.
     pub models: Option<Vec<Glob>>,
-    /// Its `GET /v1/models`: only what it may use.
-    pub models_body: Bytes,
     /// Its own rate limits, over all its keys.
     pub limits: Option<ConsumerLimits>,
     /// Its spend cap per period.
@@ -76,24 +73,18 @@ impl Auth {
         self.by_digest.values().find(|c| &*c.name == name)
     }
 
-    /// `list_models`: a consumer's `GET /v1/models` body.
-    pub fn build(
-        cfg: &Config,
-        list_models: impl Fn(&Consumer) -> Bytes,
-    ) -> Result<Auth, BuildError> {
+    pub fn build(cfg: &Config) -> Result<Auth, BuildError> {
         let mut by_digest = HashMap::new();
         for c in &cfg.consumers {
-            let mut consumer = Consumer {
+            let consumer = Consumer {
                 name: Arc::from(c.name.as_str()),
                 models: c
                     .models
                     .as_ref()
                     .map(|m| m.iter().map(|p| Glob::new(p)).collect()),
-                models_body: Bytes::new(),
                 limits: consumer_limits(&c.name, c),
                 budget: consumer_budget(&c.name, c),
             };
-            consumer.models_body = list_models(&consumer);
             let consumer = Arc::new(consumer);
             for (i, key) in c.keys.iter().enumerate() {
                 let d = match key.strip_prefix("sha256:") {

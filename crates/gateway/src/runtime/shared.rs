@@ -1,8 +1,8 @@
 //! What lives for the whole process and survives every reload: the HTTP
 //! client and its connection pools, telemetry (metrics registry, access
 //! log, traces), credential health, its sharing with other instances
-//! (`redis:`) and the health checker, and the drain signal of a graceful
-//! shutdown.
+//! (`redis:`) and the health checker, the providers' model lists, and the
+//! drain signal of a graceful shutdown.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -21,6 +21,7 @@ use switchyard_store::{Counters, RedisConn, RedisHealth};
 
 use super::BuildError;
 use crate::health_check::HealthChecker;
+use crate::models::ModelDirectory;
 use crate::server::Drain;
 use crate::telemetry::Telemetry;
 
@@ -51,6 +52,9 @@ pub struct Shared {
     /// Rate limits and budgets, counted on one timeline (Unix
     /// milliseconds) so instances sharing a store agree on every window.
     pub limiter: Arc<Limiter<Counters>>,
+    /// Providers' own model lists for `GET /v1/models`, fetched in the
+    /// background and kept across reloads.
+    pub models: ModelDirectory,
 }
 
 impl Shared {
@@ -67,6 +71,7 @@ impl Shared {
                 health_share.clone(),
             ),
             upstream: crate::upstream::UpstreamClient::new(client.clone()),
+            models: ModelDirectory::new(client.clone()),
             client,
             telemetry,
             health_store: Arc::new(MemoryHealthStore::default()),

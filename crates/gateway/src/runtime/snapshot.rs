@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use switchyard_config::Config;
 use switchyard_routing::{HealthStore, RouteTable, StatusSet};
 use switchyard_tokens::{Price, PriceTable};
@@ -60,8 +59,9 @@ pub struct Snapshot {
     pub max_connections: usize,
     pub shutdown_grace_period: Duration,
     pub watch_config: bool,
-    /// `GET /v1/models`, built once.
-    pub models_body: Bytes,
+    /// How long a provider's fetched model list is kept
+    /// (`server.modelsRefreshInterval`).
+    pub models_refresh: Duration,
     /// For 404 messages: what the routes can serve.
     pub served_summary: String,
     /// The config's version: a digest of its text (see `reload`).
@@ -142,8 +142,8 @@ impl Snapshot {
                 },
             );
         }
-        let (models_body, served_summary) = describe_models(&routes, None);
-        let auth = Auth::build(cfg, |c| describe_models(&routes, Some(c)).0)?;
+        let served_summary = describe_routes(&routes);
+        let auth = Auth::build(cfg)?;
         Ok(Snapshot {
             auth,
             rate_rules: RateRules::build(cfg)?,
@@ -158,7 +158,7 @@ impl Snapshot {
             max_connections: cfg.server.max_connections,
             shutdown_grace_period: cfg.server.shutdown_grace_period,
             watch_config: cfg.server.watch_config,
-            models_body,
+            models_refresh: cfg.server.models_refresh_interval,
             served_summary,
             version,
             prices: Arc::new(price_table(cfg)),
@@ -210,68 +210,32 @@ pub fn config_models(cfg: &Config) -> Vec<String> {
     out
 }
 
-/// The model list (literal route patterns and the exact mapping keys each
-/// route accepts) and a one-line summary of the routes for 404 messages.
-/// With `who`, only the routes and models that consumer may use.
-fn describe_models(routes: &RouteTable<RouteTarget>, who: Option<&Consumer>) -> (Bytes, String) {
-    let mut models: Vec<(String, Arc<str>)> = Vec::new();
-    let mut summary: Vec<String> = Vec::new();
-    let created = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    for (globs, target) in routes.iter() {
-        if who.is_some() && !target.allows(who) {
-            continue;
-        }
-        let mut add = |m: &str| {
-            // For a consumer: only models it may use, on the route that
-            // really serves them (the first that matches).
-            if let Some(c) = who
-                && (!c.allows_model(m) || !routes.find(m).is_some_and(|t| t.allows(Some(c))))
-            {
-                return;
-            }
-            if !models.iter().any(|(x, _)| x == m) {
-                models.push((m.to_string(), target.upstream.id.clone()));
-            }
-        };
-        for g in globs.iter().filter(|g| g.is_literal()) {
-            add(g.as_str());
-        }
-        let mut keys: Vec<&str> = target.upstream.mapper.exact_keys().collect();
-        keys.sort_unstable();
-        for k in keys {
-            if globs.is_empty() || globs.iter().any(|g| g.matches(k)) {
-                add(k);
-            }
-        }
-        let pats = if globs.is_empty() {
-            "any model".to_string()
-        } else {
-            globs
-                .iter()
-                .map(|g| g.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        summary.push(format!(
-            "{} -> provider {} ({pats})",
-            target.name, target.upstream.id
-        ));
-    }
-    let data: Vec<serde_json::Value> = models
+/// A one-line summary of the routes, for 404 messages.
+fn describe_routes(routes: &RouteTable<RouteTarget>) -> String {
+    let summary: Vec<String> = routes
         .iter()
-        .map(|(id, owner)| serde_json::json!({"id": id, "object": "model", "created": created, "owned_by": &**owner}))
+        .map(|(globs, target)| {
+            let pats = if globs.is_empty() {
+                "any model".to_string()
+            } else {
+                globs
+                    .iter()
+                    .map(|g| g.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            format!(
+                "{} -> provider {} ({pats})",
+                target.name, target.upstream.id
+            )
+        })
         .collect();
-    let body = serde_json::to_vec(&serde_json::json!({"object": "list", "data": data}))
-        .unwrap_or_default();
-    let summary = if summary.is_empty() {
+    if summary.is_empty() {
         "No routes are configured.".to_string()
     } else {
         format!(
             "Configured routes: {}. Use a model one of them matches (GET /v1/models lists them) or add a route.",
             summary.join("; ")
         )
-    };
-    (Bytes::from(body), summary)
+    }
 }

@@ -95,7 +95,9 @@ pub async fn try_provider(
         None => (1, req.start),
     };
     let target = up.dialect_for(ingress.dialect);
-    let fill = (target != ingress.dialect).then(|| Fill {
+    // A Gemini JSON-array stream is rebuilt from canonical events, whatever
+    // the provider's dialect (the provider streams SSE).
+    let fill = (target != ingress.dialect || ingress.json_array).then(|| Fill {
         model: model.to_string(),
         client: ingress.dialect,
     });
@@ -330,13 +332,19 @@ async fn attempt(
                 ),
             },
             Some(fill) => {
-                headers.insert(CONTENT_TYPE, TEXT_EVENT_STREAM.clone());
+                let encoder = if req.ingress.json_array {
+                    headers.insert(CONTENT_TYPE, APPLICATION_JSON.clone());
+                    translate::gemini_array_encoder()
+                } else {
+                    headers.insert(CONTENT_TYPE, TEXT_EVENT_STREAM.clone());
+                    translate::stream_encoder(client, req.include_usage)
+                };
                 GatewayBody::Translate {
                     relay: TranslateRelay::new(
                         incoming,
                         first,
                         translate::stream_decoder(target),
-                        translate::stream_encoder(client, req.include_usage),
+                        encoder,
                         fill.clone(),
                         up.id.clone(),
                         drain,

@@ -7,6 +7,7 @@
 //! | canonical | Anthropic | notes |
 //! |---|---|---|
 //! | `system` | `system` (string, or array of `text` blocks) | one entry is written as a string, several as text blocks; `cache_control` is dropped |
+//! | `Role::System` message | `{"role": "system"}` in `messages` (Claude Code's `mid-conversation-system` beta) | decoded where it stands, text blocks only (others are a [`ConvertError`](crate::canonical::ConvertError)); encode folds it into `system`, after the other entries ([`ChatRequest::fold_system_messages`](crate::canonical::ChatRequest::fold_system_messages)): a translated request carries no beta header, and folding keeps the turns' alternation and an assistant prefill last |
 //! | `Text` | `text` blocks, or a string `content` | empty text is skipped both ways (Anthropic rejects empty text blocks); `citations` are dropped |
 //! | `Image` | `image` blocks, `source` `base64` {media_type, data} or `url` | a `data:` URL is sent as `base64`; `file` sources are a [`ConvertError`](crate::canonical::ConvertError) |
 //! | `ToolCall` | assistant `tool_use` {id, name, input} | arguments are the compact JSON text of `input` (`"{}"` when empty); encoding parses them back into an object and fails on anything else (a response falls back to `{}`) |

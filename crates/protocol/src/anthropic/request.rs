@@ -196,10 +196,33 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, ConvertError> {
                     });
                 }
             }
+            "system" => {
+                // Mid-conversation system instructions (Claude Code's
+                // `mid-conversation-system` beta): text only.
+                let mut content = Vec::new();
+                for (j, b) in blocks.into_iter().enumerate() {
+                    if b.kind != "text" {
+                        return Err(ConvertError::new(
+                            format!("{path}.content[{j}]"),
+                            format!(
+                                "`{}` blocks in a system message cannot be translated; system messages carry text only",
+                                b.kind
+                            ),
+                        ));
+                    }
+                    if let Some(t) = b.text.filter(|t| !t.is_empty()) {
+                        content.push(Part::Text { text: t });
+                    }
+                }
+                messages.push(Message {
+                    role: Role::System,
+                    content,
+                });
+            }
             other => {
                 return Err(ConvertError::new(
                     format!("{path}.role"),
-                    format!("unknown role `{other}`"),
+                    format!("unknown role `{other}` (expected `user`, `assistant` or `system`)"),
                 ));
             }
         }
@@ -489,6 +512,9 @@ pub(super) fn json_instruction(format: &ResponseFormat) -> Option<String> {
 
 /// Canonical to the body for Anthropic's `POST /v1/messages`.
 pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
+    // Without the beta header (a translated request has none) Anthropic
+    // has no system role in `messages`.
+    let req = &*req.fold_system_messages();
     let mut system: Vec<String> = req
         .system
         .iter()
@@ -514,6 +540,8 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
         let role = match m.role {
             Role::Assistant => "assistant",
             Role::User | Role::Tool => "user",
+            // Folded into `system` above.
+            Role::System => continue,
         };
         let mut blocks = Vec::new();
         for (j, p) in m.content.iter().enumerate() {

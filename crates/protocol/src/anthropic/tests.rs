@@ -1275,10 +1275,12 @@ fn unsupported_blocks_are_errors_with_paths() {
     let e = decode_request(wire.to_string().as_bytes()).unwrap_err();
     assert_eq!(e.path, "messages[0].content[0].source");
     let wire = json!({"model": "claude", "max_tokens": 10, "messages": [
-        {"role": "system", "content": "x"}
+        {"role": "robot", "content": "x"}
     ]});
     let e = decode_request(wire.to_string().as_bytes()).unwrap_err();
     assert_eq!(e.path, "messages[0].role");
+    // (`system` is a role: Claude Code's mid-conversation system messages,
+    // see `tests/mid_system.rs`.)
     // Server-tool blocks in assistant history are skipped.
     let wire = json!({"model": "claude", "max_tokens": 10, "messages": [
         {"role": "user", "content": "search"},

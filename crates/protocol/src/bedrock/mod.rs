@@ -13,6 +13,7 @@
 //! | canonical | Converse | notes |
 //! |---|---|---|
 //! | `system` | `system: [{text}]` | one block per entry; empty entries and `cachePoint` blocks dropped |
+//! | `Role::System` message | — | Converse has no system role in `messages`: folded into `system`, after the other entries, so the strict user/assistant alternation holds |
 //! | `User` / `Assistant` messages | `messages: [{role: user\|assistant, content}]` | consecutive same-role messages are merged (Converse wants alternation); messages left with no blocks are skipped |
 //! | `Tool` messages | `user` messages of `toolResult` blocks | decoding splits a user message into `Tool` (its `toolResult` blocks) and `User` runs, in order |
 //! | `Text` | `{text}` | empty text is dropped both ways (Converse rejects blank text) |

@@ -362,6 +362,8 @@ pub(crate) fn arguments_text(input: &Value) -> String {
 /// percent-encoded as one path segment), and so does the choice of
 /// streaming.
 pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
+    // Converse has no system role in `messages`.
+    let req = &*req.fold_system_messages();
     let mut body = Map::new();
 
     // Messages: Tool -> user; consecutive same-role messages merged, as
@@ -371,6 +373,8 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
         let role = match m.role {
             Role::User | Role::Tool => "user",
             Role::Assistant => "assistant",
+            // Folded into `system` above.
+            Role::System => continue,
         };
         let mut blocks = Vec::with_capacity(m.content.len());
         for (j, p) in m.content.iter().enumerate() {

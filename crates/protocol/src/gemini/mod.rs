@@ -8,6 +8,7 @@
 //! | canonical | Gemini | notes |
 //! |---|---|---|
 //! | `system` | `systemInstruction.parts[].text` | one part per entry; non-text parts dropped |
+//! | `Role::System` message | — | `contents` has no system role: folded into `systemInstruction`, after the other entries |
 //! | `User` / `Assistant` messages | `contents[]` with role `user` / `model` | consecutive same-role contents are merged (both ways); a missing role reads as `user` |
 //! | `Tool` messages | `user` contents with `functionResponse` parts | decoding splits a `user` turn into runs of tool results (`Tool`) and the rest (`User`) |
 //! | `Text` | `{text}` | empty non-thought text parts are skipped when decoding |
@@ -48,6 +49,7 @@ mod wire;
 pub use request::{decode_request, encode_request};
 pub use response::{decode_error, decode_response, encode_error, encode_response};
 pub use stream::{StreamDecoder, StreamEncoder};
+pub(crate) use wire::format_rfc3339;
 
 #[cfg(test)]
 mod tests;

@@ -287,6 +287,8 @@ fn call_name(messages: &[Message], i: usize, id: &str) -> Option<String> {
 /// A canonical request as a `generateContent` body (the model goes in the
 /// URL, not the body).
 pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
+    // Gemini has no system role in `contents`.
+    let req = &*req.fold_system_messages();
     let mut body = Map::new();
 
     let mut contents: Vec<(&'static str, Vec<Value>)> = Vec::new();
@@ -294,6 +296,8 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
         let role = match m.role {
             Role::Assistant => "model",
             Role::User | Role::Tool => "user",
+            // Folded into `systemInstruction` above.
+            Role::System => continue,
         };
         let lookup = |id: &str| call_name(&req.messages, i, id);
         let parts = encode_parts(

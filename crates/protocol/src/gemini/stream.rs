@@ -199,6 +199,13 @@ struct OpenCall {
 /// end of the stream so that it shares the last chunk with the final usage.
 #[derive(Debug, Default)]
 pub struct StreamEncoder {
+    /// `:streamGenerateContent` without `alt=sse`: one JSON array, each
+    /// chunk an element (`[{...}\n,{...}\n]`), written as it comes.
+    json_array: bool,
+    /// The array's `[` is written.
+    opened: bool,
+    /// The array's `]` is written.
+    closed: bool,
     id: String,
     model: String,
     created: u64,
@@ -216,12 +223,37 @@ impl StreamEncoder {
         Self::default()
     }
 
+    /// The JSON-array form Gemini streams without `alt=sse`.
+    pub fn json_array() -> Self {
+        StreamEncoder {
+            json_array: true,
+            ..Self::default()
+        }
+    }
+
     fn write(&mut self, value: &Value, out: &mut Vec<u8>) {
+        if self.json_array {
+            out.extend_from_slice(if self.opened { b"\n," } else { b"[" });
+            self.opened = true;
+            if let Ok(b) = serde_json::to_vec(value) {
+                out.extend_from_slice(&b);
+            }
+            return;
+        }
         out.extend_from_slice(b"data: ");
         if let Ok(b) = serde_json::to_vec(value) {
             out.extend_from_slice(&b);
         }
         out.extend_from_slice(b"\r\n\r\n");
+    }
+
+    /// The array's end (after an error element too).
+    fn close(&mut self, out: &mut Vec<u8>) {
+        if !self.json_array || self.closed {
+            return;
+        }
+        self.closed = true;
+        out.extend_from_slice(if self.opened { b"\n]" } else { b"[]" });
     }
 
     fn chunk(&mut self, parts: Vec<Value>, finish: Option<StopReason>, out: &mut Vec<u8>) {
@@ -368,6 +400,7 @@ impl StreamEncode for StreamEncoder {
 
     fn finish(&mut self, out: &mut Vec<u8>) {
         if self.done {
+            self.close(out);
             return;
         }
         self.done = true;
@@ -385,5 +418,6 @@ impl StreamEncode for StreamEncoder {
                 }
             }
         }
+        self.close(out);
     }
 }

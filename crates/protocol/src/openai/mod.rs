@@ -8,6 +8,7 @@
 //! | canonical | OpenAI | notes |
 //! |---|---|---|
 //! | `system` | `system` and `developer` messages | encoded as one `system` message each |
+//! | `Role::System` message | `system` message where it stands | encode only (decode reads every `system`/`developer` message into `system`) |
 //! | `Image` | `image_url` parts (URL or `data:` URL) | |
 //! | `ToolCall` | assistant `tool_calls[]` | arguments kept as JSON text |
 //! | `ToolResult` | `tool` messages | image parts in results are dropped (text only) |

@@ -399,6 +399,11 @@ pub fn encode_request(req: &ChatRequest) -> Result<Vec<u8>, ConvertError> {
     }
     for (i, m) in req.messages.iter().enumerate() {
         match m.role {
+            // Where it stands: chat completions takes system messages
+            // anywhere.
+            Role::System => {
+                messages.push(json!({"role": "system", "content": text_of(&m.content)}))
+            }
             Role::User => {
                 messages.push(json!({"role": "user", "content": content_value(&m.content)}))
             }
