@@ -19,6 +19,7 @@ pub mod error;
 pub mod gemini;
 pub mod openai;
 pub mod request;
+pub mod responses;
 pub mod sse;
 pub mod usage;
 
