@@ -63,6 +63,10 @@ pub enum GatewayError {
         "No handler for {method} {path}. This gateway serves POST /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/messages, POST /v1beta/models/{{model}}:generateContent (and :streamGenerateContent?alt=sse), and GET /v1/models."
     )]
     UnknownEndpoint { method: String, path: String },
+    #[error(
+        "No stored response `{id}`. This gateway keeps the responses it made through providers without a Responses API of their own, for a limited time and unless the request said `store: false`; a provider's own responses are retrieved from that provider."
+    )]
+    ResponseNotFound { id: String },
     #[error("{path} does not accept {method}; use {allowed}.")]
     MethodNotAllowed {
         method: String,
@@ -155,7 +159,9 @@ impl GatewayError {
             }
             BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             BodyReadTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            NoRoute { .. } | UnknownEndpoint { .. } => StatusCode::NOT_FOUND,
+            NoRoute { .. } | UnknownEndpoint { .. } | ResponseNotFound { .. } => {
+                StatusCode::NOT_FOUND
+            }
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             UpstreamConnect { .. } | UpstreamBroken { .. } => StatusCode::BAD_GATEWAY,
             UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -186,6 +192,7 @@ impl GatewayError {
             NoRoute { .. } => (ErrorKind::InvalidRequest, "model_not_found", Some("model")),
             UnsupportedApi { .. } => (ErrorKind::InvalidRequest, "unsupported_api", None),
             UnknownEndpoint { .. } => (ErrorKind::InvalidRequest, "unknown_url", None),
+            ResponseNotFound { .. } => (ErrorKind::InvalidRequest, "response_not_found", None),
             MethodNotAllowed { .. } => (ErrorKind::InvalidRequest, "method_not_allowed", None),
             UpstreamConnect { .. } => (ErrorKind::Upstream, "upstream_unreachable", None),
             UpstreamBroken { .. } => (ErrorKind::Upstream, "upstream_error", None),

@@ -20,6 +20,7 @@ pub mod health_sync;
 pub mod mask;
 pub mod pipeline;
 pub mod relay;
+pub mod responses;
 pub mod runtime;
 pub mod server;
 pub mod telemetry;

@@ -9,6 +9,8 @@ pub enum Endpoint {
     Model(Ingress),
     Models,
     Health,
+    /// `/v1/responses/{id}`: a response the gateway stored.
+    StoredResponse(String),
 }
 
 /// Where a request came in: its dialect and API, and for Gemini the model
@@ -98,6 +100,11 @@ pub fn endpoint_for(path: &str) -> Option<Endpoint> {
         "/completions" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::Completions)),
         "/embeddings" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::Embeddings)),
         "/messages" => Endpoint::Model(Ingress::new(Dialect::Anthropic, Api::ChatCompletions)),
+        "/responses" => Endpoint::Model(Ingress::new(Dialect::Responses, Api::Responses)),
+        _ if p.starts_with("/responses/") => match percent_decode(&p["/responses/".len()..]) {
+            Some(id) if !id.is_empty() && !id.contains('/') => Endpoint::StoredResponse(id),
+            _ => return None,
+        },
         "/models" => Endpoint::Models,
         _ if path == "/health" || path == "/healthz" => Endpoint::Health,
         _ => return None,

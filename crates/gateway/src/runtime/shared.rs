@@ -51,6 +51,9 @@ pub struct Shared {
     /// Rate limits and budgets, counted on one timeline (Unix
     /// milliseconds) so instances sharing a store agree on every window.
     pub limiter: Arc<Limiter<Counters>>,
+    /// Responses answers made through bridged providers, for
+    /// `previous_response_id` and `GET /v1/responses/{id}`.
+    pub responses: Arc<dyn crate::responses::store::ResponseStore>,
 }
 
 impl Shared {
@@ -74,6 +77,7 @@ impl Shared {
             health_sync_started: AtomicBool::new(false),
             drain: Drain::default(),
             limiter: Arc::new(counters.into_limiter()),
+            responses: Arc::new(crate::responses::store::MemoryStore::default()),
         })
     }
 }
