@@ -76,6 +76,7 @@ impl fmt::Debug for ProviderConfig {
             provider_base_path,
             model_mapping,
             protocol,
+            responses_api,
             timeout,
             first_byte_timeout,
             headers,
@@ -105,6 +106,7 @@ impl fmt::Debug for ProviderConfig {
             .field("provider_base_path", provider_base_path)
             .field("model_mapping", model_mapping)
             .field("protocol", protocol)
+            .field("responses_api", responses_api)
             .field("timeout", timeout)
             .field("first_byte_timeout", first_byte_timeout)
             .field("headers", &MaskedHeaders(headers))

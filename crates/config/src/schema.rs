@@ -334,6 +334,11 @@ pub struct ProviderConfig {
     /// `openai` (default) or `original`; both pass OpenAI-style bodies through.
     #[serde(default)]
     pub protocol: Option<String>,
+    /// Whether the provider has the OpenAI Responses API (`/responses`):
+    /// Responses clients are then passed through to it, not bridged
+    /// through chat. Default: its type's (openai, azure: yes).
+    #[serde(default)]
+    pub responses_api: Option<bool>,
     /// The whole non-streaming request.
     #[serde(default = "default_timeout", deserialize_with = "de::duration")]
     pub timeout: Duration,

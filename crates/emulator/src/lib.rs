@@ -19,6 +19,7 @@
 //! | `/completions`      | POST   | `text_completion` (legacy), streamed or not         |
 //! | `/embeddings`       | POST   | `list` of `embedding` (8 deterministic floats each) |
 //! | `/models`           | GET    | `list` of `model` (`gpt-4o-mini`, ..., `qwen-plus`, `qwen-flash`, `mock-small`, `mock-large`) |
+//! | `/responses`        | POST   | OpenAI Responses `response` or its SSE event stream (see `responses.rs`) |
 //!
 //! Azure paths (`.../deployments/{deployment}/...`) require the `api-version`
 //! query parameter (400 otherwise) and use the deployment name as the model
@@ -209,6 +210,7 @@ mod eventstream;
 mod gemini;
 mod native;
 mod record;
+mod responses;
 mod server;
 mod wire;
 

@@ -71,6 +71,7 @@ enum Endpoint {
     Completions,
     Embeddings,
     Models,
+    Responses,
     Unknown,
 }
 
@@ -83,6 +84,8 @@ fn classify(path: &str) -> Endpoint {
         Endpoint::Embeddings
     } else if path.ends_with("/models") {
         Endpoint::Models
+    } else if path.ends_with("/responses") {
+        Endpoint::Responses
     } else {
         Endpoint::Unknown
     }
@@ -154,13 +157,15 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Response<EmuBody> 
         set_request_id(&mut resp, &id);
         return resp;
     }
+    let path = parts.uri.path();
+    let endpoint = classify(path);
     let parsed: Result<ApiRequest<'_>, serde_json::Error> = if bytes.is_empty() {
         Ok(ApiRequest::default())
+    } else if endpoint == Endpoint::Responses {
+        crate::responses::head(&bytes)
     } else {
         serde_json::from_slice(&bytes)
     };
-    let path = parts.uri.path();
-    let endpoint = classify(path);
     let deployment = azure_deployment(path);
     let body_model = parsed
         .as_ref()
@@ -192,6 +197,7 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Response<EmuBody> 
         endpoint,
         model,
         &parsed,
+        &bytes,
         token,
         &id,
     )
@@ -225,6 +231,7 @@ async fn api(
     endpoint: Endpoint,
     model: Option<&str>,
     parsed: &Result<ApiRequest<'_>, serde_json::Error>,
+    body: &[u8],
     token: &str,
     id: &[u8; 16],
 ) -> Response<EmuBody> {
@@ -372,6 +379,11 @@ async fn api(
             let items = req.input.as_ref().map_or(&[][..], |p| &p.0[..]);
             finish(wire::embeddings(model, items, usage))
         }
+        Endpoint::Responses => match crate::responses::Reply::new(body, model, usage) {
+            Err(msg) => error(StatusCode::BAD_REQUEST, &msg, Some("invalid_value")),
+            Ok(r) if stream => sse(r.stream(chunks)),
+            Ok(r) => finish(r.body()),
+        },
         Endpoint::Models | Endpoint::Unknown => finish(inner.models_body.clone()),
     }
 }

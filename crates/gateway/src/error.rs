@@ -73,6 +73,10 @@ pub enum GatewayError {
         "The model `{model}` does not exist or is not available to this key. GET /v1/models lists the models you can use."
     )]
     ModelNotFound { model: String },
+    #[error(
+        "No stored response `{id}`. This gateway keeps the responses it made through providers without a Responses API of their own, for a limited time and unless the request said `store: false`; a provider's own responses are retrieved from that provider."
+    )]
+    ResponseNotFound { id: String },
     #[error("{path} does not accept {method}; use {allowed}.")]
     MethodNotAllowed {
         method: String,
@@ -165,7 +169,10 @@ impl GatewayError {
             }
             BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             BodyReadTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            NoRoute { .. } | UnknownEndpoint { .. } | ModelNotFound { .. } => StatusCode::NOT_FOUND,
+            NoRoute { .. }
+            | UnknownEndpoint { .. }
+            | ModelNotFound { .. }
+            | ResponseNotFound { .. } => StatusCode::NOT_FOUND,
             NotServed { .. } => StatusCode::NOT_IMPLEMENTED,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             UpstreamConnect { .. } | UpstreamBroken { .. } => StatusCode::BAD_GATEWAY,
@@ -199,6 +206,7 @@ impl GatewayError {
             UnknownEndpoint { .. } => (ErrorKind::InvalidRequest, "unknown_url", None),
             NotServed { .. } => (ErrorKind::InvalidRequest, "unsupported_api", None),
             ModelNotFound { .. } => (ErrorKind::InvalidRequest, "model_not_found", Some("model")),
+            ResponseNotFound { .. } => (ErrorKind::InvalidRequest, "response_not_found", None),
             MethodNotAllowed { .. } => (ErrorKind::InvalidRequest, "method_not_allowed", None),
             UpstreamConnect { .. } => (ErrorKind::Upstream, "upstream_unreachable", None),
             UpstreamBroken { .. } => (ErrorKind::Upstream, "upstream_error", None),

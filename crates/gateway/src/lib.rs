@@ -23,6 +23,7 @@ pub mod mask;
 pub mod models;
 pub mod pipeline;
 pub mod relay;
+pub mod responses;
 pub mod runtime;
 pub mod server;
 pub mod telemetry;

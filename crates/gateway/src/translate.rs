@@ -9,7 +9,7 @@ use switchyard_protocol::canonical::{
     ChatRequest, ChatResponse, ConvertError, StreamError, StreamEvent,
 };
 use switchyard_protocol::dialect::{StreamDecode, StreamEncode};
-use switchyard_protocol::{anthropic, bedrock, gemini, openai};
+use switchyard_protocol::{anthropic, bedrock, gemini, openai, responses};
 use switchyard_providers::Dialect;
 
 /// Read a client's chat request. `path_model`/`path_stream`: Gemini puts
@@ -25,6 +25,7 @@ pub fn decode_request(
         Dialect::Anthropic => anthropic::decode_request(body),
         Dialect::Gemini => gemini::decode_request(path_model, path_stream, body),
         Dialect::Bedrock => bedrock::decode_request(body),
+        Dialect::Responses => responses::decode_request(body).map(|d| d.request),
     }
 }
 
@@ -35,6 +36,11 @@ pub fn encode_request(target: Dialect, req: &ChatRequest) -> Result<Vec<u8>, Con
         Dialect::Anthropic => anthropic::encode_request(req),
         Dialect::Gemini => gemini::encode_request(req),
         Dialect::Bedrock => bedrock::encode_request(req),
+        // Only Responses clients reach a provider in this dialect, untranslated.
+        Dialect::Responses => Err(ConvertError::new(
+            "",
+            "requests are not translated to the Responses API",
+        )),
     }
 }
 
@@ -44,6 +50,8 @@ pub struct Fill {
     /// The model the request was sent with.
     pub model: String,
     pub client: Dialect,
+    /// A Responses client's answer: the echo, ids and the store.
+    pub responses: Option<std::sync::Arc<crate::responses::ResponsesFill>>,
 }
 
 pub fn now_secs() -> u64 {
@@ -58,6 +66,7 @@ pub fn new_id(client: Dialect) -> String {
     match client {
         Dialect::Anthropic => format!("msg_sy{n:016x}"),
         Dialect::OpenAi => format!("chatcmpl-sy{n:016x}"),
+        Dialect::Responses => format!("resp_sy{n:016x}"),
         Dialect::Gemini | Dialect::Bedrock => format!("sy{n:016x}"),
     }
 }
@@ -103,6 +112,7 @@ pub fn translate_response(
         Dialect::Anthropic => anthropic::decode_response(body),
         Dialect::Gemini => gemini::decode_response(body),
         Dialect::Bedrock => bedrock::decode_response(body),
+        Dialect::Responses => responses::decode_response(body),
     }?;
     fill.response(&mut r);
     Ok(match fill.client {
@@ -110,13 +120,17 @@ pub fn translate_response(
         Dialect::Anthropic => anthropic::encode_response(&r),
         Dialect::Gemini => gemini::encode_response(&r),
         Dialect::Bedrock => bedrock::encode_response(&r),
+        Dialect::Responses => match &fill.responses {
+            Some(f) => f.encode(&r),
+            None => responses::encode_response(&r, &responses::Echo::default()),
+        },
     })
 }
 
 /// A provider's error body as a canonical error.
 pub fn decode_error(target: Dialect, status: u16, body: &[u8]) -> StreamError {
     match target {
-        Dialect::OpenAi => openai::decode_error(status, body),
+        Dialect::OpenAi | Dialect::Responses => openai::decode_error(status, body),
         Dialect::Anthropic => anthropic::decode_error(status, body),
         Dialect::Gemini => gemini::decode_error(status, body),
         Dialect::Bedrock => bedrock::decode_error(status, body),
@@ -126,7 +140,9 @@ pub fn decode_error(target: Dialect, status: u16, body: &[u8]) -> StreamError {
 /// An error body in the client's dialect.
 pub fn encode_error(client: Dialect, status: u16, err: &StreamError) -> Vec<u8> {
     match client {
-        Dialect::OpenAi | Dialect::Bedrock => openai::encode_error(status, err),
+        Dialect::OpenAi | Dialect::Bedrock | Dialect::Responses => {
+            openai::encode_error(status, err)
+        }
         Dialect::Anthropic => anthropic::encode_error(status, err),
         Dialect::Gemini => gemini::encode_error(status, err),
     }
@@ -146,6 +162,7 @@ pub fn stream_decoder(target: Dialect) -> Box<dyn StreamDecode> {
         Dialect::Anthropic => Box::new(anthropic::StreamDecoder::new()),
         Dialect::Gemini => Box::new(gemini::StreamDecoder::new()),
         Dialect::Bedrock => Box::new(bedrock::StreamDecoder::new()),
+        Dialect::Responses => Box::new(responses::StreamDecoder::new()),
     }
 }
 
@@ -155,6 +172,15 @@ pub fn stream_encoder(client: Dialect, include_usage: bool) -> Box<dyn StreamEnc
         Dialect::Anthropic => Box::new(anthropic::StreamEncoder::new()),
         Dialect::Gemini => Box::new(gemini::StreamEncoder::new()),
         Dialect::Bedrock => Box::new(bedrock::StreamEncoder::new()),
+        Dialect::Responses => Box::new(responses::StreamEncoder::new(responses::Echo::default())),
+    }
+}
+
+/// The client's stream encoder for a translated answer.
+pub fn stream_encoder_for(fill: &Fill, include_usage: bool) -> Box<dyn StreamEncode> {
+    match &fill.responses {
+        Some(r) => r.stream_encoder(),
+        None => stream_encoder(fill.client, include_usage),
     }
 }
 

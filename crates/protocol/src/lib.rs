@@ -22,6 +22,7 @@ pub mod gemini;
 pub mod models;
 pub mod openai;
 pub mod request;
+pub mod responses;
 pub mod sse;
 pub mod usage;
 

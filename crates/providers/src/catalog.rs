@@ -7,14 +7,17 @@ pub enum Api {
     Completions,
     Embeddings,
     Models,
+    /// OpenAI Responses (`/responses`).
+    Responses,
 }
 
 impl Api {
-    pub const ALL: [Api; 4] = [
+    pub const ALL: [Api; 5] = [
         Api::ChatCompletions,
         Api::Completions,
         Api::Embeddings,
         Api::Models,
+        Api::Responses,
     ];
 
     /// The path suffix of this API under an OpenAI-compatible base path.
@@ -24,6 +27,7 @@ impl Api {
             Api::Completions => "/completions",
             Api::Embeddings => "/embeddings",
             Api::Models => "/models",
+            Api::Responses => "/responses",
         }
     }
 
@@ -34,6 +38,7 @@ impl Api {
             Api::Completions => "completions",
             Api::Embeddings => "embeddings",
             Api::Models => "models",
+            Api::Responses => "responses",
         }
     }
 
@@ -43,6 +48,7 @@ impl Api {
             Api::Completions => 2,
             Api::Embeddings => 4,
             Api::Models => 8,
+            Api::Responses => 16,
         }
     }
 }
@@ -58,6 +64,9 @@ pub enum Dialect {
     Gemini,
     /// AWS Bedrock Converse.
     Bedrock,
+    /// OpenAI Responses: a client dialect, and what providers with the
+    /// Responses API speak for such clients (see `Upstream::dialect_for`).
+    Responses,
 }
 
 impl Dialect {
@@ -67,6 +76,7 @@ impl Dialect {
             Dialect::Anthropic => "anthropic",
             Dialect::Gemini => "gemini",
             Dialect::Bedrock => "bedrock",
+            Dialect::Responses => "responses",
         }
     }
 }
@@ -120,6 +130,8 @@ const CHAT: u8 = 1;
 const COMPL: u8 = 2;
 const EMB: u8 = 4;
 const MODELS: u8 = 8;
+/// The Responses API, served natively (others are bridged through chat).
+const RESP: u8 = 16;
 const ALL: u8 = CHAT | COMPL | EMB | MODELS;
 
 const fn kind(
@@ -161,7 +173,7 @@ pub static CATALOG: &[ProviderKind] = &[
         None,
         "/openai",
         Header("api-key"),
-        ALL,
+        ALL | RESP,
         "Azure OpenAI; needs azureServiceUrl",
     ),
     kind(
@@ -296,7 +308,7 @@ pub static CATALOG: &[ProviderKind] = &[
         Some("https://api.openai.com"),
         "/v1",
         Bearer,
-        ALL,
+        ALL | RESP,
         "OpenAI; openaiCustomUrl for compatible servers",
     ),
     kind(

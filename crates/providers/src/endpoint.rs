@@ -77,7 +77,7 @@ pub struct Endpoint {
     base_path: String,
     shape: Shape,
     /// Pre-built paths for APIs whose path does not depend on the model.
-    fixed: [Option<PathAndQuery>; 4],
+    fixed: [Option<PathAndQuery>; Api::ALL.len()],
     /// The provider's own Anthropic-compatible Messages path, if it has one.
     messages: Option<PathAndQuery>,
 }
@@ -164,6 +164,8 @@ pub fn encode_segment(s: &str) -> String {
 }
 
 const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
+/// The first Azure API version with the Responses API.
+const AZURE_RESPONSES_API_VERSION: &str = "2025-03-01-preview";
 
 impl Endpoint {
     pub fn build(
@@ -364,7 +366,7 @@ impl Endpoint {
             authority,
             base_path,
             shape,
-            fixed: [None, None, None, None],
+            fixed: Default::default(),
             messages: match messages_path {
                 Some(m) => Some(m.parse().map_err(|_| {
                     err("providerBasePath", format!("`{m}` is not a valid URL path"))
@@ -395,7 +397,9 @@ impl Endpoint {
         match &self.shape {
             Shape::Plain | Shape::Anthropic => true,
             Shape::Gemini | Shape::Bedrock => api != Api::ChatCompletions,
-            Shape::AzureDeployment { deployment, .. } => deployment.is_some() || api == Api::Models,
+            Shape::AzureDeployment { deployment, .. } => {
+                deployment.is_some() || matches!(api, Api::Models | Api::Responses)
+            }
         }
     }
 
@@ -487,6 +491,16 @@ impl Endpoint {
             } => {
                 if api == Api::Models {
                     return format!("{}/models?api-version={api_version}", self.base_path);
+                }
+                if api == Api::Responses {
+                    // Not per deployment (the model is in the body), and
+                    // only in newer API versions.
+                    let v = if api_version.as_str() < AZURE_RESPONSES_API_VERSION {
+                        AZURE_RESPONSES_API_VERSION
+                    } else {
+                        api_version.as_str()
+                    };
+                    return format!("{}/responses?api-version={v}", self.base_path);
                 }
                 let enc = encode_segment(deployment.as_deref().unwrap_or(model));
                 format!(
@@ -638,6 +652,11 @@ mod tests {
             url(&e, Api::Embeddings, "ignored"),
             "https://res.openai.azure.com/openai/deployments/gpt4/embeddings?api-version=2024-02-01"
         );
+        // Responses: not per deployment, and a version that has it.
+        assert_eq!(
+            url(&e, Api::Responses, "ignored"),
+            "https://res.openai.azure.com/openai/responses?api-version=2025-03-01-preview"
+        );
         let e = ep(
             "azure",
             EndpointOptions {
@@ -665,6 +684,10 @@ mod tests {
         assert_eq!(
             url(&e, Api::ChatCompletions, "m"),
             "https://r.openai.azure.com/openai/v1/chat/completions"
+        );
+        assert_eq!(
+            url(&e, Api::Responses, "m"),
+            "https://r.openai.azure.com/openai/v1/responses"
         );
         assert_eq!(
             ep("azure", Default::default()).unwrap_err().field,

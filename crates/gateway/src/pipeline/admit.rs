@@ -238,7 +238,7 @@ fn estimate(request: &Parsed<'_>, reserve: u64) -> u64 {
                 None => estimate_decoded(request, reserve),
             }
         }
-        Api::ChatCompletions => estimate_decoded(request, reserve),
+        Api::ChatCompletions | Api::Responses => estimate_decoded(request, reserve),
         Api::Completions => {
             let prompt = switchyard_tokens::count_prompt_json(model, "completions", request.body)
                 .unwrap_or(request.body.len() as u64 / 4);

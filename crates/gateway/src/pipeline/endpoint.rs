@@ -15,6 +15,8 @@ pub enum Endpoint {
     Root,
     /// A known API this gateway does not serve (501): its name.
     NotServed(&'static str),
+    /// `/v1/responses/{id}`: a response the gateway stored.
+    StoredResponse(String),
 }
 
 /// One endpoint the gateway serves.
@@ -42,6 +44,9 @@ pub static SERVED: &[Served] = &[
     served("POST", "/v1/embeddings", "OpenAI"),
     served("GET", "/v1/models", "OpenAI or Anthropic"),
     served("GET", "/v1/models/{model}", "OpenAI or Anthropic"),
+    served("POST", "/v1/responses", "OpenAI Responses"),
+    served("GET", "/v1/responses/{id}", "OpenAI Responses"),
+    served("DELETE", "/v1/responses/{id}", "OpenAI Responses"),
     served("POST", "/v1/messages", "Anthropic"),
     served("POST", "/v1beta/models/{model}:generateContent", "Gemini"),
     served(
@@ -213,6 +218,11 @@ pub fn endpoint_for(path: &str) -> Option<Endpoint> {
         "/completions" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::Completions)),
         "/embeddings" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::Embeddings)),
         "/messages" => Endpoint::Model(Ingress::new(Dialect::Anthropic, Api::ChatCompletions)),
+        "/responses" => Endpoint::Model(Ingress::new(Dialect::Responses, Api::Responses)),
+        _ if p.starts_with("/responses/") => match percent_decode(&p["/responses/".len()..]) {
+            Some(id) if !id.is_empty() && !id.contains('/') => Endpoint::StoredResponse(id),
+            _ => return None,
+        },
         "/models" | "/models/" => Endpoint::Models,
         _ if path == "/health" || path == "/healthz" => Endpoint::Health,
         _ if path == "/" => Endpoint::Root,
@@ -292,6 +302,7 @@ mod tests {
             Some(Endpoint::Health) => "health",
             Some(Endpoint::Root) => "root",
             Some(Endpoint::NotServed(_)) => "501",
+            Some(Endpoint::StoredResponse(_)) => "stored response",
         }
     }
 
@@ -304,6 +315,8 @@ mod tests {
             ("/v1/models", "models"),
             ("/models", "models"),
             ("/v1/models/gpt-4o", "model"),
+            ("/v1/responses", "responses"),
+            ("/v1/responses/resp_abc", "stored response"),
             ("/v1/models/meta-llama/Llama-3-8b", "model"),
             ("/models/anthropic.claude-3-5-haiku-20241022-v1:0", "model"),
             ("/v1beta/models/gemini-2.5-flash:generateContent", "gemini"),

@@ -169,7 +169,7 @@ fn overhead_ms(d: std::time::Duration) -> HeaderValue {
 pub fn error_response(e: &GatewayError, dialect: Dialect) -> Response<GatewayBody> {
     let body = e.body();
     let bytes = match dialect {
-        Dialect::OpenAi | Dialect::Bedrock => body.to_json(),
+        Dialect::OpenAi | Dialect::Bedrock | Dialect::Responses => body.to_json(),
         _ => {
             let kind = match body.kind {
                 _ if e.status() == http::StatusCode::NOT_FOUND => "not_found_error",

@@ -180,6 +180,11 @@ async fn serve(
             }
             model_request(rt, snap, ctx, ingress, req).await
         }
+        Endpoint::StoredResponse(id) => {
+            identify::identify(ctx, &snap.auth, req.headers(), req.uri().query())?;
+            let consumer = ctx.consumer.as_ref().map(|c| c.name.clone());
+            crate::responses::stored(&*rt.shared.responses, consumer, method, &id).await
+        }
     }
 }
 
@@ -212,7 +217,12 @@ async fn model_request(
     if rt.shared.telemetry.enabled() || subjects.counted() {
         ctx.rec.keep_request_body(&body);
     }
-    let request = parse::parse(ctx, &ingress, &body)?;
+    let mut request = parse::parse(ctx, &ingress, &body)?;
+    if let Some(r) = &mut request.responses {
+        // `previous_response_id`: the earlier turns, when stored here.
+        let consumer = ctx.consumer.as_ref().map(|c| c.name.clone());
+        r.resolve(&*rt.shared.responses, consumer, &body).await;
+    }
     let route = route::route(ctx, snap, &ingress, request.model())?;
     authorize::authorize(ctx, route, request.model())?;
     ctx.admission = admit::admit(&rt.shared.limiter, snap, ctx, subjects, &request).await?;

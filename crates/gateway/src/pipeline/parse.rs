@@ -4,7 +4,7 @@
 //! re-serialised, and another dialect gets it translated once.
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,6 +20,8 @@ use tokio::time::Instant;
 use super::RequestCtx;
 use super::endpoint::Ingress;
 use crate::error::GatewayError;
+use crate::responses::ResponsesReq;
+use crate::responses::store::ResponseStore;
 use crate::translate;
 use crate::upstream::Upstream;
 
@@ -81,6 +83,8 @@ pub struct Parsed<'b> {
     /// The client asked for OpenAI's usage chunk itself.
     pub include_usage: bool,
     pub start: Instant,
+    /// A Responses request: its id, decoded form and earlier turns.
+    pub responses: Option<ResponsesReq>,
 }
 
 /// Parse `body`, sent to `ingress`.
@@ -103,6 +107,7 @@ pub fn parse<'b>(
                 stream: ingress.path_stream,
                 include_usage: false,
                 start: Instant::now(),
+                responses: None,
             }
         }
         None => {
@@ -115,6 +120,7 @@ pub fn parse<'b>(
                 view: Some(view),
                 canonical: OnceLock::new(),
                 start: Instant::now(),
+                responses: (ingress.dialect == Dialect::Responses).then(ResponsesReq::new),
             }
         }
     };
@@ -136,16 +142,26 @@ impl Parsed<'_> {
 
     pub fn canonical(&self) -> Result<&ChatRequest, ConvertError> {
         self.canonical
-            .get_or_init(|| {
-                translate::decode_request(
+            .get_or_init(|| match &self.responses {
+                Some(r) => r.canonical(self.body),
+                None => translate::decode_request(
                     self.ingress.dialect,
                     self.body,
                     self.model(),
                     self.ingress.path_stream,
-                )
+                ),
             })
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// What a bridged answer to a Responses request needs (`None` for
+    /// other requests).
+    pub fn responses_fill(
+        &self,
+        store: &Arc<dyn ResponseStore>,
+    ) -> Option<Arc<crate::responses::ResponsesFill>> {
+        self.responses.as_ref()?.fill(self.body, store)
     }
 
     /// The body a provider speaking `target` gets, asking for `model`.

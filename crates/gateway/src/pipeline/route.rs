@@ -38,9 +38,14 @@ pub fn route<'s>(
 }
 
 /// Whether `up` can take a request that came in at `ingress`: it offers
-/// the API, and speaks the client's dialect or the API translates (chat).
+/// the API, and speaks the client's dialect or the API translates (chat,
+/// Responses).
 pub fn serves(up: &Upstream, ingress: &Ingress) -> bool {
     let d = up.dialect_for(ingress.dialect);
+    if ingress.api == Api::Responses {
+        // Natively, or bridged through chat (which every provider serves).
+        return d == ingress.dialect || up.endpoint.kind.supports(Api::ChatCompletions);
+    }
     up.endpoint.kind.supports(ingress.api)
         && (d == ingress.dialect || ingress.api == Api::ChatCompletions)
 }

@@ -55,6 +55,9 @@ pub struct Shared {
     /// Providers' own model lists for `GET /v1/models`, fetched in the
     /// background and kept across reloads.
     pub models: ModelDirectory,
+    /// Responses answers made through bridged providers, for
+    /// `previous_response_id` and `GET /v1/responses/{id}`.
+    pub responses: Arc<dyn crate::responses::store::ResponseStore>,
 }
 
 impl Shared {
@@ -79,6 +82,7 @@ impl Shared {
             health_sync_started: AtomicBool::new(false),
             drain: Drain::default(),
             limiter: Arc::new(counters.into_limiter()),
+            responses: Arc::new(crate::responses::store::MemoryStore::default()),
         })
     }
 }

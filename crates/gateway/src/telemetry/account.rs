@@ -265,6 +265,12 @@ fn read_answer(client: Dialect, api: Option<Api>, body: &[u8]) -> Answer {
                 fill(&mut out, r);
             }
         }
+        (Dialect::Responses, _) => {
+            if let Ok(r) = switchyard_protocol::responses::decode_response(body) {
+                out.usage = Some(r.usage);
+                fill(&mut out, r);
+            }
+        }
         (Dialect::Gemini, _) => {
             if let Ok(r) = gemini::decode_response(body) {
                 out.usage = Some(r.usage);
@@ -330,6 +336,11 @@ fn usage_in_tail(client: Dialect, tail: &[u8]) -> Option<TokenUsage> {
         )
         .ok()
         .map(|r| r.usage),
+        Dialect::Responses => {
+            switchyard_protocol::responses::decode_response(format!(r#"{{"usage":{obj}}}"#).as_bytes())
+                .ok()
+                .map(|r| r.usage)
+        }
     };
     u.filter(|u| u.input_tokens != 0 || u.output_tokens != 0)
 }
@@ -341,7 +352,7 @@ fn estimate_input(rec: &RequestRecord, model: &str) -> Option<u64> {
         return estimate_cut(rec, body, model);
     }
     match rec.api? {
-        Api::ChatCompletions => {
+        Api::ChatCompletions | Api::Responses => {
             let path_model = rec.requested_model.as_deref().unwrap_or(model);
             let req = translate::decode_request(rec.client, body, path_model, rec.stream).ok()?;
             Some(switchyard_tokens::count_prompt(model, &req))

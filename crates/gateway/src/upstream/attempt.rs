@@ -67,14 +67,21 @@ pub async fn try_provider(
     rec: &mut RequestRecord,
 ) -> HopResult {
     let ingress = req.ingress;
+    let target = up.dialect_for(ingress.dialect);
     let uri = match ingress.api {
-        Api::ChatCompletions if up.dialect_for(ingress.dialect) != up.endpoint.dialect() => {
+        // A provider with the Responses API of its own.
+        Api::Responses if target == Dialect::Responses => up
+            .endpoint
+            .uri(Api::Responses, model)
+            .map_err(|e| e.to_string()),
+        Api::ChatCompletions | Api::Responses if target != up.endpoint.dialect() => {
             // The provider's own Anthropic-compatible endpoint.
             up.endpoint
                 .messages_uri()
                 .ok_or_else(|| "no Anthropic-compatible endpoint".to_string())
         }
-        Api::ChatCompletions => up
+        // Chat, and Responses bridged through chat.
+        Api::ChatCompletions | Api::Responses => up
             .endpoint
             .chat_uri(model, req.stream)
             .map_err(|e| e.to_string()),
@@ -94,12 +101,12 @@ pub async fn try_provider(
         Some(r) => (r.max_retries.saturating_add(1), req.start + r.retry_timeout),
         None => (1, req.start),
     };
-    let target = up.dialect_for(ingress.dialect);
     // A Gemini JSON-array stream is rebuilt from canonical events, whatever
     // the provider's dialect (the provider streams SSE).
     let fill = (target != ingress.dialect || ingress.json_array).then(|| Fill {
         model: model.to_string(),
         client: ingress.dialect,
+        responses: req.responses_fill(&shared.responses),
     });
     let model_shared: Arc<str> = Arc::from(model);
     let server = rec.trace.is_some_and(|t| t.sampled).then(|| {
@@ -281,6 +288,9 @@ async fn attempt(
     if let Some(m) = call.model_header {
         headers.insert(X_MODEL.clone(), m);
     }
+    if let Some(r) = call.fill.and_then(|f| f.responses.as_ref()) {
+        r.head(&mut headers);
+    }
 
     if !status.is_success() {
         // Read the (small) error body so the connection is free and the
@@ -337,7 +347,7 @@ async fn attempt(
                     translate::gemini_array_encoder()
                 } else {
                     headers.insert(CONTENT_TYPE, TEXT_EVENT_STREAM.clone());
-                    translate::stream_encoder(client, req.include_usage)
+                    translate::stream_encoder_for(fill, req.include_usage)
                 };
                 GatewayBody::Translate {
                     relay: TranslateRelay::new(

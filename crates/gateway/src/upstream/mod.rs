@@ -58,6 +58,9 @@ pub struct Upstream {
     pub aws: Option<AwsKeys>,
     /// `protocol: original`: same-dialect bodies are sent untouched.
     pub original: bool,
+    /// The provider has the Responses API: Responses clients are passed
+    /// through (`responsesApi`, else its type's default).
+    pub responses: bool,
     /// Vertex AI with a service account: OAuth tokens, cached.
     pub vertex: Option<crate::vertex::VertexAuth>,
 }
@@ -95,6 +98,7 @@ impl std::fmt::Debug for Upstream {
             retry,
             aws,
             original,
+            responses,
             vertex,
         } = self;
         f.debug_struct("Upstream")
@@ -111,6 +115,7 @@ impl std::fmt::Debug for Upstream {
             .field("retry", retry)
             .field("aws", aws)
             .field("original", original)
+            .field("responses", responses)
             .field("vertex", vertex)
             .finish()
     }
@@ -243,6 +248,9 @@ impl Upstream {
             retry,
             aws,
             original: p.protocol.as_deref() == Some("original"),
+            responses: p
+                .responses_api
+                .unwrap_or_else(|| kind.supports(switchyard_providers::Api::Responses)),
             vertex,
         })
     }
@@ -330,7 +338,8 @@ impl Upstream {
 
     /// The dialect spoken with this provider for a client of `client`: its
     /// own, or Anthropic where the provider has an Anthropic-compatible
-    /// endpoint and the client is a Claude client (no translation).
+    /// endpoint and the client is a Claude client, or Responses where it
+    /// has the Responses API and the client speaks it (no translation).
     pub fn dialect_for(
         &self,
         client: switchyard_providers::Dialect,
@@ -338,6 +347,8 @@ impl Upstream {
         use switchyard_providers::Dialect;
         if client == Dialect::Anthropic && self.endpoint.kind.anthropic_base.is_some() {
             Dialect::Anthropic
+        } else if client == Dialect::Responses && self.responses {
+            Dialect::Responses
         } else {
             self.endpoint.dialect()
         }
