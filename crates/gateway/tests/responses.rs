@@ -491,3 +491,50 @@ async fn instances_sharing_redis_share_conversations() {
         404
     );
 }
+
+#[tokio::test]
+async fn the_access_log_names_the_response_id() {
+    let emu = default_emulator().await;
+    let log = std::env::temp_dir().join(format!("sy-resp-log-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let gw = gateway(&format!(
+        "{}\nlog: {{ access: \"{}\" }}\n",
+        providers(emu.addr),
+        log.display()
+    ))
+    .await;
+    let mut ids = vec![];
+    for stream in [false, true] {
+        let r = post(
+            gw.addr,
+            "/v1/responses",
+            json!({"model": "claude-sonnet-4-5", "input": "Hi", "stream": stream}),
+        )
+        .await;
+        let id = if stream {
+            check_lifecycle(&events(&r.body), "log")["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        } else {
+            r.json()["id"].as_str().unwrap().to_string()
+        };
+        ids.push(id);
+    }
+    drop(gw);
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+        if ids.iter().all(|id| text.contains(id.as_str())) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for id in &ids {
+        assert!(
+            text.contains(&format!("\"chat_id\":\"{id}\"")),
+            "{id} not in {text}"
+        );
+    }
+    let _ = std::fs::remove_file(&log);
+}
