@@ -13,7 +13,7 @@
 
 use switchyard_protocol::canonical::{ChatRequest, ChatResponse, StreamError, StreamEvent};
 use switchyard_protocol::dialect::{StreamDecode, StreamEncode};
-use switchyard_protocol::{anthropic, bedrock, gemini, openai};
+use switchyard_protocol::{anthropic, bedrock, gemini, openai, responses};
 
 /// Split `input` into (chunk lengths, stream bytes).
 pub fn split_header(input: &[u8]) -> (&[u8], &[u8]) {
@@ -78,6 +78,45 @@ pub fn encode_stream_all(events: &[StreamEvent]) {
     run(anthropic::StreamEncoder::new(), events);
     run(gemini::StreamEncoder::new(), events);
     run(bedrock::StreamEncoder::new(), events);
+    check_responses_stream(events);
+}
+
+/// The Responses encoder over `events`: every event numbered in order, and
+/// every output item opened before its other events and closed once.
+pub fn check_responses_stream(events: &[StreamEvent]) {
+    let mut enc = responses::StreamEncoder::new(responses::Echo::default());
+    let mut out = Vec::new();
+    for ev in events {
+        enc.encode(ev, &mut out);
+    }
+    enc.finish(&mut out);
+    let text = String::from_utf8(out).expect("UTF-8 events");
+    let mut open: Vec<u64> = Vec::new();
+    let mut closed: Vec<u64> = Vec::new();
+    for (seq, ev) in text.split("\n\n").filter(|e| !e.is_empty()).enumerate() {
+        let data = ev
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .expect("a data line");
+        let v: serde_json::Value = serde_json::from_str(data).expect("JSON event");
+        assert_eq!(v["sequence_number"], seq as u64);
+        let ty = v["type"].as_str().expect("a type");
+        if let Some(i) = v.get("output_index").and_then(serde_json::Value::as_u64) {
+            match ty {
+                "response.output_item.added" => {
+                    assert!(!open.contains(&i) && !closed.contains(&i), "item {i} added twice");
+                    open.push(i);
+                }
+                "response.output_item.done" => {
+                    assert!(open.contains(&i), "item {i} done but not open");
+                    open.retain(|o| *o != i);
+                    closed.push(i);
+                }
+                _ => assert!(open.contains(&i), "{ty} on item {i} not open"),
+            }
+        }
+    }
+    assert!(open.is_empty(), "items left open: {open:?}");
 }
 
 /// The whole stream-target check: decode in the fuzzer's chunks and in one
@@ -115,6 +154,7 @@ pub fn encode_response_all(resp: &ChatResponse) {
     let _ = anthropic::encode_response(resp);
     let _ = gemini::encode_response(resp);
     let _ = bedrock::encode_response(resp);
+    let _ = responses::encode_response(resp, &responses::Echo::default());
 }
 
 /// A decoded error body must encode in every dialect that has errors bodies.

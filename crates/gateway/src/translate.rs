@@ -73,7 +73,11 @@ pub fn new_id(client: Dialect) -> String {
 
 impl Fill {
     fn ids(&self, id: &mut String, model: &mut String, created: &mut u64) {
-        if id.is_empty() {
+        if let Some(r) = &self.responses {
+            // The id the gateway gave the response (logs show what the
+            // client got; the store keeps it under that id).
+            id.clone_from(&r.echo.id);
+        } else if id.is_empty() {
             *id = new_id(self.client);
         } else if self.client == Dialect::Anthropic && !id.starts_with("msg_") {
             // Claude clients expect message ids in their own form.

@@ -433,3 +433,108 @@ async fn errors_have_openai_shape() {
     assert_eq!(r.status, 405);
     assert!(r.json()["error"]["message"].as_str().is_some());
 }
+
+#[tokio::test]
+async fn instances_sharing_redis_share_conversations() {
+    use switchyard_store::testing::RedisServer;
+    let redis = RedisServer::start();
+    let emu = default_emulator().await;
+    let cfg = format!(
+        "{}\nredis: {{ url: \"{}\", timeout: 2s, keyPrefix: resp }}\n",
+        providers(emu.addr),
+        redis.url()
+    );
+    let a = gateway(&cfg).await;
+    let b = gateway(&cfg).await;
+    let first = post(
+        a.addr,
+        "/v1/responses",
+        json!({"model": "claude-sonnet-4-5",
+        "tools": weather_tool(), "input": "Weather in Paris?"}),
+    )
+    .await
+    .json();
+    let id = first["id"].as_str().unwrap();
+    let call_id = first["output"][1]["call_id"].as_str().unwrap();
+    // Written in the background: wait until the other instance sees it.
+    let mut got = send(b.addr, "GET", &format!("/v1/responses/{id}"), "", &[]).await;
+    for _ in 0..50 {
+        if got.status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        got = send(b.addr, "GET", &format!("/v1/responses/{id}"), "", &[]).await;
+    }
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(got.json()["output"], first["output"]);
+    let second = post(
+        b.addr,
+        "/v1/responses",
+        json!({"model": "claude-sonnet-4-5",
+        "tools": weather_tool(), "previous_response_id": id,
+        "input": [{"type": "function_call_output", "call_id": call_id, "output": "Sunny"}]}),
+    )
+    .await;
+    assert_eq!(second.status, 200, "{}", second.text());
+    assert!(output_text(&second.json()).contains("Tool said: Sunny"));
+    // Deleted on one, gone on both.
+    assert_eq!(
+        send(b.addr, "DELETE", &format!("/v1/responses/{id}"), "", &[])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        send(a.addr, "GET", &format!("/v1/responses/{id}"), "", &[])
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn the_access_log_names_the_response_id() {
+    let emu = default_emulator().await;
+    let log = std::env::temp_dir().join(format!("sy-resp-log-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let gw = gateway(&format!(
+        "{}\nlog: {{ access: \"{}\" }}\n",
+        providers(emu.addr),
+        log.display()
+    ))
+    .await;
+    let mut ids = vec![];
+    for stream in [false, true] {
+        let r = post(
+            gw.addr,
+            "/v1/responses",
+            json!({"model": "claude-sonnet-4-5", "input": "Hi", "stream": stream}),
+        )
+        .await;
+        let id = if stream {
+            check_lifecycle(&events(&r.body), "log")["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        } else {
+            r.json()["id"].as_str().unwrap().to_string()
+        };
+        ids.push(id);
+    }
+    drop(gw);
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+        if ids.iter().all(|id| text.contains(id.as_str())) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for id in &ids {
+        assert!(
+            text.contains(&format!("\"chat_id\":\"{id}\"")),
+            "{id} not in {text}"
+        );
+    }
+    let _ = std::fs::remove_file(&log);
+}

@@ -39,6 +39,7 @@
 //!   per 10 s while Redis fails, one info line when it answers; no message,
 //!   log or `Debug` holds the URL's password.
 
+mod blobs;
 mod counters;
 mod fallback;
 pub mod health;
@@ -47,6 +48,7 @@ pub mod redis;
 pub mod testing;
 
 pub use crate::redis::{RedisConn, RedisLimits};
+pub use blobs::RedisBlobs;
 pub use counters::{Counters, unix_ms_now};
 pub use fallback::Fallback;
 pub use health::RedisHealth;

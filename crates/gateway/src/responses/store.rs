@@ -168,3 +168,102 @@ mod tests {
         assert!(s.get("b").await.is_some());
     }
 }
+
+/// Responses kept in Redis (`redis:` configured), so that every instance
+/// sharing it can continue a conversation: `<prefix>:responses:<id>`, one
+/// JSON value each, expiring after the TTL. Redis is the truth (a response
+/// deleted through one instance is gone for all); this instance keeps its
+/// own copies in memory too (bounded as [`MemoryStore`]) for while its write
+/// is still on the way and while Redis does not answer. Writes never hold
+/// up a response.
+pub struct RedisStore {
+    local: MemoryStore,
+    blobs: switchyard_store::RedisBlobs,
+    ttl: Duration,
+    /// Ids whose write to Redis has not finished.
+    pending: Arc<Mutex<std::collections::HashSet<String>>>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Wire {
+    consumer: Option<String>,
+    body: String,
+    system: Vec<String>,
+    input: Vec<Message>,
+}
+
+impl RedisStore {
+    pub fn new(conn: switchyard_store::RedisConn) -> Self {
+        RedisStore {
+            local: MemoryStore::default(),
+            blobs: switchyard_store::RedisBlobs::new(conn, "responses"),
+            ttl: DEFAULT_TTL,
+            pending: Arc::default(),
+        }
+    }
+}
+
+impl ResponseStore for RedisStore {
+    fn put(&self, r: StoredResponse) {
+        let wire = Wire {
+            consumer: r.consumer.as_deref().map(str::to_string),
+            body: String::from_utf8_lossy(&r.body).into_owned(),
+            system: r.system.clone(),
+            input: r.input.clone(),
+        };
+        if let Ok(value) = serde_json::to_vec(&wire) {
+            let (blobs, id, ttl) = (self.blobs.clone(), r.id.clone(), self.ttl);
+            let pending = self.pending.clone();
+            pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id.clone());
+            tokio::spawn(async move {
+                if let Err(e) = blobs.put(&id, value, ttl).await {
+                    tracing::debug!(error = %e, "a Responses answer was not shared through Redis");
+                }
+                pending
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&id);
+            });
+        }
+        self.local.put(r);
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Arc<StoredResponse>>> {
+        Box::pin(async move {
+            let local = self.local.get_now(id, Instant::now());
+            let raw = match self.blobs.get(id).await {
+                Ok(Some(raw)) => raw,
+                // Not there: deleted or expired, unless still being written.
+                Ok(None) => {
+                    let pending = self
+                        .pending
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .contains(id);
+                    return local.filter(|_| pending);
+                }
+                Err(_) => return local,
+            };
+            let w: Wire = serde_json::from_slice(&raw).ok()?;
+            Some(Arc::new(StoredResponse {
+                id: id.to_string(),
+                consumer: w.consumer.map(Arc::from),
+                body: Bytes::from(w.body),
+                system: w.system,
+                input: w.input,
+            }))
+        })
+    }
+
+    fn delete<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let local = self.local.get_now(id, Instant::now()).is_some();
+            self.local.lock().by_id.remove(id);
+            let shared = self.blobs.delete(id).await.unwrap_or(false);
+            local || shared
+        })
+    }
+}

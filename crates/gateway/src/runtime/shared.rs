@@ -66,7 +66,11 @@ impl Shared {
     pub fn start(cfg: &Config, known_models: Vec<String>) -> Result<Shared, BuildError> {
         let client = build_client()?;
         let telemetry = Arc::new(Telemetry::start(cfg, known_models, client.clone())?);
-        let (counters, health_share) = stores(cfg)?;
+        let (counters, health_share, redis) = stores(cfg)?;
+        let responses: Arc<dyn crate::responses::store::ResponseStore> = match redis {
+            Some(conn) => Arc::new(crate::responses::store::RedisStore::new(conn)),
+            None => Arc::new(crate::responses::store::MemoryStore::default()),
+        };
         Ok(Shared {
             checker: HealthChecker::new(
                 client.clone(),
@@ -82,19 +86,21 @@ impl Shared {
             health_sync_started: AtomicBool::new(false),
             drain: Drain::default(),
             limiter: Arc::new(counters.into_limiter()),
-            responses: Arc::new(crate::responses::store::MemoryStore::default()),
+            responses,
         })
     }
 }
 
-/// Where limits are counted and credential health is shared: without
-/// `redis:`, in this process only; with it, in Redis over ONE connection
-/// for both (one outage state, one error count, one log). The connection
+/// Where limits are counted, credential health is shared and Responses
+/// answers are kept: without `redis:`, in this process only; with it, in
+/// Redis over ONE connection for all (one outage state, one error count, one log). The connection
 /// is made in the background and re-established by itself, so a Redis
 /// down at start does not stop the gateway.
-fn stores(cfg: &Config) -> Result<(Counters, Arc<dyn HealthShare>), BuildError> {
+type Stores = (Counters, Arc<dyn HealthShare>, Option<RedisConn>);
+
+fn stores(cfg: &Config) -> Result<Stores, BuildError> {
     let Some(r) = &cfg.redis else {
-        return Ok((Counters::default(), Arc::new(LocalOnly)));
+        return Ok((Counters::default(), Arc::new(LocalOnly), None));
     };
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(BuildError(format!(
@@ -105,7 +111,11 @@ fn stores(cfg: &Config) -> Result<(Counters, Arc<dyn HealthShare>), BuildError> 
     // The error names the URL with its password masked.
     let conn = RedisConn::new(r).map_err(|e| BuildError(format!("redis: {e}")))?;
     let health = RedisHealth::new(conn.clone());
-    Ok((Counters::redis(conn, r), Arc::new(health)))
+    Ok((
+        Counters::redis(conn.clone(), r),
+        Arc::new(health),
+        Some(conn),
+    ))
 }
 
 fn build_client() -> Result<HttpClient, BuildError> {

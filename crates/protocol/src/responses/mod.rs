@@ -34,12 +34,14 @@
 mod request;
 mod response;
 mod stream;
+mod stream_decode;
 #[cfg(test)]
 mod tests;
 
 pub use request::{Decoded, decode_input, decode_request};
 pub use response::{decode_response, encode_response, output_items, response_object, usage_json};
-pub use stream::{StreamDecoder, StreamEncoder};
+pub use stream::StreamEncoder;
+pub use stream_decode::StreamDecoder;
 
 use serde_json::{Value, json};
 

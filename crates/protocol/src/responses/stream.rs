@@ -1,6 +1,5 @@
-//! Responses streams: canonical events to the Responses event lifecycle
-//! (for clients), and Responses events to canonical (the native path's
-//! accounting).
+//! Canonical events to the Responses event lifecycle, for clients (the
+//! decoder is in `stream_decode.rs`).
 //!
 //! The encoder writes, in order: `response.created`,
 //! `response.in_progress`; per output item `response.output_item.added`,
@@ -17,13 +16,11 @@
 use serde_json::{Map, Value, json};
 
 use super::response::{
-    call_item, echo_for, message_item, output_text_part, parts_of_output, reasoning_item,
-    response_from_value, response_object, stop_reason_of,
+    call_item, echo_for, message_item, output_text_part, reasoning_item, response_object,
 };
 use super::{Echo, error_code, item_id, status_of};
-use crate::canonical::{ConvertError, StopReason, StreamEvent, TokenUsage};
-use crate::dialect::{StreamDecode, StreamEncode, stream_error};
-use crate::sse::SseParser;
+use crate::canonical::{StopReason, StreamEvent, TokenUsage};
+use crate::dialect::StreamEncode;
 
 #[derive(Debug)]
 struct OpenCall {
@@ -472,174 +469,5 @@ impl StreamEncode for StreamEncoder {
         }
         self.ensure_started(out);
         self.end(out);
-    }
-}
-
-/// A Responses event stream to canonical events.
-#[derive(Debug, Default)]
-pub struct StreamDecoder {
-    sse: SseParser,
-    started: bool,
-    /// (item id, canonical call index, arguments seen).
-    calls: Vec<(String, u32, bool)>,
-    ended: bool,
-}
-
-impl StreamDecoder {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn event(&mut self, data: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), ConvertError> {
-        if data == b"[DONE]" {
-            return Ok(());
-        }
-        let v: Value = serde_json::from_slice(data)
-            .map_err(|e| ConvertError::new("stream", format!("invalid event: {e}")))?;
-        let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default();
-        let ty = s("type");
-        if !self.started && ty != "error" {
-            self.started = true;
-            let r = v.get("response").unwrap_or(&Value::Null);
-            let rs = |k: &str| {
-                r.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            out.push(StreamEvent::Start {
-                id: rs("id"),
-                model: rs("model"),
-                created: r.get("created_at").and_then(Value::as_u64).unwrap_or(0),
-                usage: TokenUsage::default(),
-            });
-        }
-        match ty {
-            "response.output_text.delta" | "response.refusal.delta" => {
-                let d = s("delta");
-                if !d.is_empty() {
-                    out.push(StreamEvent::TextDelta { text: d.into() });
-                }
-            }
-            "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => {
-                let d = s("delta");
-                if !d.is_empty() {
-                    out.push(StreamEvent::ThinkingDelta { text: d.into() });
-                }
-            }
-            "response.output_item.added" => {
-                let item = v.get("item").unwrap_or(&Value::Null);
-                let is = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default();
-                if matches!(is("type"), "function_call" | "custom_tool_call") {
-                    let index = self.calls.len() as u32;
-                    self.calls.push((is("id").to_string(), index, false));
-                    out.push(StreamEvent::ToolCallStart {
-                        index,
-                        id: is("call_id").into(),
-                        name: is("name").into(),
-                    });
-                }
-            }
-            "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
-                let id = s("item_id");
-                if let Some(c) = self.calls.iter_mut().find(|c| c.0 == id) {
-                    c.2 = true;
-                    let d = s("delta");
-                    if !d.is_empty() {
-                        out.push(StreamEvent::ToolCallDelta {
-                            index: c.1,
-                            arguments: d.into(),
-                        });
-                    }
-                }
-            }
-            "response.function_call_arguments.done" | "response.custom_tool_call_input.done" => {
-                let id = s("item_id");
-                if let Some(c) = self.calls.iter_mut().find(|c| c.0 == id)
-                    && !c.2
-                {
-                    c.2 = true;
-                    let whole = v
-                        .get("arguments")
-                        .or_else(|| v.get("input"))
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    if !whole.is_empty() {
-                        out.push(StreamEvent::ToolCallDelta {
-                            index: c.1,
-                            arguments: whole.into(),
-                        });
-                    }
-                }
-            }
-            "response.completed" | "response.incomplete" => {
-                let r = v.get("response").unwrap_or(&Value::Null);
-                let calls = !self.calls.is_empty()
-                    || parts_of_output(
-                        r.get("output")
-                            .and_then(Value::as_array)
-                            .map(Vec::as_slice)
-                            .unwrap_or_default(),
-                    )
-                    .1;
-                self.ended = true;
-                out.push(StreamEvent::Finish {
-                    reason: stop_reason_of(r, calls),
-                });
-                if let Ok(resp) = response_from_value(r)
-                    && r.get("usage").is_some_and(|u| !u.is_null())
-                {
-                    out.push(StreamEvent::Usage { usage: resp.usage });
-                }
-            }
-            "response.failed" | "error" => {
-                let e = v
-                    .pointer("/response/error")
-                    .filter(|e| !e.is_null())
-                    .unwrap_or(&v);
-                let message = e
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("upstream error");
-                let status = match e.get("code").and_then(Value::as_str) {
-                    Some("rate_limit_exceeded") => Some(429),
-                    Some("server_error") => Some(500),
-                    _ => None,
-                };
-                if !self.ended {
-                    self.ended = true;
-                    out.push(StreamEvent::Error {
-                        error: stream_error(status, message),
-                    });
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-}
-
-impl StreamDecode for StreamDecoder {
-    fn push(&mut self, chunk: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), ConvertError> {
-        self.sse.push(chunk);
-        while let Some(ev) = self
-            .sse
-            .next_event()
-            .map_err(|e| ConvertError::new("stream", e.to_string()))?
-        {
-            if let Some(data) = &ev.data {
-                self.event(data, out)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), ConvertError> {
-        if let Some(ev) = self.sse.finish()
-            && let Some(data) = &ev.data
-        {
-            self.event(data, out)?;
-        }
-        Ok(())
     }
 }
