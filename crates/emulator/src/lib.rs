@@ -20,6 +20,10 @@
 //! | `/embeddings`       | POST   | `list` of `embedding` (8 deterministic floats each) |
 //! | `/models`           | GET    | `list` of `model`                                    |
 //!
+//! Images, audio (transcriptions, translations, speech), moderations,
+//! rerank, files and batches (in memory) are answered too; see the `media`
+//! module's table.
+//!
 //! Azure paths (`.../deployments/{deployment}/...`) require the `api-version`
 //! query parameter (400 otherwise) and use the deployment name as the model
 //! when the body has none. Unknown paths give 404, a wrong method 405. Invalid
@@ -44,6 +48,7 @@
 //! | Route                                                       | Format |
 //! |-------------------------------------------------------------|--------|
 //! | `POST .../v1/messages` (suffix)                             | Anthropic Messages |
+//! | `POST .../v1/messages/count_tokens` (suffix)                | Anthropic token counting: `{"input_tokens": N}`, N as the message's input usage (no `max_tokens` needed) |
 //! | `POST .../models/{model}:generateContent`                   | Gemini, non-streamed |
 //! | `POST .../models/{model}:streamGenerateContent?alt=sse`     | Gemini, SSE |
 //! | `POST .../models/{model}:streamGenerateContent`             | Gemini, streamed JSON array |
@@ -206,7 +211,9 @@ mod anthropic;
 mod bedrock;
 mod body;
 mod eventstream;
+mod files;
 mod gemini;
+mod media;
 mod native;
 mod record;
 mod server;
@@ -302,6 +309,8 @@ pub(crate) struct Inner {
     overrides: RwLock<HashMap<String, Behaviour>>,
     has_overrides: AtomicBool,
     pub(crate) models_body: bytes::Bytes,
+    /// Uploaded files and batches (see `media`).
+    pub(crate) store: Mutex<files::Store>,
 }
 
 /// The provider emulator. Cheap to clone; clones share state.
@@ -332,6 +341,7 @@ impl Emulator {
                 overrides: RwLock::new(HashMap::new()),
                 has_overrides: AtomicBool::new(false),
                 models_body: wire::models_body(),
+                store: Mutex::new(files::Store::default()),
             }),
         }
     }

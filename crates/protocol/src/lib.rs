@@ -10,6 +10,8 @@
 //!   they do not change.
 //! - [`error`]: the OpenAI error body every gateway-made error uses.
 //! - [`usage`]: token usage carried by responses and stream chunks.
+//! - [`multipart`]: one field of a `multipart/form-data` upload, read in
+//!   place (the model of an audio or image upload).
 
 pub mod anthropic;
 pub mod bedrock;
@@ -17,6 +19,7 @@ pub mod canonical;
 pub mod dialect;
 pub mod error;
 pub mod gemini;
+pub mod multipart;
 pub mod openai;
 pub mod request;
 pub mod sse;

@@ -249,7 +249,9 @@ fn estimate(request: &Parsed<'_>, reserve: u64) -> u64 {
         }
         Api::Embeddings => switchyard_tokens::count_prompt_json(model, "embeddings", request.body)
             .unwrap_or(request.body.len() as u64 / 4),
-        Api::Models => 0,
+        // Media, files, batches, counting: one request; the tokens a
+        // provider reports are settled at the end.
+        _ => 0,
     }
 }
 

@@ -7,6 +7,8 @@ use crate::upstream::headers::Forwarded;
 
 pub enum Endpoint {
     Model(Ingress),
+    /// Files and batches: no model; a provider named by the request.
+    Direct(Ingress),
     Models,
     Health,
 }
@@ -21,6 +23,17 @@ pub struct Ingress {
     pub path_stream: bool,
     /// What goes on to the provider from the client's headers.
     pub forwarded: Forwarded,
+    /// Files and batches: the method, and the path after the API's own.
+    pub resource: Option<Resource>,
+}
+
+/// A request to a resource of a provider's API (`GET /v1/files/{id}`).
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub method: http::Method,
+    /// After `/files` or `/batches`: empty, `/{id}`, `/{id}/content`, ...
+    pub tail: Box<str>,
+    pub query: Option<Box<str>>,
 }
 
 impl Ingress {
@@ -31,6 +44,7 @@ impl Ingress {
             path_model: None,
             path_stream: false,
             forwarded: Forwarded::default(),
+            resource: None,
         }
     }
 }
@@ -93,14 +107,48 @@ pub fn endpoint_for(path: &str) -> Option<Endpoint> {
         return Some(Endpoint::Model(i));
     }
     let p = path.strip_prefix("/v1").unwrap_or(path);
+    let openai = |api| Endpoint::Model(Ingress::new(Dialect::OpenAi, api));
     Some(match p {
         "/chat/completions" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::ChatCompletions)),
         "/completions" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::Completions)),
         "/embeddings" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::Embeddings)),
         "/messages" => Endpoint::Model(Ingress::new(Dialect::Anthropic, Api::ChatCompletions)),
+        "/messages/count_tokens" => {
+            Endpoint::Model(Ingress::new(Dialect::Anthropic, Api::CountTokens))
+        }
+        "/images/generations" => openai(Api::ImagesGenerations),
+        "/images/edits" => openai(Api::ImagesEdits),
+        "/audio/transcriptions" => openai(Api::AudioTranscriptions),
+        "/audio/translations" => openai(Api::AudioTranslations),
+        "/audio/speech" => openai(Api::AudioSpeech),
+        "/moderations" => openai(Api::Moderations),
+        // Cohere's v2 path as well as Jina's (and vLLM's) v1.
+        "/rerank" => openai(Api::Rerank),
+        _ if path == "/v2/rerank" => openai(Api::Rerank),
         "/models" => Endpoint::Models,
         _ if path == "/health" || path == "/healthz" => Endpoint::Health,
-        _ => return None,
+        _ => return direct_ingress(p).map(Endpoint::Direct),
+    })
+}
+
+/// `/files[/{id}[/content]]` and `/batches[/{id}[/cancel]]` (the method
+/// is checked by `pipeline::direct`).
+fn direct_ingress(p: &str) -> Option<Ingress> {
+    let (api, tail) = if let Some(t) = p.strip_prefix("/files") {
+        (Api::Files, t)
+    } else {
+        (Api::Batches, p.strip_prefix("/batches")?)
+    };
+    if !(tail.is_empty() || tail.starts_with('/')) {
+        return None;
+    }
+    Some(Ingress {
+        resource: Some(Resource {
+            method: http::Method::GET,
+            tail: tail.into(),
+            query: None,
+        }),
+        ..Ingress::new(Dialect::OpenAi, api)
     })
 }
 
