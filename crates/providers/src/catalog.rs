@@ -104,10 +104,22 @@ impl Api {
         }
     }
 
-    /// Passed through as the provider sends it: no translation, no
-    /// streamed-usage rewrite (every API but chat and completions).
+    /// Passed through as the provider sends it, streamed or not: no
+    /// translation, no streamed-usage rewrite, usage only as reported.
     pub fn passthrough(self) -> bool {
-        !matches!(self, Api::ChatCompletions | Api::Completions)
+        matches!(
+            self,
+            Api::ImagesGenerations
+                | Api::ImagesEdits
+                | Api::AudioTranscriptions
+                | Api::AudioTranslations
+                | Api::AudioSpeech
+                | Api::Moderations
+                | Api::Rerank
+                | Api::Files
+                | Api::Batches
+                | Api::CountTokens
+        )
     }
 
     fn bit(self) -> u32 {

@@ -251,7 +251,17 @@ fn estimate(request: &Parsed<'_>, reserve: u64) -> u64 {
             .unwrap_or(request.body.len() as u64 / 4),
         // Media, files, batches, counting: one request; the tokens a
         // provider reports are settled at the end.
-        _ => 0,
+        Api::Models
+        | Api::ImagesGenerations
+        | Api::ImagesEdits
+        | Api::AudioTranscriptions
+        | Api::AudioTranslations
+        | Api::AudioSpeech
+        | Api::Moderations
+        | Api::Rerank
+        | Api::Files
+        | Api::Batches
+        | Api::CountTokens => 0,
     }
 }
 

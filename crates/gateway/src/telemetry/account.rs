@@ -340,13 +340,11 @@ fn usage_in_tail(client: Dialect, tail: &[u8]) -> Option<TokenUsage> {
     u.filter(|u| u.input_tokens != 0 || u.output_tokens != 0)
 }
 
-/// The pass-through APIs beyond embeddings: usage is what the provider
-/// reports, never an estimate (a request may be an audio upload).
+/// The pass-through APIs (images, audio, rerank, files, counting): usage
+/// is what the provider reports, never an estimate (a request may be an
+/// audio upload).
 fn is_media(api: Api) -> bool {
-    !matches!(
-        api,
-        Api::ChatCompletions | Api::Completions | Api::Embeddings | Api::Models
-    )
+    api.passthrough()
 }
 
 /// Prompt tokens of the request, counted by the tokenizer.
@@ -366,7 +364,17 @@ fn estimate_input(rec: &RequestRecord, model: &str) -> Option<u64> {
         }
         Api::Completions => switchyard_tokens::count_prompt_json(model, "completions", body),
         Api::Embeddings => switchyard_tokens::count_prompt_json(model, "embeddings", body),
-        _ => None,
+        Api::Models
+        | Api::ImagesGenerations
+        | Api::ImagesEdits
+        | Api::AudioTranscriptions
+        | Api::AudioTranslations
+        | Api::AudioSpeech
+        | Api::Moderations
+        | Api::Rerank
+        | Api::Files
+        | Api::Batches
+        | Api::CountTokens => None,
     }
 }
 

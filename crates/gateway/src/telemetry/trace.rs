@@ -131,7 +131,7 @@ fn operation(api: Option<Api>, path: &str) -> &'static str {
         Some(Api::Embeddings) => sc::OPERATION_EMBEDDINGS,
         Some(Api::Completions) => sc::OPERATION_TEXT_COMPLETION,
         // No well-known name: the API's own (`audio.speech`, ...).
-        Some(api) if !matches!(api, Api::ChatCompletions | Api::Models) => api.name(),
+        Some(api) if api.passthrough() => api.name(),
         _ if path.contains(":generateContent") || path.contains(":streamGenerateContent") => {
             sc::OPERATION_GENERATE_CONTENT
         }
