@@ -45,6 +45,11 @@ pub struct Config {
     /// The store shared by every instance; omitted: counted in memory.
     #[serde(default)]
     pub redis: Option<RedisConfig>,
+    /// The provider (its `id`) that `/v1/files` and `/v1/batches` go to
+    /// when the request names none in `x-switchyard-provider` (these APIs
+    /// have no model to route by).
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub files_provider: Option<String>,
 }
 
 /// A client of the gateway (a team, an application) with its own keys.

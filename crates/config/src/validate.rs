@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
-use switchyard_providers::{Endpoint, lookup, type_names};
+use switchyard_providers::{Api, Endpoint, lookup, type_names};
 use switchyard_routing::{ModelMapper, StatusSet};
 
 use crate::schema::Config;
@@ -432,6 +432,24 @@ impl Config {
                 }
             }
         }
+        if let Some(id) = &self.files_provider {
+            match self.providers.iter().find(|p| &p.id == id) {
+                None => add("filesProvider".into(), format!("no provider has id `{id}`")),
+                Some(p)
+                    if lookup(&p.kind)
+                        .is_some_and(|k| !k.supports(Api::Files) && !k.supports(Api::Batches)) =>
+                {
+                    add(
+                        "filesProvider".into(),
+                        format!(
+                            "provider `{id}` (type {}) offers neither the files nor the batches API; name a provider of a type that does, such as openai or azure",
+                            p.kind
+                        ),
+                    )
+                }
+                Some(_) => {}
+            }
+        }
         self.consumer_problems(&mut add);
         self.access_problems(&mut add);
         out
@@ -539,6 +557,31 @@ routes:
   - name: rest
     provider: local
 "#;
+
+    #[test]
+    fn files_provider_must_offer_files() {
+        let yaml = |id: &str| {
+            format!(
+                "providers:\n  - {{ id: oai, type: openai, apiTokens: [k] }}\n  - {{ id: ds, type: deepseek, apiTokens: [k] }}\nroutes:\n  - {{ name: r, provider: oai }}\nfilesProvider: {id}\n"
+            )
+        };
+        let c = Config::from_yaml(&yaml("oai"), "t.yaml").unwrap();
+        assert_eq!(c.files_provider.as_deref(), Some("oai"));
+        let e = Config::from_yaml(&yaml("ds"), "t.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("filesProvider: provider `ds` (type deepseek) offers neither"),
+            "{e}"
+        );
+        let e = Config::from_yaml(&yaml("nope"), "t.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("filesProvider: no provider has id `nope`"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn parses_the_documented_shape() {

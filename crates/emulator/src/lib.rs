@@ -21,6 +21,10 @@
 //! | `/models`           | GET    | `list` of `model` (`gpt-4o-mini`, ..., `qwen-plus`, `qwen-flash`, `mock-small`, `mock-large`) |
 //! | `/responses`        | POST   | OpenAI Responses `response` or its SSE event stream (see `responses.rs`) |
 //!
+//! Images, audio (transcriptions, translations, speech), moderations,
+//! rerank, files and batches (in memory) are answered too; see the `media`
+//! module's table.
+//!
 //! Azure paths (`.../deployments/{deployment}/...`) require the `api-version`
 //! query parameter (400 otherwise) and use the deployment name as the model
 //! when the body has none. Unknown paths give 404, a wrong method 405. Invalid
@@ -45,6 +49,7 @@
 //! | Route                                                       | Format |
 //! |-------------------------------------------------------------|--------|
 //! | `POST .../v1/messages` (suffix)                             | Anthropic Messages |
+//! | `POST .../v1/messages/count_tokens` (suffix)                | Anthropic token counting: `{"input_tokens": N}`, N as the message's input usage (no `max_tokens` needed) |
 //! | `POST .../models/{model}:generateContent`                   | Gemini, non-streamed |
 //! | `POST .../models/{model}:streamGenerateContent?alt=sse`     | Gemini, SSE |
 //! | `POST .../models/{model}:streamGenerateContent`             | Gemini, streamed JSON array |
@@ -207,7 +212,9 @@ mod anthropic;
 mod bedrock;
 mod body;
 mod eventstream;
+mod files;
 mod gemini;
+mod media;
 mod native;
 mod record;
 mod responses;
@@ -304,6 +311,8 @@ pub(crate) struct Inner {
     overrides: RwLock<HashMap<String, Behaviour>>,
     has_overrides: AtomicBool,
     pub(crate) models_body: bytes::Bytes,
+    /// Uploaded files and batches (see `media`).
+    pub(crate) store: Mutex<files::Store>,
 }
 
 /// The provider emulator. Cheap to clone; clones share state.
@@ -334,6 +343,7 @@ impl Emulator {
                 overrides: RwLock::new(HashMap::new()),
                 has_overrides: AtomicBool::new(false),
                 models_body: wire::models_body(),
+                store: Mutex::new(files::Store::default()),
             }),
         }
     }

@@ -47,17 +47,21 @@ pub(crate) struct Route<'p> {
     pub stream: bool,
     /// Gemini `alt=sse` (SSE instead of a streamed JSON array).
     pub sse: bool,
+    /// Anthropic `/v1/messages/count_tokens`.
+    pub count: bool,
 }
 
 /// Recognizes the native dialect paths (see the crate docs); `None` for the
 /// OpenAI-compatible API.
 pub(crate) fn classify<'p>(path: &'p str, query: Option<&str>) -> Option<Route<'p>> {
-    if path.ends_with("/v1/messages") {
+    let count = path.ends_with("/v1/messages/count_tokens");
+    if count || path.ends_with("/v1/messages") {
         return Some(Route {
             dialect: Dialect::Anthropic,
             model: None,
             stream: false,
             sse: false,
+            count,
         });
     }
     if let Some(route) = gemini_route(path, query) {
@@ -86,6 +90,7 @@ fn gemini_route<'p>(path: &'p str, query: Option<&str>) -> Option<Route<'p>> {
         model: Some(wire::percent_decode(model)),
         stream,
         sse,
+        count: false,
     })
 }
 
@@ -105,6 +110,7 @@ fn bedrock_route(path: &str) -> Option<Route<'_>> {
         model: Some(wire::percent_decode(id)),
         stream,
         sse: false,
+        count: false,
     })
 }
 
@@ -278,6 +284,20 @@ async fn answer(
             return failure(dialect, Failure::Invalid(msg));
         }
     };
+    if route.count {
+        // Counting takes no `max_tokens`; the count is the prompt's, as
+        // in the message usage.
+        if let Some(msg) = req.missing.filter(|m| !m.starts_with("max_tokens")) {
+            return failure(dialect, Failure::Invalid(msg.to_owned()));
+        }
+        let body = format!("{{\"input_tokens\":{}}}", req.convo.prompt_tokens);
+        return full(
+            StatusCode::OK,
+            crate::server::APPLICATION_JSON,
+            Bytes::from(body),
+            cut,
+        );
+    }
     if let Some(msg) = req.missing {
         return failure(dialect, Failure::Invalid(msg.to_owned()));
     }
@@ -709,7 +729,10 @@ mod tests {
             classify("/anthropic/v1/messages", None).unwrap().dialect,
             Dialect::Anthropic
         );
-        assert!(classify("/v1/messages/count_tokens", None).is_none());
+        assert!(!r.count);
+        let r = classify("/v1/messages/count_tokens", None).unwrap();
+        assert!(r.dialect == Dialect::Anthropic && r.count);
+        assert!(classify("/v1/messages/batches", None).is_none());
 
         let r = classify("/v1beta/models/gemini-2.0-flash:generateContent", None).unwrap();
         assert_eq!(r.dialect, Dialect::Gemini);

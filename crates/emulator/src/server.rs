@@ -17,10 +17,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::body::EmuBody;
-use crate::native;
 use crate::record::Record;
 use crate::wire::{self, Answer, ApiRequest, Meta};
 use crate::{Behaviour, Emulator, Inner};
+use crate::{media, native};
 
 pub(crate) const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
@@ -119,7 +119,7 @@ pub(crate) fn respond(
     r
 }
 
-fn json(status: StatusCode, body: Bytes) -> Response<EmuBody> {
+pub(crate) fn json(status: StatusCode, body: Bytes) -> Response<EmuBody> {
     respond(status, APPLICATION_JSON, EmuBody::full(body))
 }
 
@@ -131,7 +131,7 @@ fn text(status: StatusCode, body: &'static str) -> Response<EmuBody> {
     )
 }
 
-fn error(status: StatusCode, message: &str, code: Option<&str>) -> Response<EmuBody> {
+pub(crate) fn error(status: StatusCode, message: &str, code: Option<&str>) -> Response<EmuBody> {
     json(
         status,
         wire::error_body(message, "invalid_request_error", None, code),
@@ -152,6 +152,11 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Response<EmuBody> 
         }
     };
     let id = wire::next_id();
+    if let Some(api) = media::classify(parts.uri.path()) {
+        let mut resp = media::handle(&inner, &parts, &bytes, api, &id).await;
+        set_request_id(&mut resp, &id);
+        return resp;
+    }
     if let Some(route) = route {
         let mut resp = native::handle(&inner, &parts, &bytes, &route, &id).await;
         set_request_id(&mut resp, &id);
@@ -263,45 +268,10 @@ async fn api(
         );
     }
 
-    let (mut cut, mut usage) = (false, true);
-    match inner.behaviour(token) {
-        Behaviour::Ok => {}
-        Behaviour::NoUsage => usage = false,
-        Behaviour::Unauthorized => {
-            if token.is_empty() {
-                return json(StatusCode::UNAUTHORIZED, Bytes::from_static(NO_KEY));
-            }
-            let msg = format!(
-                "Incorrect API key provided: {}. You can find your API key in your provider dashboard.",
-                crate::mask_token(token)
-            );
-            return json(
-                StatusCode::UNAUTHORIZED,
-                wire::error_body(&msg, "invalid_request_error", None, Some("invalid_api_key")),
-            );
-        }
-        Behaviour::RateLimited => {
-            let mut r = json(
-                StatusCode::TOO_MANY_REQUESTS,
-                Bytes::from_static(RATE_LIMITED),
-            );
-            r.headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-            return r;
-        }
-        Behaviour::Unavailable => {
-            return json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                Bytes::from_static(UNAVAILABLE),
-            );
-        }
-        Behaviour::Slow(d) => tokio::time::sleep(d).await,
-        Behaviour::Hang => {
-            // Held until the client goes away (hyper then drops this future).
-            std::future::pending::<()>().await;
-        }
-        Behaviour::Cut => cut = true,
-    }
+    let (cut, usage) = match gate(inner, token).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
 
     let finish = |body: Bytes| {
         if cut {
@@ -386,6 +356,51 @@ async fn api(
         },
         Endpoint::Models | Endpoint::Unknown => finish(inner.models_body.clone()),
     }
+}
+
+/// What the credential's behaviour asks of an OpenAI-style answer: an
+/// error response now, or go on (`(cut, usage)`) after any delay.
+pub(crate) async fn gate(inner: &Inner, token: &str) -> Result<(bool, bool), Response<EmuBody>> {
+    let (mut cut, mut usage) = (false, true);
+    match inner.behaviour(token) {
+        Behaviour::Ok => {}
+        Behaviour::NoUsage => usage = false,
+        Behaviour::Unauthorized => {
+            if token.is_empty() {
+                return Err(json(StatusCode::UNAUTHORIZED, Bytes::from_static(NO_KEY)));
+            }
+            let msg = format!(
+                "Incorrect API key provided: {}. You can find your API key in your provider dashboard.",
+                crate::mask_token(token)
+            );
+            return Err(json(
+                StatusCode::UNAUTHORIZED,
+                wire::error_body(&msg, "invalid_request_error", None, Some("invalid_api_key")),
+            ));
+        }
+        Behaviour::RateLimited => {
+            let mut r = json(
+                StatusCode::TOO_MANY_REQUESTS,
+                Bytes::from_static(RATE_LIMITED),
+            );
+            r.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            return Err(r);
+        }
+        Behaviour::Unavailable => {
+            return Err(json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Bytes::from_static(UNAVAILABLE),
+            ));
+        }
+        Behaviour::Slow(d) => tokio::time::sleep(d).await,
+        Behaviour::Hang => {
+            // Held until the client goes away (hyper then drops this future).
+            std::future::pending::<()>().await;
+        }
+        Behaviour::Cut => cut = true,
+    }
+    Ok((cut, usage))
 }
 
 fn parse_behaviour(body: &[u8]) -> Option<Behaviour> {

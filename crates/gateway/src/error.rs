@@ -27,13 +27,24 @@ pub enum GatewayError {
     #[error("No route serves the model `{model}`. {served}")]
     NoRoute { model: String, served: String },
     #[error(
-        "Provider `{provider}` (type {kind}) does not offer the {api} API. Route this model to a provider that does."
+        "Provider `{provider}` (type {kind}) does not offer the {api} API. Route this model to a provider whose type does ({}).",
+        offered_by(api)
     )]
     UnsupportedApi {
         provider: String,
         kind: &'static str,
         api: &'static str,
     },
+    #[error("{0}")]
+    Form(switchyard_protocol::multipart::FormError),
+    #[error(
+        "No provider has id `{id}` (from the x-switchyard-provider header). Configured providers: {known}."
+    )]
+    UnknownProvider { id: String, known: String },
+    #[error(
+        "The {api} API has no model to route by: name the provider in an `x-switchyard-provider` header, or set `filesProvider` in the gateway's config."
+    )]
+    NoProviderNamed { api: &'static str },
     #[error(
         "Could not connect to provider `{provider}` at {origin}: {cause}. Check that the provider is up and that its baseUrl/host is right."
     )]
@@ -126,6 +137,24 @@ pub enum GatewayError {
     Internal(String),
 }
 
+/// The provider types whose catalog entry offers `api` (by its name).
+fn offered_by(api: &str) -> String {
+    let types: Vec<&str> = switchyard_providers::CATALOG
+        .iter()
+        .filter(|k| {
+            switchyard_providers::Api::ALL
+                .iter()
+                .any(|a| a.name() == api && k.supports(*a))
+        })
+        .map(|k| k.name)
+        .collect();
+    if types.is_empty() {
+        "none".into()
+    } else {
+        types.join(", ")
+    }
+}
+
 fn limit_name(l: &Limit) -> String {
     let kind = match l.kind {
         Kind::Requests => "requests",
@@ -164,15 +193,19 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         use GatewayError::*;
         match self {
-            BadRequest(_) | BodyRead(_) | UnsupportedApi { .. } | Translation(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            BadRequest(_)
+            | BodyRead(_)
+            | UnsupportedApi { .. }
+            | Translation(_)
+            | Form(_)
+            | NoProviderNamed { .. } => StatusCode::BAD_REQUEST,
             BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             BodyReadTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             NoRoute { .. }
             | UnknownEndpoint { .. }
             | ModelNotFound { .. }
-            | ResponseNotFound { .. } => StatusCode::NOT_FOUND,
+            | ResponseNotFound { .. }
+            | UnknownProvider { .. } => StatusCode::NOT_FOUND,
             NotServed { .. } => StatusCode::NOT_IMPLEMENTED,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             UpstreamConnect { .. } | UpstreamBroken { .. } => StatusCode::BAD_GATEWAY,
@@ -203,6 +236,9 @@ impl GatewayError {
             BodyTooLarge { .. } => (ErrorKind::InvalidRequest, "request_too_large", None),
             NoRoute { .. } => (ErrorKind::InvalidRequest, "model_not_found", Some("model")),
             UnsupportedApi { .. } => (ErrorKind::InvalidRequest, "unsupported_api", None),
+            Form(_) => (ErrorKind::InvalidRequest, "invalid_form", None),
+            UnknownProvider { .. } => (ErrorKind::InvalidRequest, "provider_not_found", None),
+            NoProviderNamed { .. } => (ErrorKind::InvalidRequest, "missing_provider", None),
             UnknownEndpoint { .. } => (ErrorKind::InvalidRequest, "unknown_url", None),
             NotServed { .. } => (ErrorKind::InvalidRequest, "unsupported_api", None),
             ModelNotFound { .. } => (ErrorKind::InvalidRequest, "model_not_found", Some("model")),

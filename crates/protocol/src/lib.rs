@@ -12,6 +12,8 @@
 //! - [`usage`]: token usage carried by responses and stream chunks.
 //! - [`models`]: model lists in OpenAI's and Anthropic's shapes, and a
 //!   provider's own `/models` answer.
+//! - [`multipart`]: one field of a `multipart/form-data` upload, read in
+//!   place (the model of an audio or image upload).
 
 pub mod anthropic;
 pub mod bedrock;
@@ -20,6 +22,7 @@ pub mod dialect;
 pub mod error;
 pub mod gemini;
 pub mod models;
+pub mod multipart;
 pub mod openai;
 pub mod request;
 pub mod responses;

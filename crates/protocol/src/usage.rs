@@ -13,9 +13,10 @@ pub struct Usage {
 
 #[derive(Deserialize)]
 struct WireUsage {
-    #[serde(default)]
+    /// `input_tokens`: the images and audio APIs' spelling.
+    #[serde(default, alias = "input_tokens")]
     prompt_tokens: u64,
-    #[serde(default)]
+    #[serde(default, alias = "output_tokens")]
     completion_tokens: u64,
     #[serde(default)]
     total_tokens: Option<u64>,
@@ -72,6 +73,32 @@ pub fn parse_usage_object(json: &[u8]) -> Option<Usage> {
         .map(Usage::from)
 }
 
+/// The usage a pass-through API's answer reports: `usage` (OpenAI images
+/// and transcriptions, Jina and vLLM rerank, where only `total_tokens` may
+/// be given: all input) or Cohere's `meta.billed_units` (`input_tokens`,
+/// `output_tokens`; search units are not tokens and are not counted).
+pub fn passthrough_usage(body: &[u8]) -> Option<Usage> {
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        usage: Option<WireUsage>,
+        #[serde(default)]
+        meta: Option<Meta>,
+    }
+    #[derive(Deserialize)]
+    struct Meta {
+        #[serde(default)]
+        billed_units: Option<WireUsage>,
+    }
+    let a: Answer = serde_json::from_slice(body).ok()?;
+    let w = a.usage.or(a.meta.and_then(|m| m.billed_units))?;
+    let mut u = Usage::from(w);
+    if u.input_tokens == 0 && u.output_tokens == 0 {
+        u.input_tokens = u.total_tokens;
+    }
+    (u.total_tokens > 0 || u.input_tokens > 0).then_some(u)
+}
+
 /// What a chat-completion chunk says about usage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChunkUsage {
@@ -104,6 +131,25 @@ pub fn find_usage(json: &[u8]) -> Option<ChunkUsage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pass_through_usage_shapes() {
+        let images = br#"{"created":1,"data":[{"b64_json":"x"}],"usage":{"total_tokens":100,"input_tokens":50,"output_tokens":50,"input_tokens_details":{"text_tokens":10,"image_tokens":40}}}"#;
+        let u = passthrough_usage(images).unwrap();
+        assert_eq!(
+            (u.input_tokens, u.output_tokens, u.total_tokens),
+            (50, 50, 100)
+        );
+        let jina = br#"{"model":"jina-reranker-v2","usage":{"total_tokens":38},"results":[]}"#;
+        let u = passthrough_usage(jina).unwrap();
+        assert_eq!((u.input_tokens, u.output_tokens), (38, 0));
+        let cohere = br#"{"id":"r","results":[],"meta":{"api_version":{"version":"2"},"billed_units":{"search_units":1,"input_tokens":12}}}"#;
+        assert_eq!(passthrough_usage(cohere).unwrap().input_tokens, 12);
+        let units_only = br#"{"results":[],"meta":{"billed_units":{"search_units":1}}}"#;
+        assert_eq!(passthrough_usage(units_only), None);
+        assert_eq!(passthrough_usage(br#"{"text":"hi"}"#), None);
+        assert_eq!(passthrough_usage(b"\xff\xfbbinary"), None);
+    }
 
     #[test]
     fn usage_only_chunk() {

@@ -9,15 +9,43 @@ pub enum Api {
     Models,
     /// OpenAI Responses (`/responses`).
     Responses,
+    ImagesGenerations,
+    /// Multipart upload.
+    ImagesEdits,
+    /// Multipart upload.
+    AudioTranscriptions,
+    /// Multipart upload.
+    AudioTranslations,
+    /// JSON in, audio bytes out.
+    AudioSpeech,
+    Moderations,
+    /// Cohere/Jina-shaped reranking (`/rerank`).
+    Rerank,
+    /// No model: sent to a provider named by the request or the config.
+    Files,
+    /// No model: sent to a provider named by the request or the config.
+    Batches,
+    /// Anthropic's `/v1/messages/count_tokens`.
+    CountTokens,
 }
 
 impl Api {
-    pub const ALL: [Api; 5] = [
+    pub const ALL: [Api; 15] = [
         Api::ChatCompletions,
         Api::Completions,
         Api::Embeddings,
         Api::Models,
         Api::Responses,
+        Api::ImagesGenerations,
+        Api::ImagesEdits,
+        Api::AudioTranscriptions,
+        Api::AudioTranslations,
+        Api::AudioSpeech,
+        Api::Moderations,
+        Api::Rerank,
+        Api::Files,
+        Api::Batches,
+        Api::CountTokens,
     ];
 
     /// The path suffix of this API under an OpenAI-compatible base path.
@@ -28,6 +56,16 @@ impl Api {
             Api::Embeddings => "/embeddings",
             Api::Models => "/models",
             Api::Responses => "/responses",
+            Api::ImagesGenerations => "/images/generations",
+            Api::ImagesEdits => "/images/edits",
+            Api::AudioTranscriptions => "/audio/transcriptions",
+            Api::AudioTranslations => "/audio/translations",
+            Api::AudioSpeech => "/audio/speech",
+            Api::Moderations => "/moderations",
+            Api::Rerank => "/rerank",
+            Api::Files => "/files",
+            Api::Batches => "/batches",
+            Api::CountTokens => "/messages/count_tokens",
         }
     }
 
@@ -39,17 +77,58 @@ impl Api {
             Api::Embeddings => "embeddings",
             Api::Models => "models",
             Api::Responses => "responses",
+            Api::ImagesGenerations => "images.generations",
+            Api::ImagesEdits => "images.edits",
+            Api::AudioTranscriptions => "audio.transcriptions",
+            Api::AudioTranslations => "audio.translations",
+            Api::AudioSpeech => "audio.speech",
+            Api::Moderations => "moderations",
+            Api::Rerank => "rerank",
+            Api::Files => "files",
+            Api::Batches => "batches",
+            Api::CountTokens => "messages.count_tokens",
         }
     }
 
-    fn bit(self) -> u8 {
+    /// The request body is `multipart/form-data` (the model is a form
+    /// field).
+    pub fn multipart(self) -> bool {
+        matches!(
+            self,
+            Api::ImagesEdits | Api::AudioTranscriptions | Api::AudioTranslations
+        )
+    }
+
+    /// The model a request without one is routed as: what the provider
+    /// itself would default to (OpenAI's documented defaults).
+    pub fn default_model(self) -> Option<&'static str> {
         match self {
-            Api::ChatCompletions => 1,
-            Api::Completions => 2,
-            Api::Embeddings => 4,
-            Api::Models => 8,
-            Api::Responses => 16,
+            Api::Moderations => Some("omni-moderation-latest"),
+            Api::ImagesGenerations | Api::ImagesEdits => Some("dall-e-2"),
+            _ => None,
         }
+    }
+
+    /// Passed through as the provider sends it, streamed or not: no
+    /// translation, no streamed-usage rewrite, usage only as reported.
+    pub fn passthrough(self) -> bool {
+        matches!(
+            self,
+            Api::ImagesGenerations
+                | Api::ImagesEdits
+                | Api::AudioTranscriptions
+                | Api::AudioTranslations
+                | Api::AudioSpeech
+                | Api::Moderations
+                | Api::Rerank
+                | Api::Files
+                | Api::Batches
+                | Api::CountTokens
+        )
+    }
+
+    fn bit(self) -> u32 {
+        1 << self as u32
     }
 }
 
@@ -106,7 +185,7 @@ pub struct ProviderKind {
     /// The path every API suffix is appended to, e.g. `/v1`.
     pub base_path: &'static str,
     pub auth: AuthScheme,
-    supported: u8,
+    supported: u32,
     pub docs: &'static str,
     pub dialect: Dialect,
     /// Base path of the provider's own Anthropic-compatible endpoint, used
@@ -126,20 +205,33 @@ impl ProviderKind {
     }
 }
 
-const CHAT: u8 = 1;
-const COMPL: u8 = 2;
-const EMB: u8 = 4;
-const MODELS: u8 = 8;
+const CHAT: u32 = 1 << Api::ChatCompletions as u32;
+const COMPL: u32 = 1 << Api::Completions as u32;
+const EMB: u32 = 1 << Api::Embeddings as u32;
+const MODELS: u32 = 1 << Api::Models as u32;
+const ALL: u32 = CHAT | COMPL | EMB | MODELS;
+const IMAGE_GEN: u32 = 1 << Api::ImagesGenerations as u32;
+const IMAGE_EDIT: u32 = 1 << Api::ImagesEdits as u32;
+const TRANSCRIBE: u32 = 1 << Api::AudioTranscriptions as u32;
+const TRANSLATE: u32 = 1 << Api::AudioTranslations as u32;
+const SPEECH: u32 = 1 << Api::AudioSpeech as u32;
+const MODERATE: u32 = 1 << Api::Moderations as u32;
+const RERANK: u32 = 1 << Api::Rerank as u32;
+const FILES: u32 = 1 << Api::Files as u32;
+const BATCHES: u32 = 1 << Api::Batches as u32;
+const COUNT_TOKENS: u32 = 1 << Api::CountTokens as u32;
+/// OpenAI's pass-through APIs (rerank is not OpenAI's).
+const OPENAI_MEDIA: u32 =
+    IMAGE_GEN | IMAGE_EDIT | TRANSCRIBE | TRANSLATE | SPEECH | MODERATE | FILES | BATCHES;
 /// The Responses API, served natively (others are bridged through chat).
-const RESP: u8 = 16;
-const ALL: u8 = CHAT | COMPL | EMB | MODELS;
+const RESP: u32 = 1 << Api::Responses as u32;
 
 const fn kind(
     name: &'static str,
     origin: Option<&'static str>,
     base_path: &'static str,
     auth: AuthScheme,
-    supported: u8,
+    supported: u32,
     docs: &'static str,
 ) -> ProviderKind {
     ProviderKind {
@@ -173,7 +265,7 @@ pub static CATALOG: &[ProviderKind] = &[
         None,
         "/openai",
         Header("api-key"),
-        ALL | RESP,
+        ALL | RESP | IMAGE_GEN | IMAGE_EDIT | TRANSCRIBE | TRANSLATE | SPEECH | FILES | BATCHES,
         "Azure OpenAI; needs azureServiceUrl",
     ),
     kind(
@@ -181,7 +273,7 @@ pub static CATALOG: &[ProviderKind] = &[
         Some("https://qianfan.baidubce.com"),
         "/v2",
         Bearer,
-        CHAT | EMB | MODELS,
+        CHAT | EMB | MODELS | IMAGE_GEN,
         "Baidu Qianfan v2 (OpenAI-compatible)",
     ),
     native(
@@ -201,7 +293,7 @@ pub static CATALOG: &[ProviderKind] = &[
             Some("https://api.anthropic.com"),
             "/v1",
             Header("x-api-key"),
-            CHAT,
+            CHAT | COUNT_TOKENS,
             "Anthropic Claude (Messages API); claudeVersion",
         ),
         Dialect::Anthropic,
@@ -222,7 +314,7 @@ pub static CATALOG: &[ProviderKind] = &[
         Some("https://ark.cn-beijing.volces.com"),
         "/api/v3",
         Bearer,
-        CHAT | EMB | MODELS,
+        CHAT | EMB | MODELS | IMAGE_GEN,
         "Volcengine Ark (Doubao)",
     ),
     kind(
@@ -249,7 +341,7 @@ pub static CATALOG: &[ProviderKind] = &[
         None,
         "/v1",
         OptionalBearer,
-        ALL,
+        ALL | OPENAI_MEDIA | RERANK,
         "Any OpenAI-compatible server; needs baseUrl",
     ),
     kind(
@@ -257,7 +349,7 @@ pub static CATALOG: &[ProviderKind] = &[
         Some("https://api.x.ai"),
         "/v1",
         Bearer,
-        ALL,
+        ALL | IMAGE_GEN,
         "xAI Grok",
     ),
     kind(
@@ -265,7 +357,7 @@ pub static CATALOG: &[ProviderKind] = &[
         Some("https://api.groq.com"),
         "/openai/v1",
         Bearer,
-        CHAT | MODELS,
+        CHAT | MODELS | TRANSCRIBE | TRANSLATE | SPEECH | FILES | BATCHES,
         "Groq",
     ),
     kind(
@@ -281,7 +373,7 @@ pub static CATALOG: &[ProviderKind] = &[
         Some("https://api.mistral.ai"),
         "/v1",
         Bearer,
-        CHAT | EMB | MODELS,
+        CHAT | EMB | MODELS | MODERATE | FILES,
         "Mistral AI",
     ),
     with_anthropic(
@@ -290,7 +382,7 @@ pub static CATALOG: &[ProviderKind] = &[
             Some("https://api.moonshot.cn"),
             "/v1",
             Bearer,
-            CHAT | EMB | MODELS,
+            CHAT | EMB | MODELS | FILES,
             "Moonshot (Kimi)",
         ),
         "/anthropic",
@@ -308,7 +400,7 @@ pub static CATALOG: &[ProviderKind] = &[
         Some("https://api.openai.com"),
         "/v1",
         Bearer,
-        ALL | RESP,
+        ALL | RESP | OPENAI_MEDIA,
         "OpenAI; openaiCustomUrl for compatible servers",
     ),
     kind(
@@ -325,7 +417,7 @@ pub static CATALOG: &[ProviderKind] = &[
             Some("https://dashscope.aliyuncs.com"),
             "/compatible-mode/v1",
             Bearer,
-            ALL,
+            ALL | FILES | BATCHES,
             "Alibaba DashScope compatible mode; qwenDomain",
         ),
         "/apps/anthropic",
@@ -335,7 +427,7 @@ pub static CATALOG: &[ProviderKind] = &[
         Some("https://api.together.xyz"),
         "/v1",
         Bearer,
-        ALL,
+        ALL | IMAGE_GEN | TRANSCRIBE | SPEECH | RERANK | FILES | BATCHES,
         "Together AI",
     ),
     native(
@@ -354,7 +446,7 @@ pub static CATALOG: &[ProviderKind] = &[
         None,
         "/v1",
         OptionalBearer,
-        ALL,
+        ALL | TRANSCRIBE | TRANSLATE | RERANK,
         "vLLM server; needs baseUrl",
     ),
     with_anthropic(
@@ -363,7 +455,7 @@ pub static CATALOG: &[ProviderKind] = &[
             Some("https://open.bigmodel.cn"),
             "/api/paas/v4",
             Bearer,
-            CHAT | EMB,
+            CHAT | EMB | IMAGE_GEN | FILES | BATCHES,
             "Zhipu AI (GLM)",
         ),
         "/api/anthropic",
@@ -413,6 +505,50 @@ mod tests {
                 "{} must serve chat",
                 k.name
             );
+        }
+    }
+
+    #[test]
+    fn api_bits_are_distinct_and_fit() {
+        let mut seen = 0u32;
+        for api in Api::ALL {
+            assert_eq!(seen & api.bit(), 0, "{api:?}");
+            seen |= api.bit();
+        }
+        assert_eq!(seen.count_ones() as usize, Api::ALL.len());
+    }
+
+    #[test]
+    fn who_offers_the_pass_through_apis() {
+        let has = |t: &str, api| lookup(t).unwrap().supports(api);
+        for api in [
+            Api::ImagesGenerations,
+            Api::ImagesEdits,
+            Api::AudioTranscriptions,
+            Api::AudioTranslations,
+            Api::AudioSpeech,
+            Api::Moderations,
+            Api::Files,
+            Api::Batches,
+        ] {
+            assert!(has("openai", api), "{api:?}");
+            assert!(has("generic", api), "{api:?}");
+        }
+        assert!(has("azure", Api::AudioTranscriptions) && !has("azure", Api::Moderations));
+        assert!(has("together-ai", Api::Rerank) && has("vllm", Api::Rerank));
+        assert!(!has("openai", Api::Rerank) && !has("deepseek", Api::ImagesGenerations));
+        assert!(has("claude", Api::CountTokens) && !has("openai", Api::CountTokens));
+        for k in CATALOG {
+            // Native dialects offer chat only (and Anthropic counting).
+            if k.dialect != Dialect::OpenAi {
+                for api in Api::ALL {
+                    assert!(
+                        !k.supports(api) || matches!(api, Api::ChatCompletions | Api::CountTokens),
+                        "{} {api:?}",
+                        k.name
+                    );
+                }
+            }
         }
     }
 }

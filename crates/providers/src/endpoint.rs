@@ -366,7 +366,7 @@ impl Endpoint {
             authority,
             base_path,
             shape,
-            fixed: Default::default(),
+            fixed: std::array::from_fn(|_| None),
             messages: match messages_path {
                 Some(m) => Some(m.parse().map_err(|_| {
                     err("providerBasePath", format!("`{m}` is not a valid URL path"))
@@ -398,7 +398,11 @@ impl Endpoint {
             Shape::Plain | Shape::Anthropic => true,
             Shape::Gemini | Shape::Bedrock => api != Api::ChatCompletions,
             Shape::AzureDeployment { deployment, .. } => {
-                deployment.is_some() || matches!(api, Api::Models | Api::Responses)
+                deployment.is_some()
+                    || matches!(
+                        api,
+                        Api::Models | Api::Responses | Api::Files | Api::Batches
+                    )
             }
         }
     }
@@ -462,6 +466,7 @@ impl Endpoint {
             Shape::Plain => format!("{}{}", self.base_path, api.suffix()),
             Shape::Anthropic => match api {
                 Api::Models => format!("{}/models", self.base_path),
+                Api::CountTokens => format!("{}/messages/count_tokens", self.base_path),
                 _ => format!("{}/messages", self.base_path),
             },
             Shape::Gemini => match api {
@@ -489,8 +494,13 @@ impl Endpoint {
                 deployment,
                 api_version,
             } => {
-                if api == Api::Models {
-                    return format!("{}/models?api-version={api_version}", self.base_path);
+                if matches!(api, Api::Models | Api::Files | Api::Batches) {
+                    // Resource-wide, not per deployment.
+                    return format!(
+                        "{}{}?api-version={api_version}",
+                        self.base_path,
+                        api.suffix()
+                    );
                 }
                 if api == Api::Responses {
                     // Not per deployment (the model is in the body), and
@@ -523,6 +533,44 @@ impl Endpoint {
             .scheme(self.scheme.clone())
             .authority(self.authority.clone())
             .path_and_query(pq)
+            .build()
+    }
+
+    /// The URI for `api` with `tail` after the API's path and the client's
+    /// `query` after the endpoint's own (`/files/{id}/content`,
+    /// `/batches?limit=2`); `tail` and `query` are passed as the client
+    /// sent them.
+    pub fn uri_with(
+        &self,
+        api: Api,
+        model: &str,
+        tail: &str,
+        query: Option<&str>,
+    ) -> Result<Uri, http::Error> {
+        if tail.is_empty() && query.is_none() {
+            return self.uri(api, model);
+        }
+        let path = self.path(api, model);
+        let (path, own) = match path.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (path.as_str(), None),
+        };
+        let mut pq = String::with_capacity(path.len() + tail.len() + 64);
+        pq.push_str(path);
+        pq.push_str(tail);
+        let queries: Vec<&str> = own
+            .into_iter()
+            .chain(query)
+            .filter(|q| !q.is_empty())
+            .collect();
+        if !queries.is_empty() {
+            pq.push('?');
+            pq.push_str(&queries.join("&"));
+        }
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(PathAndQuery::try_from(pq)?)
             .build()
     }
 
@@ -781,6 +829,50 @@ mod tests {
                 .unwrap()
                 .messages_uri()
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn pass_through_api_paths() {
+        let e = ep("openai", Default::default()).unwrap();
+        assert_eq!(
+            url(&e, Api::AudioTranscriptions, "whisper-1"),
+            "https://api.openai.com/v1/audio/transcriptions"
+        );
+        assert_eq!(
+            e.uri_with(Api::Files, "", "/file-1/content", None)
+                .unwrap()
+                .to_string(),
+            "https://api.openai.com/v1/files/file-1/content"
+        );
+        assert_eq!(
+            e.uri_with(Api::Batches, "", "", Some("limit=2"))
+                .unwrap()
+                .to_string(),
+            "https://api.openai.com/v1/batches?limit=2"
+        );
+        let e = ep(
+            "azure",
+            EndpointOptions {
+                azure_service_url: Some("https://r.openai.azure.com/?api-version=v"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            url(&e, Api::ImagesGenerations, "dalle"),
+            "https://r.openai.azure.com/openai/deployments/dalle/images/generations?api-version=v"
+        );
+        assert_eq!(
+            e.uri_with(Api::Files, "", "/f1", Some("purpose=batch"))
+                .unwrap()
+                .to_string(),
+            "https://r.openai.azure.com/openai/files/f1?api-version=v&purpose=batch"
+        );
+        let e = ep("claude", Default::default()).unwrap();
+        assert_eq!(
+            url(&e, Api::CountTokens, "claude-x"),
+            "https://api.anthropic.com/v1/messages/count_tokens"
         );
     }
 

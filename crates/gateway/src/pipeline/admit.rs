@@ -249,7 +249,19 @@ fn estimate(request: &Parsed<'_>, reserve: u64) -> u64 {
         }
         Api::Embeddings => switchyard_tokens::count_prompt_json(model, "embeddings", request.body)
             .unwrap_or(request.body.len() as u64 / 4),
-        Api::Models => 0,
+        // Media, files, batches, counting: one request; the tokens a
+        // provider reports are settled at the end.
+        Api::Models
+        | Api::ImagesGenerations
+        | Api::ImagesEdits
+        | Api::AudioTranscriptions
+        | Api::AudioTranslations
+        | Api::AudioSpeech
+        | Api::Moderations
+        | Api::Rerank
+        | Api::Files
+        | Api::Batches
+        | Api::CountTokens => 0,
     }
 }
 

@@ -7,6 +7,8 @@ use crate::upstream::headers::Forwarded;
 
 pub enum Endpoint {
     Model(Ingress),
+    /// Files and batches: no model; a provider named by the request.
+    Direct(Ingress),
     Models,
     /// `GET /v1/models/{id}`: the id, percent-decoded.
     ModelInfo(String),
@@ -47,7 +49,22 @@ pub static SERVED: &[Served] = &[
     served("POST", "/v1/responses", "OpenAI Responses"),
     served("GET", "/v1/responses/{id}", "OpenAI Responses"),
     served("DELETE", "/v1/responses/{id}", "OpenAI Responses"),
+    served("POST", "/v1/images/generations", "OpenAI"),
+    served("POST", "/v1/images/edits", "OpenAI"),
+    served("POST", "/v1/audio/transcriptions", "OpenAI"),
+    served("POST", "/v1/audio/translations", "OpenAI"),
+    served("POST", "/v1/audio/speech", "OpenAI"),
+    served("POST", "/v1/moderations", "OpenAI"),
+    served("POST", "/v1/rerank", "Cohere/Jina"),
+    served("POST", "/v2/rerank", "Cohere/Jina"),
+    served("GET|POST", "/v1/files", "OpenAI"),
+    served("GET|DELETE", "/v1/files/{id}", "OpenAI"),
+    served("GET", "/v1/files/{id}/content", "OpenAI"),
+    served("GET|POST", "/v1/batches", "OpenAI"),
+    served("GET", "/v1/batches/{id}", "OpenAI"),
+    served("POST", "/v1/batches/{id}/cancel", "OpenAI"),
     served("POST", "/v1/messages", "Anthropic"),
+    served("POST", "/v1/messages/count_tokens", "Anthropic"),
     served("POST", "/v1beta/models/{model}:generateContent", "Gemini"),
     served(
         "POST",
@@ -140,6 +157,17 @@ pub struct Ingress {
     pub json_array: bool,
     /// What goes on to the provider from the client's headers.
     pub forwarded: Forwarded,
+    /// Files and batches: the method, and the path after the API's own.
+    pub resource: Option<Resource>,
+}
+
+/// A request to a resource of a provider's API (`GET /v1/files/{id}`).
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub method: http::Method,
+    /// After `/files` or `/batches`: empty, `/{id}`, `/{id}/content`, ...
+    pub tail: Box<str>,
+    pub query: Option<Box<str>>,
 }
 
 impl Ingress {
@@ -151,6 +179,7 @@ impl Ingress {
             path_stream: false,
             json_array: false,
             forwarded: Forwarded::default(),
+            resource: None,
         }
     }
 }
@@ -213,6 +242,7 @@ pub fn endpoint_for(path: &str) -> Option<Endpoint> {
         return Some(Endpoint::Model(i));
     }
     let p = path.strip_prefix("/v1").unwrap_or(path);
+    let openai = |api| Endpoint::Model(Ingress::new(Dialect::OpenAi, api));
     Some(match p {
         "/chat/completions" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::ChatCompletions)),
         "/completions" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::Completions)),
@@ -223,10 +253,25 @@ pub fn endpoint_for(path: &str) -> Option<Endpoint> {
             Some(id) if !id.is_empty() && !id.contains('/') => Endpoint::StoredResponse(id),
             _ => return None,
         },
+        "/messages/count_tokens" => {
+            Endpoint::Model(Ingress::new(Dialect::Anthropic, Api::CountTokens))
+        }
+        "/images/generations" => openai(Api::ImagesGenerations),
+        "/images/edits" => openai(Api::ImagesEdits),
+        "/audio/transcriptions" => openai(Api::AudioTranscriptions),
+        "/audio/translations" => openai(Api::AudioTranslations),
+        "/audio/speech" => openai(Api::AudioSpeech),
+        "/moderations" => openai(Api::Moderations),
+        // Cohere's v2 path as well as Jina's (and vLLM's) v1.
+        "/rerank" => openai(Api::Rerank),
+        _ if path == "/v2/rerank" => openai(Api::Rerank),
         "/models" | "/models/" => Endpoint::Models,
         _ if path == "/health" || path == "/healthz" => Endpoint::Health,
         _ if path == "/" => Endpoint::Root,
         _ => {
+            if let Some(ingress) = direct_ingress(p) {
+                return Some(Endpoint::Direct(ingress));
+            }
             if let Some(name) = not_served(path, p) {
                 return Some(Endpoint::NotServed(name));
             }
@@ -234,6 +279,27 @@ pub fn endpoint_for(path: &str) -> Option<Endpoint> {
             let id = p.strip_prefix("/models/").filter(|id| !id.is_empty())?;
             return percent_decode(id).map(Endpoint::ModelInfo);
         }
+    })
+}
+
+/// `/files[/{id}[/content]]` and `/batches[/{id}[/cancel]]` (the method
+/// is checked by `pipeline::direct`).
+fn direct_ingress(p: &str) -> Option<Ingress> {
+    let (api, tail) = if let Some(t) = p.strip_prefix("/files") {
+        (Api::Files, t)
+    } else {
+        (Api::Batches, p.strip_prefix("/batches")?)
+    };
+    if !(tail.is_empty() || tail.starts_with('/')) {
+        return None;
+    }
+    Some(Ingress {
+        resource: Some(Resource {
+            method: http::Method::GET,
+            tail: tail.into(),
+            query: None,
+        }),
+        ..Ingress::new(Dialect::OpenAi, api)
     })
 }
 
@@ -303,6 +369,7 @@ mod tests {
             Some(Endpoint::Root) => "root",
             Some(Endpoint::NotServed(_)) => "501",
             Some(Endpoint::StoredResponse(_)) => "stored response",
+            Some(Endpoint::Direct(i)) => i.api.name(),
         }
     }
 

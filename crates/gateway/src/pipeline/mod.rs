@@ -10,9 +10,13 @@
 //! | authorize | [`authorize`] | may this consumer use it |
 //! | admit | [`admit`] | limits and budgets (reservations) |
 //! | cache | [`cache`] | a stored answer |
+//! | count | [`count_tokens`] | token counts no provider of the route offers |
 //! | attempts | [`attempts`] | providers, credentials, retries, fallback |
 //! | relay | `crate::relay` | the answer, streamed and translated |
 //! | finish | [`finish`] | response head; end-of-request work, once |
+//!
+//! Files and batches have no model: [`direct`] sends them to a provider
+//! the request (or the config) names, through the same attempts.
 //!
 //! A feature is a phase: adding one does not touch the attempt loop.
 
@@ -20,6 +24,8 @@ pub mod admit;
 pub mod attempts;
 pub mod authorize;
 pub mod cache;
+pub mod count_tokens;
+pub mod direct;
 pub mod endpoint;
 pub mod finish;
 pub mod identify;
@@ -185,10 +191,28 @@ async fn serve(
             let consumer = ctx.consumer.as_ref().map(|c| c.name.clone());
             crate::responses::stored(&*rt.shared.responses, consumer, method, &id).await
         }
+        Endpoint::Direct(ingress) => {
+            let tail = ingress.resource.as_ref().map_or("", |r| &*r.tail);
+            match direct::methods(ingress.api, tail) {
+                None => Err(GatewayError::UnknownEndpoint {
+                    method: method.to_string(),
+                    path: req.uri().path().to_string(),
+                }),
+                Some(allowed) if !allowed.contains(method) => Err(not_allowed(match allowed {
+                    [Method::GET, Method::POST] => "GET or POST",
+                    [Method::GET, Method::DELETE] => "GET or DELETE",
+                    [Method::POST] => "POST",
+                    _ => "GET",
+                })),
+                Some(_) => direct::serve(rt, snap, ctx, ingress, req).await,
+            }
+        }
     }
 }
 
-/// A model API call (chat, completions, embeddings, messages, Gemini).
+/// A model API call (chat, completions, embeddings, messages, Gemini, and
+/// the pass-through APIs routed by model: images, audio, moderations,
+/// rerank, token counting).
 async fn model_request(
     rt: &Runtime,
     snap: &Snapshot,
@@ -211,7 +235,12 @@ async fn model_request(
         ctx.rec.trace.is_some(),
         ingress.dialect,
     );
+    if ingress.api.multipart() {
+        // The boundary the body is read by, and sent on with it.
+        ingress.forwarded.content_type = req.headers().get(CONTENT_TYPE).cloned();
+    }
     let body = parse::read_body(ctx, req, snap.max_body_bytes, snap.body_read_timeout).await?;
+    let body = parse::with_default_model(&ingress, body);
     // For token estimates and body logs: shared when small, a bounded
     // prefix when large (a record never keeps a 32 MiB body alive).
     if rt.shared.telemetry.enabled() || subjects.counted() {
@@ -228,6 +257,9 @@ async fn model_request(
     ctx.admission = admit::admit(&rt.shared.limiter, snap, ctx, subjects, &request).await?;
     if let Some(hit) = cache::lookup(ctx, &request) {
         return Ok(hit);
+    }
+    if let Some(counted) = count_tokens::local_answer(route, &request) {
+        return counted;
     }
     attempts::run(&rt.shared, ctx, route, &request).await
 }

@@ -13,7 +13,8 @@ use http::header::CONTENT_LENGTH;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use switchyard_protocol::canonical::{ChatRequest, ConvertError};
-use switchyard_protocol::{RequestView, Rewrite};
+use switchyard_protocol::multipart;
+use switchyard_protocol::{RequestError, RequestView, Rewrite};
 use switchyard_providers::Dialect;
 use tokio::time::Instant;
 
@@ -79,12 +80,81 @@ pub struct Parsed<'b> {
     view: Option<RequestView<'b>>,
     /// The canonical request, decoded once, only if some provider needs it.
     canonical: OnceLock<Result<ChatRequest, ConvertError>>,
+    /// An upload's model (a form field).
+    form: Option<FormModel>,
     pub stream: bool,
     /// The client asked for OpenAI's usage chunk itself.
     pub include_usage: bool,
     pub start: Instant,
     /// A Responses request: its id, decoded form and earlier turns.
     pub responses: Option<ResponsesReq>,
+}
+
+/// The model of a `multipart/form-data` upload.
+struct FormModel {
+    model: String,
+    boundary: String,
+    /// Where its value is in the body; `None`: the form has no `model`
+    /// and the API's default is used.
+    span: Option<std::ops::Range<usize>>,
+}
+
+/// The form's `model` (or the API's default), read in place.
+fn read_form(ingress: &Ingress, body: &[u8]) -> Result<FormModel, GatewayError> {
+    let boundary = ingress
+        .forwarded
+        .content_type
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .and_then(multipart::boundary)
+        .ok_or(GatewayError::Form(multipart::FormError::NotMultipart))?
+        .to_string();
+    let span = multipart::find_field(body, &boundary, "model").map_err(GatewayError::Form)?;
+    let model = match &span {
+        Some(r) => std::str::from_utf8(&body[r.clone()])
+            .ok()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .ok_or(RequestError::MissingModel)?
+            .to_string(),
+        None => ingress
+            .api
+            .default_model()
+            .ok_or(RequestError::MissingModel)?
+            .to_string(),
+    };
+    Ok(FormModel {
+        model,
+        boundary,
+        span,
+    })
+}
+
+/// A JSON body of an API with a default model (moderations, images) that
+/// names none gets the default, so it is routed (and mapped) as the
+/// provider would treat it. Other bodies are returned as they are.
+pub fn with_default_model(ingress: &Ingress, body: Bytes) -> Bytes {
+    let Some(default) = ingress.api.default_model() else {
+        return body;
+    };
+    if ingress.api.multipart()
+        || !matches!(RequestView::parse(&body), Err(RequestError::MissingModel))
+    {
+        return body;
+    }
+    let Some(brace) = body.iter().position(|b| *b == b'{') else {
+        return body;
+    };
+    let empty = body[brace + 1..]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'}');
+    let field = format!("\"model\":\"{default}\"{}", if empty { "" } else { "," });
+    let mut out = Vec::with_capacity(body.len() + field.len());
+    out.extend_from_slice(&body[..=brace]);
+    out.extend_from_slice(field.as_bytes());
+    out.extend_from_slice(&body[brace + 1..]);
+    Bytes::from(out)
 }
 
 /// Parse `body`, sent to `ingress`.
@@ -104,28 +174,58 @@ pub fn parse<'b>(
                 body,
                 view: None,
                 canonical: OnceLock::from(Ok(canonical)),
+                form: None,
                 stream: ingress.path_stream,
                 include_usage: false,
                 start: Instant::now(),
                 responses: None,
             }
         }
+        // Files and batches: no model; the body goes as it is.
+        None if ingress.resource.is_some() => Parsed {
+            ingress,
+            body,
+            view: None,
+            canonical: OnceLock::new(),
+            form: None,
+            stream: false,
+            include_usage: false,
+            start: Instant::now(),
+            responses: None,
+        },
+        None if ingress.api.multipart() => Parsed {
+            ingress,
+            body,
+            view: None,
+            canonical: OnceLock::new(),
+            form: Some(read_form(ingress, body)?),
+            stream: false,
+            include_usage: false,
+            start: Instant::now(),
+            responses: None,
+        },
         None => {
             let view = RequestView::parse(body)?;
             Parsed {
                 ingress,
                 body,
-                stream: view.stream,
+                // Pass-through APIs are relayed as they come, streamed
+                // or not (no usage rewrite, no stream translation).
+                stream: view.stream && !ingress.api.passthrough(),
                 include_usage: view.include_usage,
                 view: Some(view),
                 canonical: OnceLock::new(),
+                form: None,
                 start: Instant::now(),
                 responses: (ingress.dialect == Dialect::Responses).then(ResponsesReq::new),
             }
         }
     };
     ctx.rec.api = Some(ingress.api);
-    ctx.rec.requested_model = Some(parsed.model().into());
+    let model = parsed.model();
+    if !model.is_empty() {
+        ctx.rec.requested_model = Some(model.into());
+    }
     ctx.rec.stream = parsed.stream;
     Ok(parsed)
 }
@@ -133,10 +233,11 @@ pub fn parse<'b>(
 impl Parsed<'_> {
     /// The model the client asked for.
     pub fn model(&self) -> &str {
-        match (&self.ingress.path_model, &self.view) {
-            (Some(m), _) => m,
-            (None, Some(v)) => &v.model,
-            (None, None) => "",
+        match (&self.ingress.path_model, &self.view, &self.form) {
+            (Some(m), _, _) => m,
+            (None, Some(v), _) => &v.model,
+            (None, None, Some(f)) => &f.model,
+            (None, None, None) => "",
         }
     }
 
@@ -166,6 +267,22 @@ impl Parsed<'_> {
 
     /// The body a provider speaking `target` gets, asking for `model`.
     pub fn body_for(&self, up: &Upstream, model: &str) -> Result<Bytes, ConvertError> {
+        if let Some(f) = &self.form {
+            // An upload: spliced only when the model changes.
+            return Ok(match &f.span {
+                _ if model == f.model && f.span.is_some() => self.body.clone(),
+                Some(r) => Bytes::from(multipart::splice(self.body, r.clone(), model.as_bytes())),
+                None => Bytes::from(multipart::prepend_field(
+                    self.body,
+                    &f.boundary,
+                    "model",
+                    model,
+                )),
+            });
+        }
+        if self.ingress.resource.is_some() {
+            return Ok(self.body.clone());
+        }
         let client = self.ingress.dialect;
         let target = up.dialect_for(client);
         if target == client && up.original {

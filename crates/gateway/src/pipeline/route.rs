@@ -27,7 +27,10 @@ pub fn route<'s>(
     ctx.rec.route = Some(target.name.clone());
     ctx.rec.primary_provider = Some(primary.id.clone());
     ctx.rec.prices = Some(snap.prices.clone());
-    if !serves(primary, ingress) && target.fallback.is_none() {
+    // A provider without the API is skipped (a fallback target may have
+    // it); when none has it, a clear 400 naming the route's provider.
+    // Token counting is then answered by the gateway's tokenizer.
+    if ingress.api != Api::CountTokens && !any_serves(target, ingress) {
         return Err(GatewayError::UnsupportedApi {
             provider: primary.id.to_string(),
             kind: primary.endpoint.kind.name,
@@ -35,6 +38,16 @@ pub fn route<'s>(
         });
     }
     Ok(target)
+}
+
+/// Whether the route's provider or one of its fallback targets can take
+/// a request that came in at `ingress`.
+pub fn any_serves(target: &RouteTarget, ingress: &Ingress) -> bool {
+    serves(&target.upstream, ingress)
+        || target
+            .fallback
+            .as_ref()
+            .is_some_and(|f| f.targets.iter().any(|t| serves(&t.upstream, ingress)))
 }
 
 /// Whether `up` can take a request that came in at `ingress`: it offers

@@ -75,6 +75,8 @@ pub struct Snapshot {
     /// Built-in prices with `prices:` over them; each routed request's
     /// record holds a clone of the `Arc` to price it when accounted.
     pub prices: Arc<PriceTable>,
+    /// `filesProvider`: where files and batches go by default.
+    pub files_provider: Option<Arc<Upstream>>,
 }
 
 impl Snapshot {
@@ -142,6 +144,7 @@ impl Snapshot {
                 },
             );
         }
+        let files_provider = cfg.files_provider.as_deref().map(find).transpose()?;
         let served_summary = describe_routes(&routes);
         let auth = Auth::build(cfg)?;
         Ok(Snapshot {
@@ -162,6 +165,7 @@ impl Snapshot {
             served_summary,
             version,
             prices: Arc::new(price_table(cfg)),
+            files_provider,
         })
     }
 }

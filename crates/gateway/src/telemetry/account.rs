@@ -211,6 +211,12 @@ struct Answer {
 /// Usage, id and text of a whole answer in the client's dialect.
 fn read_answer(client: Dialect, api: Option<Api>, body: &[u8]) -> Answer {
     let mut out = Answer::default();
+    if api.is_some_and(is_media) {
+        // Only what the provider reports: images, audio and rerank
+        // answers hold no text to count (token counts are no usage).
+        out.usage = switchyard_protocol::usage::passthrough_usage(body).map(token_usage);
+        return out;
+    }
     match (client, api) {
         (Dialect::OpenAi | Dialect::Bedrock, api) => {
             // One light pass: id, model, finish reason and usage; the text
@@ -345,8 +351,18 @@ fn usage_in_tail(client: Dialect, tail: &[u8]) -> Option<TokenUsage> {
     u.filter(|u| u.input_tokens != 0 || u.output_tokens != 0)
 }
 
+/// The pass-through APIs (images, audio, rerank, files, counting): usage
+/// is what the provider reports, never an estimate (a request may be an
+/// audio upload).
+fn is_media(api: Api) -> bool {
+    api.passthrough()
+}
+
 /// Prompt tokens of the request, counted by the tokenizer.
 fn estimate_input(rec: &RequestRecord, model: &str) -> Option<u64> {
+    if rec.api.is_none_or(is_media) {
+        return None;
+    }
     let body = rec.request_body.as_ref()?;
     if rec.request_body_cut() {
         return estimate_cut(rec, body, model);
@@ -359,7 +375,17 @@ fn estimate_input(rec: &RequestRecord, model: &str) -> Option<u64> {
         }
         Api::Completions => switchyard_tokens::count_prompt_json(model, "completions", body),
         Api::Embeddings => switchyard_tokens::count_prompt_json(model, "embeddings", body),
-        Api::Models => None,
+        Api::Models
+        | Api::ImagesGenerations
+        | Api::ImagesEdits
+        | Api::AudioTranscriptions
+        | Api::AudioTranslations
+        | Api::AudioSpeech
+        | Api::Moderations
+        | Api::Rerank
+        | Api::Files
+        | Api::Batches
+        | Api::CountTokens => None,
     }
 }
 

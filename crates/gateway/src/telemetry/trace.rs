@@ -130,6 +130,8 @@ fn operation(api: Option<Api>, path: &str) -> &'static str {
     match api {
         Some(Api::Embeddings) => sc::OPERATION_EMBEDDINGS,
         Some(Api::Completions) => sc::OPERATION_TEXT_COMPLETION,
+        // No well-known name: the API's own (`audio.speech`, ...).
+        Some(api) if api.passthrough() => api.name(),
         _ if path.contains(":generateContent") || path.contains(":streamGenerateContent") => {
             sc::OPERATION_GENERATE_CONTENT
         }

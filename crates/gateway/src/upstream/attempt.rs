@@ -85,7 +85,14 @@ pub async fn try_provider(
             .endpoint
             .chat_uri(model, req.stream)
             .map_err(|e| e.to_string()),
-        api => up.endpoint.uri(api, model).map_err(|e| e.to_string()),
+        api => match &ingress.resource {
+            // Files and batches: the resource path and query as sent.
+            Some(r) => up
+                .endpoint
+                .uri_with(api, model, &r.tail, r.query.as_deref()),
+            None => up.endpoint.uri(api, model),
+        }
+        .map_err(|e| e.to_string()),
     };
     let uri = match uri {
         Ok(u) => u,
@@ -96,7 +103,9 @@ pub async fn try_provider(
             ));
         }
     };
-    let model_header = HeaderValue::from_str(model).ok();
+    let model_header = (!model.is_empty())
+        .then(|| HeaderValue::from_str(model).ok())
+        .flatten();
     let (max_attempts, retry_deadline) = match &up.retry {
         Some(r) => (r.max_retries.saturating_add(1), req.start + r.retry_timeout),
         None => (1, req.start),
@@ -272,6 +281,13 @@ async fn attempt(
             ));
         }
     };
+    if let Some(r) = &req.ingress.resource
+        && r.method != http::Method::POST
+    {
+        // Files and batches: GET and DELETE, with no body.
+        *upstream_req.method_mut() = r.method.clone();
+        upstream_req.headers_mut().remove(CONTENT_TYPE);
+    }
     req.ingress
         .forwarded
         .apply(upstream_req.headers_mut(), target, call.traceparent);

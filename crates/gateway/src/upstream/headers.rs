@@ -22,6 +22,9 @@ pub struct Forwarded {
     pub trace: Vec<(HeaderName, HeaderValue)>,
     /// `anthropic-version` and `anthropic-beta` of a Claude client.
     pub anthropic: Vec<(HeaderName, HeaderValue)>,
+    /// The client's `content-type` where the body is not JSON (uploads:
+    /// the multipart boundary must reach the provider).
+    pub content_type: Option<HeaderValue>,
 }
 
 impl Forwarded {
@@ -65,6 +68,9 @@ impl Forwarded {
         }
         if let Some(tp) = traceparent {
             h.insert(TRACEPARENT.clone(), tp);
+        }
+        if let Some(ct) = &self.content_type {
+            h.insert(http::header::CONTENT_TYPE, ct.clone());
         }
         if target == Dialect::Anthropic {
             for (k, v) in &self.anthropic {
