@@ -215,7 +215,9 @@ EOF
 # Gateway URL and key from ANTHROPIC_BASE_URL / ANTHROPIC_API_KEY; no
 # non-essential traffic (auto-update, telemetry, error reporting, release
 # notes); a fresh HOME so no user settings apply. Default model settings; only
-# the Bash tool is offered (so it is the emulator's "first tool") and allowed.
+# the Bash tool is offered (so it is the emulator's "first tool") and allowed:
+# with the default tools the first is Agent, whose sub-agents would get a tool
+# call again and again.
 run_claude() { # name gateway-url gateway-log provider upstream-path
     local home="$work/$1"
     mkdir -p "$home/project"
