@@ -63,6 +63,9 @@ struct Tool<'a> {
     name: Option<Text<'a>>,
     #[serde(borrow)]
     input_schema: Option<&'a RawValue>,
+    /// Tool search: a deferred tool is not in the model's context, so it is
+    /// never the one called.
+    defer_loading: Option<bool>,
 }
 
 fn turn(m: Msg<'_>) -> Turn<'_> {
@@ -109,19 +112,33 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Request<'_>, serde_json::Error> {
     };
     let tool = r.tools.and_then(|tools| {
         tools.into_iter().find_map(|t| {
+            if t.defer_loading == Some(true) {
+                return None;
+            }
             t.name.map(|n| ToolDecl {
                 name: n.0,
                 schema: t.input_schema,
             })
         })
     });
+    // A `system` message among the turns (Claude Code's
+    // `mid-conversation-system` beta) is an instruction, not a turn: the
+    // turn stays the user's, so the tool rules see the user message before it.
+    let mut system_chars = r.system.map_or(0, |s| s.0.len());
     let turns = r
         .messages
         .unwrap_or_default()
         .into_iter()
-        .map(turn)
+        .filter_map(|m| {
+            let system = m.role.as_ref().is_some_and(|r| r.0 == "system");
+            let t = turn(m);
+            if system {
+                system_chars += t.text.len();
+                return None;
+            }
+            Some(t)
+        })
         .collect();
-    let system_chars = r.system.map_or(0, |s| s.0.len());
     Ok(Request {
         model: r.model.map(|m| m.0),
         stream: r.stream.unwrap_or(false),
@@ -369,5 +386,32 @@ mod tests {
         assert_eq!(r.missing, Some("messages: Field required"));
         let r = parse(br#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"plain"}]}]}"#).unwrap();
         assert_eq!(r.convo.tool_result.as_deref(), Some("plain"));
+    }
+
+    #[test]
+    fn claude_code_turns_end_with_the_user_and_call_the_first_loaded_tool() {
+        // Claude Code puts a `system` message after the user's turn.
+        let body = br#"{"model":"m","max_tokens":64,
+            "messages":[{"role":"user","content":"list files"},
+              {"role":"system","content":[{"type":"text","text":"env: linux"}]}],
+            "tools":[{"name":"DeferredToolPlaceholder","input_schema":{"type":"object"},"defer_loading":true},
+              {"name":"Bash","input_schema":{"type":"object","required":["command"],"properties":{"command":{"type":"string"}}}}]}"#;
+        let c = parse(body).unwrap().convo;
+        assert!(c.last_is_user);
+        assert_eq!(c.echo, "list files");
+        let plain = parse(
+            br#"{"model":"m","max_tokens":64,"messages":[{"role":"user","content":"list files"}]}"#,
+        )
+        .unwrap();
+        assert!(
+            c.prompt_tokens > plain.convo.prompt_tokens,
+            "the system text still counts"
+        );
+        let reply = native::plan(&c);
+        assert_eq!(reply.answer.text, "Calling Bash.");
+        assert_eq!(
+            reply.call.map(|c| c.input),
+            Some(r#"{"command":"sf"}"#.to_owned())
+        );
     }
 }

@@ -32,7 +32,8 @@
 //! (`{"error":{"message","type","param","code"}}`, `application/json`).
 //!
 //! Chat follows the same tool rules as the native formats (see **Answers**
-//! below): when `tools` are declared and the last message is the user's, the
+//! below): when `tools` are declared and the last message is the user's
+//! (trailing `system` / `developer` messages do not count), the
 //! answer is `Calling <name>.` plus one `tool_calls` entry (`call_…`,
 //! `arguments` a JSON string; streamed as a chunk with id and name, then 2-3
 //! argument fragments) and `finish_reason: "tool_calls"`; when the
@@ -82,8 +83,11 @@
 //!   `functionResponse`, `toolResult`): text `Tool said: <first 40 chars of
 //!   the result>`, end of turn. A JSON result is its string, the string of a
 //!   single-field object (`{"result":"x"}` is `x`), else compact JSON;
-//! - else, when tools are declared and the last message is the user's: text
-//!   `Calling <first tool>.` plus a call of the first tool, whose input is
+//! - else, when tools are declared and the last message is the user's (an
+//!   Anthropic `system` message, as Claude Code puts after the user's turn
+//!   with the `mid-conversation-system` beta, is system text, not a turn): text
+//!   `Calling <first tool>.` plus a call of the first tool (Anthropic: the
+//!   first without `defer_loading: true`), whose input is
 //!   `{}` or, when its schema has `required` properties, one sample value per
 //!   property by type (string `"sf"`, number/integer `1`, boolean `true`,
 //!   array `[]`, object `{}`, the first `enum` value if any; types matched

@@ -377,10 +377,17 @@ impl ToolCall {
 ///   `tool_calls`);
 /// - else the echo answer.
 pub(crate) fn chat_reply(req: &ApiRequest<'_>) -> (Answer, Option<ToolCall>) {
-    let messages = req.messages.as_deref().unwrap_or(&[]);
+    let all = req.messages.as_deref().unwrap_or(&[]);
     fn role<'m>(m: &'m Message<'_>) -> &'m str {
         m.role.as_ref().map_or("", |r| &r.0)
     }
+    // Trailing `system` / `developer` messages (instructions inserted after
+    // the user's turn, as Claude Code does) do not end the turn.
+    let end = all
+        .iter()
+        .rposition(|m| !matches!(role(m), "system" | "developer"))
+        .map_or(0, |i| i + 1);
+    let messages = &all[..end];
     if messages.last().is_some_and(|m| role(m) == "tool") {
         let first = messages
             .iter()
@@ -412,7 +419,7 @@ pub(crate) fn chat_reply(req: &ApiRequest<'_>) -> (Answer, Option<ToolCall>) {
         };
         return (answer, Some(call));
     }
-    (Answer::new(chat_echo(messages), req.max_tokens()), None)
+    (Answer::new(chat_echo(all), req.max_tokens()), None)
 }
 
 pub(crate) fn list_echo<'s>(items: &'s [Item<'_>]) -> &'s str {
@@ -966,6 +973,23 @@ mod tests {
         let msgs = r.messages.as_deref().unwrap();
         assert_eq!(chat_echo(msgs), "hi there");
         assert_eq!(chat_prompt_tokens(msgs), (7 + 8) / 4 + 12);
+    }
+
+    #[test]
+    fn trailing_system_messages_do_not_end_the_users_turn() {
+        let body = br#"{"model":"m","messages":[{"role":"user","content":"list files"},
+            {"role":"system","content":"env: linux"}],
+            "tools":[{"type":"function","function":{"name":"Bash","parameters":{"type":"object"}}}]}"#;
+        let r: ApiRequest<'_> = serde_json::from_slice(body).unwrap();
+        let (answer, call) = chat_reply(&r);
+        assert_eq!(answer.text, "Calling Bash.");
+        assert_eq!(call.map(|c| c.name).as_deref(), Some("Bash"));
+        let body = br#"{"model":"m","messages":[{"role":"user","content":"hi"},
+            {"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"Bash","arguments":"{}"}}]},
+            {"role":"tool","tool_call_id":"c","content":"a.txt"},{"role":"developer","content":"be brief"}],
+            "tools":[{"type":"function","function":{"name":"Bash"}}]}"#;
+        let r: ApiRequest<'_> = serde_json::from_slice(body).unwrap();
+        assert_eq!(chat_reply(&r).0.text, "Tool said: a.txt");
     }
 
     #[test]

@@ -52,6 +52,9 @@ struct WireMessage {
     content: Box<RawValue>,
 }
 
+/// The deferred tool Claude Code declares to keep tool search on.
+const DEFERRED_PLACEHOLDER: &str = "DeferredToolPlaceholder";
+
 #[derive(Deserialize)]
 struct WireTool {
     #[serde(default)]
@@ -60,6 +63,10 @@ struct WireTool {
     description: Option<String>,
     #[serde(default)]
     input_schema: Option<Value>,
+    /// Tool search: the tool is loaded into the model's context only when a
+    /// search finds it.
+    #[serde(default)]
+    defer_loading: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -229,10 +236,15 @@ pub fn decode_request(body: &[u8]) -> Result<ChatRequest, ConvertError> {
     }
 
     // Built-in (server) tools have a `type` and no `input_schema`: dropped.
+    // Deferred tools (`defer_loading: true`) are offered directly, since no
+    // other provider can search for them; but Claude Code's deferred
+    // `DeferredToolPlaceholder` ("never call this tool", declared only to keep
+    // tool search on) is left out, or a model could call it.
     let tools: Vec<Tool> = w
         .tools
         .unwrap_or_default()
         .into_iter()
+        .filter(|t| !(t.defer_loading == Some(true) && t.name == DEFERRED_PLACEHOLDER))
         .filter_map(|t| {
             t.input_schema.map(|schema| Tool {
                 name: t.name,
