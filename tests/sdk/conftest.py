@@ -13,6 +13,7 @@ Every wait is bounded; both processes are terminated (then killed) at the end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -334,20 +335,29 @@ def upstream(emulator):
     return Upstream()
 
 
-@pytest.fixture
-def openai_client(gateway):
+@contextlib.contextmanager
+def openai_client_for(url, **kw):
+    """An official OpenAI client for the gateway at `url`, with no retries of its
+    own (every retry seen is the gateway's), closed afterwards."""
     import openai
 
     client = openai.OpenAI(
-        base_url=f"{gateway.url}/v1",
+        base_url=f"{url}/v1",
         api_key="sk-any-client-key",
         max_retries=0,
         timeout=CLIENT_TIMEOUT,
+        **kw,
     )
     try:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def openai_client(gateway):
+    with openai_client_for(gateway.url) as client:
+        yield client
 
 
 @pytest.fixture

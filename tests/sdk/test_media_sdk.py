@@ -12,7 +12,7 @@ import wave
 
 import pytest
 
-from conftest import CLIENT_TIMEOUT, start_gateway
+from conftest import openai_client_for, start_gateway
 
 
 def _wav(seconds: float = 0.5, rate: int = 16000) -> bytes:
@@ -53,18 +53,8 @@ def media_gateway(switchyard_bin, emulator, tmp_path_factory):
 
 @pytest.fixture
 def media_client(media_gateway):
-    import openai
-
-    client = openai.OpenAI(
-        base_url=f"{media_gateway.url}/v1",
-        api_key="sk-any-client-key",
-        max_retries=0,
-        timeout=CLIENT_TIMEOUT,
-    )
-    try:
+    with openai_client_for(media_gateway.url) as client:
         yield client
-    finally:
-        client.close()
 
 
 def test_images_generate(media_client, upstream):
@@ -109,19 +99,10 @@ def test_moderations(media_client, upstream):
 
 
 def test_files_and_batches_named_by_header(gateway, upstream):
-    import openai
-
-    client = openai.OpenAI(
-        base_url=f"{gateway.url}/v1",
-        api_key="sk-any-client-key",
-        max_retries=0,
-        timeout=CLIENT_TIMEOUT,
-        default_headers={"x-switchyard-provider": "oai"},
-    )
-    try:
+    with openai_client_for(
+        gateway.url, default_headers={"x-switchyard-provider": "oai"}
+    ) as client:
         _files_and_batches(client)
-    finally:
-        client.close()
 
 
 def test_files_and_batches_by_config_default(media_client):

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from conftest import CLIENT_TIMEOUT, start_gateway
+from conftest import openai_client_for, start_gateway
 
 CONFIG = """\
 server: {{ listen: "{gw}" }}
@@ -69,18 +69,8 @@ def responses_gateway(switchyard_bin, emulator, tmp_path_factory):
 
 @pytest.fixture
 def client(responses_gateway):
-    import openai
-
-    c = openai.OpenAI(
-        base_url=f"{responses_gateway.url}/v1",
-        api_key="sk-any-client-key",
-        max_retries=0,
-        timeout=CLIENT_TIMEOUT,
-    )
-    try:
+    with openai_client_for(responses_gateway.url) as c:
         yield c
-    finally:
-        c.close()
 
 
 @pytest.fixture
