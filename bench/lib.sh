@@ -416,6 +416,28 @@ stop_rss_sampler() {
 #   processes other than wrk, the emulator (MOCK_PID) and the proxy) M_WALL (s)
 #   M_RSS_IDLE M_RSS_PEAK M_HWM (kB; only with MEASURE_RSS=1)
 MEASURE_RSS=0
+# After measure_wrk: the figures every lane reports, stored under KEY in the caller's arrays RPS
+# P50 P99 REQS PCT US OTHER (declared by the lane with `declare -A`), and a NOISY line when other
+# processes disturbed the run. Lane-specific figures (errors, RSS) stay with the lane.
+record_wrk() { # key
+    local key="$1"
+    RPS[$key]="$M_RPS"
+    P50[$key]="$M_P50"
+    P99[$key]="$M_P99"
+    REQS[$key]="$M_REQ"
+    PCT[$key]="$M_PROXY_PCT"
+    US[$key]="$M_US"
+    OTHER[$key]="$M_OTHER"
+    ((M_OTHER <= OTHER_MAX_PCT)) || NOISY+=("$key: ${M_OTHER}% of a core used by other processes")
+}
+
+# The report on stdout, then exit 1 if any run had errors (ERRORS, listed in the report).
+print_report_or_die() {
+    echo
+    cat "$REPORT"
+    ((${#ERRORS[@]} == 0)) || die "${#ERRORS[@]} run(s) had errors: see the ERRORS section above"
+}
+
 # shellcheck disable=SC2034 # the M_* results are read by the caller
 measure_wrk() {
     local out="$1" url="$2" script="$3" threads="$4" conns="$5" dur_s="$6" pids=()

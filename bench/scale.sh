@@ -162,16 +162,9 @@ EOF
             alive_or_die "$MOCK_PID" emulator "$key"
             alive_or_die "$NGINX_PID" nginx "$key"
             alive_or_die "$GW_PID" gateway "$key"
-            RPS[$key]="$M_RPS"
-            P50[$key]="$M_P50"
-            P99[$key]="$M_P99"
-            REQS[$key]="$M_REQ"
+            record_wrk "$key"
             ERRS[$key]=$((M_NON2XX + M_SOCK))
-            PCT[$key]="$M_PROXY_PCT"
-            US[$key]="$M_US"
-            OTHER[$key]="$M_OTHER"
             ((M_NON2XX + M_SOCK == 0)) || ERRORS+=("$key: $M_NON2XX non-2xx, $M_SOCK socket errors (see $base.txt)")
-            ((M_OTHER <= OTHER_MAX_PCT)) || NOISY+=("$key: ${M_OTHER}% of a core used by other processes")
             log "    $M_RPS req/s, p50 $M_P50 us, p99 $M_P99 us, proxy ${M_PROXY_PCT}% = $M_US µs CPU/request; other ${M_OTHER}%"
         done
     done
@@ -234,6 +227,4 @@ REPORT="$OUT_DIR/$LANE_NAME/report.md"
     echo "Raw wrk output: bench/out/$LANE_NAME/raw/; process logs: bench/out/$LANE_NAME/logs/."
 } >"$REPORT"
 
-echo
-cat "$REPORT"
-((${#ERRORS[@]} == 0)) || die "${#ERRORS[@]} run(s) had errors: see the ERRORS section above"
+print_report_or_die

@@ -192,15 +192,9 @@ for lane in "${LANES[@]}"; do
         BENCH_BODY_BYTES="$BODY_BYTES" measure_wrk "$base.txt" "$url" "$script" "$threads" "$conc" "$DURATION_S" "$proxy_pids"
         alive_or_die "$MOCK_PID" emulator "$key"
         alive_or_die "$main" "$p" "$key"
-        RPS[$key]="$M_RPS"
-        P50[$key]="$M_P50"
-        P99[$key]="$M_P99"
-        REQS[$key]="$M_REQ"
+        record_wrk "$key"
         NON2XX[$key]="$M_NON2XX"
         SOCK[$key]="$M_SOCK"
-        PCT[$key]="$M_PROXY_PCT"
-        US[$key]="$M_US"
-        OTHER[$key]="$M_OTHER"
         IDLE[$key]="$idle_kib"
         BEFORE[$key]="$M_RSS_IDLE"
         PEAK[$key]="$M_RSS_PEAK"
@@ -213,7 +207,6 @@ for lane in "${LANES[@]}"; do
         else
             ((M_NON2XX + M_SOCK == 0)) || ERRORS+=("$key: $M_NON2XX non-2xx, $M_SOCK socket errors (see $base.txt)")
         fi
-        ((M_OTHER <= OTHER_MAX_PCT)) || NOISY+=("$key: ${M_OTHER}% of a core used by other processes")
         log "  $M_RPS req/s, p50 $M_P50 us, p99 $M_P99 us, $M_US µs CPU/request; RSS idle $(mib "$idle_kib") MiB, before the run $(mib "$M_RSS_IDLE") MiB, peak $(mib "$M_RSS_PEAK") MiB; other ${M_OTHER}%"
     done
 done
@@ -265,6 +258,4 @@ REPORT="$OUT_DIR/$LANE_NAME/report.md"
     echo "Raw wrk output: bench/out/$LANE_NAME/raw/; process logs: bench/out/$LANE_NAME/logs/."
 } >"$REPORT"
 
-echo
-cat "$REPORT"
-((${#ERRORS[@]} == 0)) || die "${#ERRORS[@]} run(s) had errors: see the ERRORS section above"
+print_report_or_die

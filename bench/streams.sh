@@ -140,20 +140,13 @@ for p in "${PROXIES[@]}"; do
     alive_or_die "$MOCK_PID" emulator "$p run"
     alive_or_die "$NGINX_PID" nginx "$p run"
     alive_or_die "$GW_PID" gateway "$p run"
-    RPS[$p]="$M_RPS"
-    P50[$p]="$M_P50"
-    P99[$p]="$M_P99"
-    REQS[$p]="$M_REQ"
+    record_wrk "$p"
     ERRS[$p]=$((M_NON2XX + M_SOCK))
-    PCT[$p]="$M_PROXY_PCT"
-    US[$p]="$M_US"
-    OTHER[$p]="$M_OTHER"
     IDLE[$p]="$M_RSS_IDLE"
     PEAK[$p]="$M_RSS_PEAK"
     HWM[$p]="$M_HWM"
     PER[$p]="$(awk -v a="$M_RSS_PEAK" -v b="$M_RSS_IDLE" -v c="$CONNS" 'BEGIN { printf "%.1f", (a - b) / c }')"
     ((M_NON2XX + M_SOCK == 0)) || ERRORS+=("$p: $M_NON2XX non-2xx, $M_SOCK socket errors (see $base.txt)")
-    ((M_OTHER <= OTHER_MAX_PCT)) || NOISY+=("$p: ${M_OTHER}% of a core used by other processes")
     log "  $M_RPS streams/s, p50 $M_P50 us, p99 $M_P99 us; RSS idle $(mib "$M_RSS_IDLE") MiB, peak $(mib "$M_RSS_PEAK") MiB = ${PER[$p]} KiB/stream; $M_US µs CPU/stream"
     sleep 2 # let the cut-off streams wind down before the next proxy
 done
@@ -196,6 +189,4 @@ REPORT="$OUT_DIR/$LANE_NAME/report.md"
     echo "Raw wrk output: bench/out/$LANE_NAME/raw/; process logs: bench/out/$LANE_NAME/logs/."
 } >"$REPORT"
 
-echo
-cat "$REPORT"
-((${#ERRORS[@]} == 0)) || die "${#ERRORS[@]} run(s) had errors: see the ERRORS section above"
+print_report_or_die
