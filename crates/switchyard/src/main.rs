@@ -12,6 +12,10 @@ use switchyard_emulator::{Emulator, MockConfig};
 use switchyard_gateway::{ConfigSource, Gateway};
 use tokio::net::TcpListener;
 
+/// mimalloc instead of glibc's malloc: see docs/performance.md ("Allocator").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod demo;
 mod init;
 
