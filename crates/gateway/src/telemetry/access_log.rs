@@ -9,9 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
-
 use super::account::Accounted;
+use super::json_line::Obj;
 use super::record::RequestRecord;
 use crate::runtime::BuildError;
 
@@ -73,62 +72,13 @@ pub fn open(access: &str) -> Result<Option<Sink>, BuildError> {
     })
 }
 
-#[derive(Serialize)]
-struct Line<'a> {
-    time: String,
-    request_id: &'a str,
-    method: &'a str,
-    path: &'a str,
-    api: Option<&'static str>,
-    /// The model that served (as sent upstream).
-    model: Option<&'a str>,
-    requested_model: Option<&'a str>,
-    response_model: Option<&'a str>,
-    provider: Option<&'a str>,
-    route: Option<&'a str>,
-    consumer: Option<&'a str>,
-    status: u16,
-    response_type: &'static str,
-    input_token: u64,
-    output_token: u64,
-    total_token: u64,
-    cached_token: u64,
-    reasoning_token: u64,
-    token_estimated: bool,
-    /// USD at the model's price; null when it has none (or none served).
-    cost_usd: Option<f64>,
-    duration: f64,
-    llm_first_token_duration: Option<f64>,
-    llm_service_duration: Option<f64>,
-    gateway_overhead: f64,
-    attempts: Vec<Attempt<'a>>,
-    fallback_from: Option<&'a str>,
-    chat_id: Option<&'a str>,
-    finish_reason: Option<&'static str>,
-    error: Option<String>,
-    client_disconnected: bool,
-    trace_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_body: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    response_body: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Attempt<'a> {
-    provider: &'a str,
-    credential: &'a str,
-    model: &'a str,
-    status: Option<u16>,
-    error: Option<&'a str>,
-    duration: f64,
-}
-
 fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
-/// Write one line for `rec` (newline included) into `out`.
+/// Write one line for `rec` (newline included) into `out`: a JSON object
+/// whose fields, in this order, are the log's documented schema
+/// (docs/observability.md).
 pub fn write_line(
     out: &mut Vec<u8>,
     rec: &RequestRecord,
@@ -137,90 +87,105 @@ pub fn write_line(
 ) -> std::io::Result<()> {
     let served = rec.served();
     let ended = rec.ended.unwrap_or(rec.started);
-    let attempts = rec
-        .attempts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let end = match (i + 1 == rec.attempts.len(), rec.upstream_end) {
+    let u = acc.usage;
+    let mut line = Obj::start(out);
+    line.with("time", |o| {
+        o.push(b'"');
+        rfc3339_into(o, rec.started_wall);
+        o.push(b'"');
+    })
+    .str("request_id", rec.request_id.to_str().unwrap_or(""))
+    .str("method", rec.method.as_str())
+    .str("path", &rec.path)
+    .opt_str("api", rec.api.map(|a| a.name()))
+    .opt_str("model", served.map(|a| &*a.model))
+    .opt_str("requested_model", rec.requested_model.as_deref())
+    .opt_str("response_model", acc.response_model.as_deref())
+    .opt_str(
+        "provider",
+        served.or(rec.attempts.last()).map(|a| &*a.provider),
+    )
+    .opt_str("route", rec.route.as_deref())
+    .opt_str("consumer", rec.consumer.as_deref())
+    .u64("status", u64::from(rec.status))
+    .str(
+        "response_type",
+        if rec.stream { "stream" } else { "normal" },
+    )
+    .u64("input_token", u.input_tokens)
+    .u64("output_token", u.output_tokens)
+    .u64("total_token", u.input_tokens + u.output_tokens)
+    .u64("cached_token", u.cached_tokens)
+    .u64("reasoning_token", u.reasoning_tokens)
+    .bool("token_estimated", acc.estimated)
+    .opt_f64("cost_usd", acc.cost_usd)
+    .f64("duration", ms(acc.total))
+    .opt_f64("llm_first_token_duration", acc.first_token.map(ms))
+    .opt_f64("llm_service_duration", acc.service.map(ms))
+    .f64("gateway_overhead", ms(acc.overhead))
+    .with("attempts", |o| {
+        o.push(b'[');
+        let last = rec.attempts.len().saturating_sub(1);
+        for (i, a) in rec.attempts.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            let end = match (i == last, rec.upstream_end) {
                 (true, Some(e)) if a.failure.is_none() => e,
                 _ => a.ended.unwrap_or(ended),
             };
-            Attempt {
-                provider: &a.provider,
-                credential: &a.credential,
-                model: &a.model,
-                status: a.status,
-                error: a.failure.as_ref().map(|(_, m)| m.as_str()),
-                duration: ms(end.saturating_duration_since(a.started)),
-            }
-        })
-        .collect();
-    let error = match (&rec.error, &acc.interrupted) {
-        (Some((code, msg)), _) => Some(format!("{code}: {msg}")),
-        (None, Some(m)) if rec.stream => Some(format!("stream_interrupted: {m}")),
-        (None, Some(m)) => Some(format!("body_interrupted: {m}")),
-        (None, None) if rec.status >= 400 => rec
-            .attempts
-            .last()
-            .and_then(|a| a.failure.as_ref())
-            .map(|(_, m)| m.clone()),
-        _ => None,
+            Obj::start(o)
+                .str("provider", &a.provider)
+                .str("credential", &a.credential)
+                .str("model", &a.model)
+                .opt_u64("status", a.status.map(u64::from))
+                .opt_str("error", a.failure.as_ref().map(|(_, m)| m.as_str()))
+                .f64("duration", ms(end.saturating_duration_since(a.started)))
+                .end();
+        }
+        o.push(b']');
+    })
+    .opt_str("fallback_from", rec.fallback_from.as_deref())
+    .opt_str("chat_id", acc.chat_id.as_deref())
+    .opt_str(
+        "finish_reason",
+        acc.finish_reason.as_ref().map(super::trace::finish_reason),
+    );
+    match (&rec.error, &acc.interrupted) {
+        (Some((code, msg)), _) => line.str("error", &format!("{code}: {msg}")),
+        (None, Some(m)) if rec.stream => line.str("error", &format!("stream_interrupted: {m}")),
+        (None, Some(m)) => line.str("error", &format!("body_interrupted: {m}")),
+        (None, None) if rec.status >= 400 => line.opt_str(
+            "error",
+            rec.attempts
+                .last()
+                .and_then(|a| a.failure.as_ref())
+                .map(|(_, m)| m.as_str()),
+        ),
+        _ => line.null("error"),
     };
-    let u = acc.usage;
-    let line = Line {
-        time: rfc3339(rec.started_wall),
-        request_id: rec.request_id.to_str().unwrap_or(""),
-        method: rec.method.as_str(),
-        path: &rec.path,
-        api: rec.api.map(|a| a.name()),
-        model: served.map(|a| &*a.model),
-        requested_model: rec.requested_model.as_deref(),
-        response_model: acc.response_model.as_deref(),
-        provider: served.or(rec.attempts.last()).map(|a| &*a.provider),
-        route: rec.route.as_deref(),
-        consumer: rec.consumer.as_deref(),
-        status: rec.status,
-        response_type: if rec.stream { "stream" } else { "normal" },
-        input_token: u.input_tokens,
-        output_token: u.output_tokens,
-        total_token: u.input_tokens + u.output_tokens,
-        cached_token: u.cached_tokens,
-        reasoning_token: u.reasoning_tokens,
-        token_estimated: acc.estimated,
-        cost_usd: acc.cost_usd,
-        duration: ms(acc.total),
-        llm_first_token_duration: acc.first_token.map(ms),
-        llm_service_duration: acc.service.map(ms),
-        gateway_overhead: ms(acc.overhead),
-        attempts,
-        fallback_from: rec.fallback_from.as_deref(),
-        chat_id: acc.chat_id.as_deref(),
-        finish_reason: acc.finish_reason.as_ref().map(super::trace::finish_reason),
-        error,
-        client_disconnected: rec.client_gone,
-        trace_id: rec
-            .trace
-            .filter(|t| t.sampled)
-            .map(|t| t.trace_id.to_string()),
-        request_body: body_limit.and_then(|l| {
-            rec.request_body.as_ref().map(|b| {
-                truncated(
-                    std::slice::from_ref(b),
-                    l,
-                    rec.request_body_len.max(b.len()),
-                )
-            })
-        }),
-        response_body: body_limit.map(|l| {
-            truncated(
-                &rec.response_body,
+    line.bool("client_disconnected", rec.client_gone);
+    match rec.trace.filter(|t| t.sampled) {
+        Some(t) => line.str("trace_id", &t.trace_id.to_string()),
+        None => line.null("trace_id"),
+    };
+    if let Some(l) = body_limit {
+        if let Some(b) = rec.request_body.as_ref() {
+            let text = truncated(
+                std::slice::from_ref(b),
                 l,
-                rec.response_body.iter().map(|p| p.len()).sum(),
-            )
-        }),
-    };
-    serde_json::to_writer(&mut *out, &line)?;
+                rec.request_body_len.max(b.len()),
+            );
+            line.str("request_body", &text);
+        }
+        let text = truncated(
+            &rec.response_body,
+            l,
+            rec.response_body.iter().map(|p| p.len()).sum(),
+        );
+        line.str("response_body", &text);
+    }
+    line.end();
     out.push(b'\n');
     Ok(())
 }
@@ -243,7 +208,15 @@ fn truncated(parts: &[bytes::Bytes], limit: usize, total: usize) -> String {
 }
 
 /// `2026-11-29T21:03:04.123Z`
-pub fn rfc3339(t: SystemTime) -> String {
+#[cfg(test)]
+fn rfc3339(t: SystemTime) -> String {
+    let mut out = Vec::with_capacity(26);
+    rfc3339_into(&mut out, t);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`rfc3339`] written into `out`.
+fn rfc3339_into(out: &mut Vec<u8>, t: SystemTime) {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
     let days = (secs / 86_400) as i64;
@@ -259,13 +232,25 @@ pub fn rfc3339(t: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = if month <= 2 { y + 1 } else { y };
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_millis()
-    )
+    let digits = |out: &mut Vec<u8>, v: u64, n: u32| {
+        for i in (0..n).rev() {
+            out.push(b'0' + (v / 10u64.pow(i) % 10) as u8);
+        }
+    };
+    digits(out, year.clamp(0, 9999) as u64, 4);
+    out.push(b'-');
+    digits(out, month as u64, 2);
+    out.push(b'-');
+    digits(out, day as u64, 2);
+    out.push(b'T');
+    digits(out, rem / 3600, 2);
+    out.push(b':');
+    digits(out, rem % 3600 / 60, 2);
+    out.push(b':');
+    digits(out, rem % 60, 2);
+    out.push(b'.');
+    digits(out, u64::from(d.subsec_millis()), 3);
+    out.push(b'Z');
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 
 mod access_log;
 mod account;
+mod json_line;
 mod labels;
 pub mod metrics;
 mod observed;

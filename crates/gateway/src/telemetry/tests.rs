@@ -269,3 +269,120 @@ fn telemetry_off_starts_no_worker() {
     t.submit(record("x", "m"));
     assert_eq!(t.dropped(), 0);
 }
+
+/// The access line's schema, field by field and in order, for a request
+/// that failed over once (an error text that needs escaping included).
+#[test]
+fn access_line_fields() {
+    let mut rec = record("req-1", "gpt-4o");
+    rec.requested_model = Some(Box::from("fast"));
+    rec.consumer = Some(Arc::from("team-a"));
+    rec.api = Some(switchyard_providers::Api::ChatCompletions);
+    let now = Instant::now();
+    rec.attempts.insert(
+        0,
+        AttemptRecord {
+            provider: Arc::from("p"),
+            credential: Arc::from("sk-…test"),
+            model: Arc::from("gpt-4o"),
+            system: "openai",
+            hop: 0,
+            started: now,
+            started_wall: SystemTime::now(),
+            ended: Some(now),
+            status: Some(429),
+            failure: Some((
+                super::record::FailureKind::Status,
+                "429 \"slow down\"\nretry".into(),
+            )),
+            span_id: None,
+            server: None,
+        },
+    );
+    let acc = super::account::Accounted {
+        usage: switchyard_protocol::canonical::TokenUsage {
+            input_tokens: 12,
+            output_tokens: 3,
+            ..Default::default()
+        },
+        cost_usd: Some(0.000_125),
+        total: std::time::Duration::from_micros(1_500),
+        overhead: std::time::Duration::from_micros(42),
+        chat_id: Some("chatcmpl-1".into()),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    super::access_log::write_line(&mut out, &rec, &acc, None).unwrap();
+    assert_eq!(out.last(), Some(&b'\n'));
+    let text = std::str::from_utf8(&out).unwrap();
+    let v: serde_json::Value = serde_json::from_str(text).unwrap();
+    // The order as written (a `Value` sorts its keys): each top-level key
+    // after the one before, the attempts' own keys cut out.
+    let a = text.find("\"attempts\":[").unwrap();
+    let b = a + text[a..].find("],\"fallback_from\"").unwrap();
+    let top = format!("{}{}", &text[..a + 12], &text[b..]);
+    let mut at = 0;
+    for k in [
+        "time",
+        "request_id",
+        "method",
+        "path",
+        "api",
+        "model",
+        "requested_model",
+        "response_model",
+        "provider",
+        "route",
+        "consumer",
+        "status",
+        "response_type",
+        "input_token",
+        "output_token",
+        "total_token",
+        "cached_token",
+        "reasoning_token",
+        "token_estimated",
+        "cost_usd",
+        "duration",
+        "llm_first_token_duration",
+        "llm_service_duration",
+        "gateway_overhead",
+        "attempts",
+        "fallback_from",
+        "chat_id",
+        "finish_reason",
+        "error",
+        "client_disconnected",
+        "trace_id",
+    ] {
+        let pos = top[at..].find(&format!("\"{k}\":")).map(|p| p + at);
+        assert!(pos.is_some(), "`{k}` missing or out of order in {text}");
+        at = pos.unwrap_or(at);
+    }
+    assert_eq!(v.as_object().unwrap().len(), 31);
+    let time = v["time"].as_str().unwrap();
+    assert_eq!((time.len(), &time[10..11], &time[23..]), (24, "T", "Z"));
+    assert_eq!(v["request_id"], "req-1");
+    assert_eq!(v["api"], "chat.completions");
+    assert_eq!(v["model"], "gpt-4o");
+    assert_eq!(v["requested_model"], "fast");
+    assert_eq!(v["response_model"], serde_json::Value::Null);
+    assert_eq!(v["consumer"], "team-a");
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["response_type"], "normal");
+    assert_eq!(v["total_token"], 15);
+    assert_eq!(v["token_estimated"], false);
+    assert_eq!(v["cost_usd"], 0.000_125);
+    assert_eq!(v["duration"], 1.5);
+    assert_eq!(v["gateway_overhead"], 0.042);
+    assert_eq!(v["chat_id"], "chatcmpl-1");
+    assert_eq!(v["error"], serde_json::Value::Null);
+    assert_eq!(v["client_disconnected"], false);
+    let attempts = v["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[0]["status"], 429);
+    assert_eq!(attempts[0]["error"], "429 \"slow down\"\nretry");
+    assert_eq!(attempts[0]["credential"], "sk-…test");
+    assert_eq!(attempts[1]["error"], serde_json::Value::Null);
+    assert!(attempts[1]["duration"].is_number());
+}
