@@ -260,3 +260,80 @@ async fn request_ids_are_kept_or_made_and_sent_upstream() {
     }
     assert_ne!(a.header("x-request-id"), b.header("x-request-id"));
 }
+
+/// A body that arrives in many pieces (with a length, and chunked) is
+/// gathered whole: the gateway and the provider both read valid JSON with
+/// the model, and a body past the limit in pieces is still refused.
+#[tokio::test]
+async fn bodies_in_pieces_arrive_whole() {
+    let emu = default_emulator().await;
+    let gw = simple_gateway(
+        emu.addr,
+        "sk-test-00000001",
+        "routes:\n  - { name: gpt, models: [\"gpt-*\"], provider: p }\nserver: { listen: \"127.0.0.1:0\", maxBodyBytes: 400000 }",
+    )
+    .await;
+    let body = serde_json::to_vec(&serde_json::json!({
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": "piece ".repeat(50_000)}],
+    }))
+    .unwrap();
+    for (framing, body) in [
+        ("length", body.clone()),
+        ("chunked", body.clone()),
+        ("chunked", vec![b' '; 500_000]),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+        let head = if framing == "length" {
+            format!("content-length: {}", body.len())
+        } else {
+            "transfer-encoding: chunked".to_string()
+        };
+        s.write_all(
+            format!("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\n{head}\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+        // The gateway may answer 413 and close before all is sent: a write
+        // error then ends the sending, not the test.
+        let mut framed = Vec::new();
+        for piece in body.chunks(16 * 1024) {
+            if framing == "length" {
+                framed.push(piece.to_vec());
+            } else {
+                framed.push([format!("{:x}\r\n", piece.len()).as_bytes(), piece, b"\r\n"].concat());
+            }
+        }
+        if framing == "chunked" {
+            framed.push(b"0\r\n\r\n".to_vec());
+        }
+        for piece in framed {
+            if s.write_all(&piece).await.is_err() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::io::AsyncReadExt::read_to_end(&mut s, &mut out),
+        )
+        .await;
+        let text = String::from_utf8_lossy(&out);
+        let want = if body.len() > 400_000 {
+            "HTTP/1.1 413"
+        } else {
+            "HTTP/1.1 200"
+        };
+        assert!(
+            text.starts_with(want),
+            "{framing}, {} bytes: {}",
+            body.len(),
+            &text[..text.len().min(300)]
+        );
+    }
+    let seen = emu.emulator.requests();
+    assert_eq!(seen.len(), 2, "the two valid bodies reached the provider");
+    assert!(seen.iter().all(|r| r.model.as_deref() == Some("gpt-4o")));
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Request;
 use http::header::CONTENT_LENGTH;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use switchyard_protocol::canonical::{ChatRequest, ConvertError};
 use switchyard_protocol::multipart;
@@ -29,29 +29,34 @@ use crate::upstream::Upstream;
 /// Read the whole request body, refusing more than `limit` bytes (early,
 /// from `content-length`, when the client sends one) and a client that
 /// takes longer than `within` to send it.
+///
+/// A body that arrives in one piece is kept as that piece (no copy); a
+/// longer one is gathered into one buffer that grows toward its
+/// `content-length`, each piece dropped once copied, so a large body is
+/// held about once, not as its pieces plus their concatenation.
 pub async fn read_body(
     ctx: &mut RequestCtx,
     req: Request<Incoming>,
     limit: usize,
     within: Duration,
 ) -> Result<Bytes, GatewayError> {
-    if let Some(len) = req
+    let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        && len > limit as u64
-    {
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
         return Err(GatewayError::BodyTooLarge { limit });
     }
     let reading = Instant::now();
-    let mut collect = std::pin::pin!(Limited::new(req.into_body(), limit).collect());
+    let capacity = declared.map_or(0, |len| len as usize);
+    let mut gather = std::pin::pin!(gather(req.into_body(), limit, capacity));
     // A small body usually came with the head: take it without arming a
     // timer; only a body still on its way is given `bodyReadTimeout`.
-    let ready = std::future::poll_fn(|cx| std::task::Poll::Ready(collect.as_mut().poll(cx))).await;
+    let ready = std::future::poll_fn(|cx| std::task::Poll::Ready(gather.as_mut().poll(cx))).await;
     let read = match ready {
         std::task::Poll::Ready(r) => r,
-        std::task::Poll::Pending => match tokio::time::timeout(within, collect).await {
+        std::task::Poll::Pending => match tokio::time::timeout(within, gather).await {
             Ok(r) => r,
             Err(_) => {
                 ctx.rec.body_read = reading.elapsed();
@@ -60,16 +65,48 @@ pub async fn read_body(
         },
     };
     ctx.rec.body_read = reading.elapsed();
-    match read {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) => {
-            if e.is::<http_body_util::LengthLimitError>() {
-                Err(GatewayError::BodyTooLarge { limit })
-            } else {
-                Err(GatewayError::BodyRead(e.to_string()))
+    read
+}
+
+/// The body's pieces as one `Bytes`, at most `limit` bytes; `capacity`:
+/// the declared length (0 when unknown).
+async fn gather(mut body: Incoming, limit: usize, capacity: usize) -> Result<Bytes, GatewayError> {
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<bytes::BytesMut> = None;
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| GatewayError::BodyRead(e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        total += data.len();
+        if total > limit {
+            return Err(GatewayError::BodyTooLarge { limit });
+        }
+        // Room grows toward the declared length, but never past four
+        // times what has arrived: a declared length costs the client
+        // nothing to send.
+        let room = |arrived: usize| capacity.clamp(arrived, arrived.saturating_mul(4));
+        match (&mut joined, first.take()) {
+            (Some(buf), _) => {
+                if buf.capacity() < total {
+                    buf.reserve(room(total) - buf.len());
+                }
+                buf.extend_from_slice(&data);
+            }
+            (None, None) => first = Some(data),
+            (None, Some(head)) => {
+                let mut buf = bytes::BytesMut::with_capacity(room(total));
+                buf.extend_from_slice(&head);
+                buf.extend_from_slice(&data);
+                joined = Some(buf);
             }
         }
     }
+    Ok(match joined {
+        Some(buf) => buf.freeze(),
+        None => first.unwrap_or_default(),
+    })
 }
 
 /// A request body and what the gateway knows of it.
