@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Full};
 use switchyard_protocol::canonical::{ChatRequest, Message, Part, Role};
 use switchyard_providers::Dialect;
 use switchyard_routing::health::run_recovery_observed;
@@ -167,7 +167,11 @@ impl HealthChecker {
                 );
             }
         }
-        let resp = self.client.request(req).await.map_err(|e| e.to_string())?;
+        let resp = self
+            .client
+            .request(req.map(Full::new))
+            .await
+            .map_err(|e| e.to_string())?;
         let status = resp.status();
         // Drain so the connection can be reused.
         let _ = resp.into_body().collect().await;

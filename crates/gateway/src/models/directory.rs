@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use switchyard_protocol::models::{Listed, parse_model_list};
 use switchyard_providers::Api;
 use tokio::sync::watch;
@@ -219,7 +219,7 @@ async fn fetch(client: &HttpClient, up: &Upstream, uri: http::Uri) -> Result<Vec
     h.remove(CONTENT_TYPE);
     h.insert(ACCEPT, HeaderValue::from_static("application/json"));
     let limit = FETCH_TIMEOUT.min(up.timeout);
-    let resp = timeout(limit, client.request(req))
+    let resp = timeout(limit, client.request(req.map(Full::new)))
         .await
         .map_err(|_| format!("no answer within {}s", limit.as_secs()))?
         .map_err(|e| e.to_string())?;

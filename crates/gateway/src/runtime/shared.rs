@@ -31,7 +31,7 @@ pub struct Shared {
     /// For health checks, token exchanges and trace export.
     pub client: HttpClient,
     /// For requests to providers: plain-HTTP origins driven in the
-    /// request's task (see `upstream/client.rs`).
+    /// request's task by our HTTP/1.1 client (see `upstream/h1`).
     pub upstream: crate::upstream::UpstreamClient,
     /// Metrics, access log and traces.
     pub telemetry: Arc<Telemetry>,

@@ -6,9 +6,10 @@
 pub mod attempt;
 pub mod classify;
 mod client;
+mod h1;
 pub mod headers;
 
-pub use client::{UpstreamBody, UpstreamClient};
+pub use client::{BodyError, UpstreamBody, UpstreamClient};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -286,7 +287,7 @@ impl Upstream {
         idx: usize,
         uri: http::Uri,
         body: bytes::Bytes,
-    ) -> http::Request<http_body_util::Full<bytes::Bytes>> {
+    ) -> http::Request<bytes::Bytes> {
         let signed = self.aws.as_ref().map(|aws| {
             switchyard_providers::SigV4 {
                 access_key: &aws.access_key,
@@ -305,7 +306,7 @@ impl Upstream {
                 std::time::SystemTime::now(),
             )
         });
-        let mut req = http::Request::new(http_body_util::Full::new(body));
+        let mut req = http::Request::new(body);
         *req.method_mut() = http::Method::POST;
         *req.uri_mut() = uri;
         // Room for what is added here and by the attempt (forwarded
@@ -362,7 +363,7 @@ impl Upstream {
         idx: usize,
         uri: http::Uri,
         body: bytes::Bytes,
-    ) -> Result<http::Request<http_body_util::Full<bytes::Bytes>>, String> {
+    ) -> Result<http::Request<bytes::Bytes>, String> {
         let mut req = self.request(idx, uri, body);
         if let Some(v) = &self.vertex {
             let auth = v.authorization(client).await?;

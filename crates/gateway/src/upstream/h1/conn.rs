@@ -1,0 +1,161 @@
+//! One connection to a provider: the socket and one read buffer, which
+//! holds nothing (no memory) while the connection is idle in the pool.
+
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use bytes::BytesMut;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::head::{Head, parse_response};
+use super::{CONNECT_TIMEOUT, Error, IDLE_TIMEOUT};
+
+/// Room made before the first read of a response.
+const INITIAL_READ: usize = 4096;
+/// Room made before a read at most (reads that fill it double it).
+const MAX_READ: usize = 64 * 1024;
+
+pub struct Conn {
+    io: TcpStream,
+    /// Bytes read and not yet handed out.
+    pub buf: BytesMut,
+    /// Room made before a read; doubles while reads fill it.
+    read_size: usize,
+    pub idle_since: Instant,
+    /// `host:port`, the pool's key.
+    pub origin: Box<str>,
+}
+
+/// A request write that failed after `sent` bytes.
+#[derive(Debug)]
+pub struct WriteFailed {
+    pub sent: usize,
+    pub error: io::Error,
+}
+
+impl Conn {
+    /// A new connection to `origin` (`host:port`, or `host` for port 80).
+    pub async fn connect(origin: &str) -> Result<Box<Conn>, String> {
+        let connecting = async {
+            if origin.contains(':') {
+                TcpStream::connect(origin).await
+            } else {
+                TcpStream::connect((origin, 80)).await
+            }
+        };
+        let io = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+            Err(_) => {
+                return Err(format!(
+                    "no connection within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(Err(e)) => return Err(e.to_string()),
+            Ok(Ok(s)) => s,
+        };
+        let _ = io.set_nodelay(true);
+        Ok(Box::new(Conn {
+            io,
+            buf: BytesMut::new(),
+            read_size: INITIAL_READ,
+            idle_since: Instant::now(),
+            origin: origin.into(),
+        }))
+    }
+
+    /// Whether this idle connection can take a request: not idle too long,
+    /// and nothing to read on it. Asked of the socket itself (one
+    /// non-blocking `recv`), not of the runtime's possibly stale
+    /// readiness: a provider that closed it (end of file), sent something
+    /// unasked (an early 408) or reset it makes it unusable.
+    pub fn usable(&self) -> bool {
+        if self.idle_since.elapsed() > IDLE_TIMEOUT {
+            return false;
+        }
+        let mut probe = [MaybeUninit::<u8>::uninit(); 1];
+        matches!(
+            socket2::SockRef::from(&self.io).recv(&mut probe),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock
+        )
+    }
+
+    /// Back to the pool: the buffer's memory goes (frames handed out may
+    /// still share it) and reads start small again.
+    pub fn idle(&mut self) {
+        self.buf = BytesMut::new();
+        self.read_size = INITIAL_READ;
+        self.idle_since = Instant::now();
+    }
+
+    /// Write `first` then `second`, in one `write` when `second` is empty,
+    /// else gathered (`writev`), until all is sent.
+    pub async fn write_request(&mut self, first: &[u8], second: &[u8]) -> Result<(), WriteFailed> {
+        let total = first.len() + second.len();
+        let mut sent = 0;
+        while sent < total {
+            let wrote = if sent >= first.len() {
+                self.io.write(&second[sent - first.len()..]).await
+            } else if second.is_empty() {
+                self.io.write(&first[sent..]).await
+            } else {
+                let parts = [IoSlice::new(&first[sent..]), IoSlice::new(second)];
+                self.io.write_vectored(&parts).await
+            };
+            match wrote {
+                Ok(0) => {
+                    return Err(WriteFailed {
+                        sent,
+                        error: io::ErrorKind::WriteZero.into(),
+                    });
+                }
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(WriteFailed { sent, error }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Read until the head of the answer is in (interim 1xx heads
+    /// skipped); the bytes after it stay in the buffer.
+    pub async fn read_head(&mut self, head_request: bool) -> Result<Head, Error> {
+        loop {
+            if !self.buf.is_empty()
+                && let Some(head) = parse_response(&mut self.buf, head_request)?
+            {
+                return Ok(head);
+            }
+            let n = poll_fn(|cx| self.poll_fill(cx))
+                .await
+                .map_err(Error::Read)?;
+            if n == 0 {
+                return Err(Error::ClosedBeforeHead {
+                    received: self.buf.len(),
+                });
+            }
+        }
+    }
+
+    /// Read what the socket has into the buffer; `Ok(0)` is end of file.
+    pub fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let room = self.buf.capacity() - self.buf.len();
+        if room < self.read_size / 2 {
+            self.buf.reserve(self.read_size);
+        }
+        let room = self.buf.capacity() - self.buf.len();
+        let n = ready!(tokio_util::io::poll_read_buf(
+            Pin::new(&mut self.io),
+            cx,
+            &mut self.buf
+        ))?;
+        if n == room && self.read_size < MAX_READ {
+            self.read_size *= 2;
+        }
+        Poll::Ready(Ok(n))
+    }
+}

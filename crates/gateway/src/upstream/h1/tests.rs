@@ -1,0 +1,370 @@
+//! The client over real sockets, against a raw-bytes server on 127.0.0.1.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http_body::Body as _;
+use http_body_util::BodyExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use super::{Body, Client};
+
+/// A server handing each accepted connection (numbered from 0) to
+/// `script`; the count of accepted connections.
+async fn server<F, Fut>(script: F) -> (SocketAddr, Arc<AtomicUsize>)
+where
+    F: Fn(TcpStream, usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(script(s, n));
+        }
+    });
+    (addr, accepted)
+}
+
+/// One request (head and content-length body) as text; `None` at end of
+/// file.
+async fn read_request(s: &mut TcpStream) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut tmp).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = s.read(&mut tmp).await.unwrap();
+        assert!(n > 0);
+        buf.extend_from_slice(&tmp[..n]);
+    }
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn post(addr: SocketAddr) -> Parts {
+    http::Request::post(format!("http://{addr}/v1/chat?x=1"))
+        .header("content-type", "application/json")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0
+}
+
+async fn within<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), f)
+        .await
+        .expect("the test took over 10 s")
+}
+
+async fn text(body: Body) -> String {
+    let bytes = within(body.collect()).await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// The next data frame of `body`.
+async fn frame(body: &mut Body) -> Bytes {
+    within(body.frame())
+        .await
+        .unwrap()
+        .unwrap()
+        .into_data()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_requests_go_over_one_connection() {
+    let (tx, mut seen) = mpsc::unbounded_channel();
+    let (addr, accepted) = server(move |mut s, _| {
+        let tx = tx.clone();
+        async move {
+            while let Some(req) = read_request(&mut s).await {
+                tx.send(req).unwrap();
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await
+                    .unwrap();
+            }
+        }
+    })
+    .await;
+    let client = Client::default();
+    for body in ["{\"n\":1}", "{\"n\":22}"] {
+        let resp = within(client.send(&post(addr), &Bytes::from(body)))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.body().size_hint().exact(), Some(2));
+        assert_eq!(text(resp.into_body()).await, "ok");
+        let req = seen.recv().await.unwrap();
+        assert_eq!(
+            req,
+            format!(
+                "POST /v1/chat?x=1 HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        );
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "the connection was reused"
+    );
+}
+
+#[tokio::test]
+async fn a_large_body_is_sent_whole() {
+    let (tx, mut seen) = mpsc::unbounded_channel();
+    let (addr, _) = server(move |mut s, _| {
+        let tx = tx.clone();
+        async move {
+            let req = read_request(&mut s).await.unwrap();
+            tx.send(req.len()).unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+    let big = Bytes::from(vec![b'x'; 3 * 1024 * 1024]);
+    let resp = within(Client::default().send(&post(addr), &big))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let got = seen.recv().await.unwrap();
+    assert!(got > big.len(), "the server read {got} bytes");
+}
+
+#[tokio::test]
+async fn a_connection_the_provider_closed_is_not_reused() {
+    let (closed_tx, mut closed) = mpsc::unbounded_channel();
+    let (addr, accepted) = server(move |mut s, _| {
+        let closed_tx = closed_tx.clone();
+        async move {
+            read_request(&mut s).await.unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+            drop(s);
+            closed_tx.send(()).unwrap();
+        }
+    })
+    .await;
+    let client = Client::default();
+    for _ in 0..2 {
+        let resp = within(client.send(&post(addr), &Bytes::from_static(b"{}")))
+            .await
+            .unwrap();
+        assert_eq!(text(resp.into_body()).await, "ok");
+        within(closed.recv()).await.unwrap();
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_chunked_stream_arrives_piece_by_piece() {
+    let (go_tx, go) = mpsc::unbounded_channel::<()>();
+    let go = Arc::new(tokio::sync::Mutex::new(go));
+    let (addr, accepted) = server(move |mut s, n| {
+        let go = go.clone();
+        async move {
+            if n > 0 {
+                // The second request, on a connection of its own.
+                read_request(&mut s).await.unwrap();
+                let _ = s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").await;
+                return;
+            }
+            read_request(&mut s).await.unwrap();
+            let pieces: [&[u8]; 4] = [
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\nb;x=y\r\ndata: one\n\n",
+                // One chunk's data in two writes: the first half comes at once.
+                b"\r\nB\r\ndata: t",
+                b"wo\n\n\r\n",
+                b"0\r\nx-trailer: 1\r\n\r\n",
+            ];
+            let mut go = go.lock().await;
+            for p in pieces {
+                s.write_all(p).await.unwrap();
+                go.recv().await;
+            }
+            // Kept open: the next request comes on it.
+            read_request(&mut s).await.unwrap();
+            s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").await.unwrap();
+        }
+    })
+    .await;
+    let client = Client::default();
+    let resp = within(client.send(&post(addr), &Bytes::from_static(b"{}")))
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let mut body = resp.into_body();
+    assert_eq!(frame(&mut body).await, "data: one\n\n");
+    go_tx.send(()).unwrap();
+    assert_eq!(frame(&mut body).await, "data: t");
+    go_tx.send(()).unwrap();
+    assert_eq!(frame(&mut body).await, "wo\n\n");
+    assert!(!body.is_end_stream());
+    go_tx.send(()).unwrap();
+    assert!(within(body.frame()).await.is_none());
+    assert!(body.is_end_stream());
+    assert_eq!(client.idle_count(&addr.to_string()), 1);
+    go_tx.send(()).unwrap();
+    // The next request takes the same connection.
+    let resp = within(client.send(&post(addr), &Bytes::new()))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_close_delimited_body_runs_to_the_close() {
+    let (addr, _) = server(|mut s, _| async move {
+        read_request(&mut s).await.unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\npart one, ")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        s.write_all(b"part two").await.unwrap();
+    })
+    .await;
+    let client = Client::default();
+    let resp = within(client.send(&post(addr), &Bytes::new()))
+        .await
+        .unwrap();
+    assert_eq!(text(resp.into_body()).await, "part one, part two");
+    assert_eq!(client.idle_count(&addr.to_string()), 0, "not reusable");
+}
+
+#[tokio::test]
+async fn a_body_cut_short_ends_with_an_error() {
+    let (addr, _) = server(|mut s, _| async move {
+        read_request(&mut s).await.unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5678\r\n\r\n")
+            .await
+            .unwrap();
+        s.write_all(&[b'x'; 1234]).await.unwrap();
+    })
+    .await;
+    let client = Client::default();
+    let resp = within(client.send(&post(addr), &Bytes::new()))
+        .await
+        .unwrap();
+    let e = within(resp.into_body().collect()).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the provider closed the connection after 1,234 of 5,678 body bytes"
+    );
+    assert_eq!(client.idle_count(&addr.to_string()), 0);
+}
+
+#[tokio::test]
+async fn no_answer_is_a_broken_send() {
+    let (addr, _) = server(|mut s, _| async move {
+        read_request(&mut s).await.unwrap();
+    })
+    .await;
+    let e = within(Client::default().send(&post(addr), &Bytes::new()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, crate::upstream::client::SendError::Broken(m) if m == "the provider closed the connection without answering"),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_204_has_no_body_and_frees_the_connection_at_once() {
+    let (addr, accepted) = server(|mut s, _| async move {
+        while read_request(&mut s).await.is_some() {
+            s.write_all(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nx-a: b\r\n\r\n")
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+    let client = Client::default();
+    for _ in 0..2 {
+        let resp = within(client.send(&post(addr), &Bytes::new()))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 204);
+        assert_eq!(resp.headers()["x-a"], "b");
+        assert!(resp.body().is_end_stream());
+        assert_eq!(
+            client.idle_count(&addr.to_string()),
+            1,
+            "back before the body is read"
+        );
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_body_dropped_mid_stream_closes_its_connection() {
+    let (eof_tx, mut eof) = mpsc::unbounded_channel();
+    let (addr, accepted) = server(move |mut s, n| {
+        let eof_tx = eof_tx.clone();
+        async move {
+            read_request(&mut s).await.unwrap();
+            if n == 0 {
+                s.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n")
+                    .await
+                    .unwrap();
+                // The client goes away: the connection reads end of file.
+                let mut rest = [0u8; 16];
+                let n = s.read(&mut rest).await.unwrap_or(0);
+                eof_tx.send(n).unwrap();
+            } else {
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await
+                    .unwrap();
+            }
+        }
+    })
+    .await;
+    let client = Client::default();
+    let resp = within(client.send(&post(addr), &Bytes::new()))
+        .await
+        .unwrap();
+    let mut body = resp.into_body();
+    assert_eq!(frame(&mut body).await, "hello");
+    drop(body);
+    assert_eq!(
+        within(eof.recv()).await,
+        Some(0),
+        "the connection was closed"
+    );
+    assert_eq!(client.idle_count(&addr.to_string()), 0);
+    let resp = within(client.send(&post(addr), &Bytes::new()))
+        .await
+        .unwrap();
+    assert_eq!(text(resp.into_body()).await, "ok");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+}
