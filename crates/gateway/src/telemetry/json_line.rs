@@ -21,8 +21,11 @@ impl<'o> Obj<'o> {
             self.out.push(b',');
         }
         self.first = false;
-        string(self.out, k);
-        self.out.push(b':');
+        // Keys are the log's own field names: nothing to escape.
+        debug_assert!(k.bytes().all(|b| ESCAPE[b as usize] == 0));
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
     }
 
     pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
@@ -100,28 +103,41 @@ fn number(out: &mut Vec<u8>, v: f64) {
     }
 }
 
+/// What a byte becomes in a JSON string: 0 itself, else the letter after
+/// the backslash (`u`: `\u00xx`).
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b'u';
+        b += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
 /// `s` as a JSON string, escaped as serde_json escapes it: `"` `\` and the
 /// control characters (short forms for \b \t \n \f \r, `\u00xx` for the
-/// rest); everything else (UTF-8 included) is copied as is.
+/// rest); everything else (UTF-8 included) is copied as is, in runs.
 pub fn string(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut run = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let short: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
-        };
+        let e = ESCAPE[b as usize];
+        if e == 0 {
+            continue;
+        }
         out.extend_from_slice(&bytes[run..i]);
         run = i + 1;
-        if short.is_empty() {
+        if e == b'u' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.extend_from_slice(&[
                 b'\\',
@@ -132,7 +148,7 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
                 HEX[(b & 0xf) as usize],
             ]);
         } else {
-            out.extend_from_slice(short);
+            out.extend_from_slice(&[b'\\', e]);
         }
     }
     out.extend_from_slice(&bytes[run..]);
