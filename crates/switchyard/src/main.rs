@@ -142,24 +142,26 @@ fn main() -> ExitCode {
         Some(Command::Init(args)) => init::run(&args),
         Some(Command::Serve(args)) => {
             let workers = workers(&args);
-            run_with(serve(args), workers)
+            run_with(serve(args, workers), Some(1))
         }
         None => {
             let workers = workers(&cli.serve);
-            run_with(serve(cli.serve), workers)
+            run_with(serve(cli.serve, workers), Some(1))
         }
     }
 }
 
-/// `server.workers` of the file `serve` will run (read again, and any
-/// problem reported, by `serve` itself).
-fn workers(args: &ServeArgs) -> Option<usize> {
+/// How many serving threads (a current-thread runtime each): the file's
+/// `server.workers` (read again, and any problem reported, by `serve`
+/// itself), else the cores available to the process.
+fn workers(args: &ServeArgs) -> usize {
     let default_file = PathBuf::from("switchyard.yaml");
-    let file = args
-        .config
+    args.config
         .clone()
-        .or_else(|| default_file.exists().then_some(default_file))?;
-    Config::load(&file).ok()?.server.workers
+        .or_else(|| default_file.exists().then_some(default_file))
+        .and_then(|file| Config::load(&file).ok()?.server.workers)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
 }
 
 fn run(fut: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
@@ -242,7 +244,10 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
+/// Serve on `workers` threads, each its own current-thread runtime with its
+/// own listener on the one address (thread per core); this runtime keeps
+/// the admin API, reloads and background work.
+async fn serve(args: ServeArgs, workers: usize) -> Result<(), String> {
     let default_file = PathBuf::from("switchyard.yaml");
     let from_env_var = args.config.is_some()
         && std::env::var_os("SWITCHYARD_CONFIG")
@@ -288,10 +293,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             (gateway, cfg, Some(running))
         }
     };
-    let listener = TcpListener::bind(&cfg.server.listen)
-        .await
+    let listeners = switchyard_gateway::server::bind_per_core(&cfg.server.listen, workers)
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.server.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let addr = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .ok_or_else(|| format!("cannot listen on {}", cfg.server.listen))?;
     if let Some(a) = &cfg.admin
         && let Ok(addr) = a.listen.parse::<std::net::SocketAddr>()
         && !a.may_listen_on(&addr)
@@ -348,9 +355,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         tracing::info!("metrics are counted but not served: set admin.listen to scrape /metrics");
     }
     gateway.runtime().spawn_reloaders();
-    tracing::info!(listen = %addr, config = %config_name, providers = cfg.providers.len(), routes = cfg.routes.len(), version = %gateway.runtime().reload_status().version, "switchyard listening");
+    tracing::info!(listen = %addr, workers, config = %config_name, providers = cfg.providers.len(), routes = cfg.routes.len(), version = %gateway.runtime().reload_status().version, "switchyard listening");
     let served = gateway
-        .serve(listener, async move {
+        .serve_per_core(listeners, async move {
             shutdown_signal().await;
             let _ = stop_tx.send(true);
             // A second signal does not wait for the drain.

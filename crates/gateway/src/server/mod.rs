@@ -93,6 +93,16 @@ impl Gateway {
         serve(self.runtime, listener, shutdown).await
     }
 
+    /// Serve with a current-thread runtime per listener (see
+    /// [`serve_per_core`]).
+    pub async fn serve_per_core(
+        self,
+        listeners: Vec<std::net::TcpListener>,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        serve_per_core(self.runtime, listeners, shutdown).await
+    }
+
     /// Serve the admin API (`/health`, `/status`, `/metrics`,
     /// `/admin/reload`) on `listener`.
     pub async fn serve_admin(
@@ -113,18 +123,116 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    runtime.start_background();
+    crate::health_sync::spawn(&runtime);
+    // A connection holds a permit while it is open; past the limit, new
+    // connections wait in the listen backlog.
+    let permits = Arc::new(Semaphore::new(runtime.snapshot().max_connections));
+    accept_and_drain(&runtime, listener, shutdown, permits).await;
+    flush(&runtime).await;
+    Ok(())
+}
+
+/// [`serve`] with one current-thread runtime per listener, each on its own
+/// thread (thread per core): `listeners` share one address
+/// (`SO_REUSEPORT`, see [`bind_per_core`]) and the kernel spreads new
+/// connections over them. A request lives on one thread from accept to
+/// its last byte, and no two runtimes steal from or wake each other; the
+/// upstream connection pool is kept per runtime. Background work (health,
+/// reloads) stays on the calling runtime. `server.maxConnections` holds
+/// for all of them together.
+pub async fn serve_per_core(
+    runtime: Arc<Runtime>,
+    listeners: Vec<std::net::TcpListener>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    runtime.start_background();
+    crate::health_sync::spawn(&runtime);
+    let permits = Arc::new(Semaphore::new(runtime.snapshot().max_connections));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut ended = Vec::with_capacity(listeners.len());
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let (rt, permits, mut stop) = (runtime.clone(), permits.clone(), stop_rx.clone());
+        let (done, end) = tokio::sync::oneshot::channel::<std::io::Result<()>>();
+        std::thread::Builder::new()
+            .name(format!("switchyard-{}", i + 1))
+            .spawn(move || {
+                crate::upstream::set_runtime_shard(i + 1);
+                let served = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .and_then(|local| {
+                        local.block_on(async move {
+                            listener.set_nonblocking(true)?;
+                            let listener = TcpListener::from_std(listener)?;
+                            let stopped = async move {
+                                let _ = stop.wait_for(|s| *s).await;
+                            };
+                            accept_and_drain(&rt, listener, stopped, permits).await;
+                            Ok(())
+                        })
+                    });
+                let _ = done.send(served);
+            })?;
+        ended.push(end);
+    }
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    let mut first_error = None;
+    for end in ended {
+        if let Ok(Err(e)) = end.await {
+            tracing::error!(error = %e, "a serving thread could not run");
+            first_error.get_or_insert(e);
+        }
+    }
+    flush(&runtime).await;
+    first_error.map_or(Ok(()), Err)
+}
+
+/// `n` listening sockets on `addr`, all with `SO_REUSEPORT` (the first
+/// picks the port when `addr` asks for port 0), for [`serve_per_core`].
+pub fn bind_per_core(addr: &str, n: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    use socket2::{Domain, Socket, Type};
+    let mut at: std::net::SocketAddr = match std::net::ToSocketAddrs::to_socket_addrs(addr)?.next()
+    {
+        Some(a) => a,
+        None => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("`{addr}` names no address"),
+            ));
+        }
+    };
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n.max(1) {
+        let socket = Socket::new(Domain::for_address(at), Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        #[cfg(unix)]
+        socket.set_reuse_port(true)?;
+        socket.bind(&at.into())?;
+        socket.listen(1024)?;
+        let listener: std::net::TcpListener = socket.into();
+        at = listener.local_addr()?;
+        out.push(listener);
+    }
+    Ok(out)
+}
+
+/// Accept on `listener` until `shutdown`, then drain: the listener closes,
+/// requests in flight get the grace period, streams past it end.
+async fn accept_and_drain(
+    runtime: &Arc<Runtime>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    permits: Arc<Semaphore>,
+) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))
         .keep_alive(true);
-    runtime.start_background();
-    crate::health_sync::spawn(&runtime);
     let max_connections = runtime.snapshot().max_connections;
-    // A connection holds a permit while it is open; past the limit, new
-    // connections wait in the listen backlog.
-    let permits = Arc::new(Semaphore::new(max_connections));
     let graceful = GracefulShutdown::new();
     let mut backoff = Backoff::default();
     tokio::pin!(shutdown);
@@ -189,12 +297,14 @@ pub async fn serve(
             }
         }
     }
-    // What ended before the stop is logged, counted and exported.
+}
+
+/// What ended before the stop is logged, counted and exported.
+async fn flush(runtime: &Arc<Runtime>) {
     runtime.shared.telemetry.flush(Duration::from_secs(2)).await;
     if let Some(t) = &runtime.shared.telemetry.tracer {
         let _ = tokio::time::timeout(Duration::from_secs(5), t.flush()).await;
     }
-    Ok(())
 }
 
 /// After an accept error (out of file descriptors, ...): wait before the

@@ -29,6 +29,9 @@ pub struct Conn {
     pub idle_since: Instant,
     /// `host:port`, the pool's key.
     pub origin: Box<str>,
+    /// The runtime that opened it ([`super::shard`]): it goes back to that
+    /// runtime's idle list.
+    pub shard: usize,
 }
 
 /// A request write that failed after `sent` bytes.
@@ -65,6 +68,7 @@ impl Conn {
             read_size: INITIAL_READ,
             idle_since: Instant::now(),
             origin: origin.into(),
+            shard: super::shard(),
         }))
     }
 

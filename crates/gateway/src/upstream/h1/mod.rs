@@ -29,6 +29,23 @@ use std::time::Duration;
 pub use framing::FramingError;
 pub use pool::{Body, Client};
 
+thread_local! {
+    static SHARD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Which runtime this thread serves: 0 for the shared multi-thread runtime,
+/// `1..=n` for the per-core runtimes `server.workers` starts. Connections
+/// are pooled per runtime: a socket belongs to the reactor of the runtime
+/// that opened it.
+pub fn shard() -> usize {
+    SHARD.with(std::cell::Cell::get)
+}
+
+/// Mark this thread as serving per-core runtime `n` (1-based).
+pub fn set_shard(n: usize) {
+    SHARD.with(|s| s.set(n));
+}
+
 /// Idle connections older than this are not reused.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// Idle connections kept per origin at most.

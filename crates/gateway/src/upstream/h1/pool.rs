@@ -17,11 +17,18 @@ use super::head::encode_request;
 use super::{Error, IDLE_TIMEOUT, MAX_IDLE_PER_ORIGIN, SMALL_BODY};
 use crate::upstream::client::SendError;
 
-/// Idle connections per origin (`host:port`), oldest first.
+/// Idle connections per runtime and origin (`host:port`), oldest first.
+/// A socket is registered with the reactor of the runtime that opened it,
+/// so with a runtime per core (`server.workers`) each runtime keeps its own
+/// connections (see [`super::shard`]).
 #[derive(Default)]
 struct Pool {
-    idle: Mutex<HashMap<Box<str>, VecDeque<Box<Conn>>>>,
+    /// Indexed by runtime ([`super::shard`]).
+    idle: Mutex<Vec<Idle>>,
 }
+
+/// One runtime's idle connections by origin.
+type Idle = HashMap<Box<str>, VecDeque<Box<Conn>>>;
 
 impl Pool {
     /// The most recently used idle connection to `origin` that is still
@@ -31,7 +38,7 @@ impl Pool {
         loop {
             let c = {
                 let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-                idle.get_mut(origin)?.pop_back()?
+                idle.get_mut(super::shard())?.get_mut(origin)?.pop_back()?
             };
             if c.usable() {
                 return Some(c);
@@ -41,7 +48,11 @@ impl Pool {
 
     fn checkin(&self, mut c: Box<Conn>) {
         c.idle();
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut shards = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if shards.len() <= c.shard {
+            shards.resize_with(c.shard + 1, HashMap::new);
+        }
+        let idle = &mut shards[c.shard];
         let list = match idle.get_mut(&*c.origin) {
             Some(list) => list,
             None => idle.entry(c.origin.clone()).or_default(),
@@ -62,7 +73,10 @@ impl Pool {
     #[cfg(test)]
     fn idle_count(&self, origin: &str) -> usize {
         let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        idle.get(origin).map_or(0, VecDeque::len)
+        idle.iter()
+            .filter_map(|shard| shard.get(origin))
+            .map(VecDeque::len)
+            .sum()
     }
 }
 
