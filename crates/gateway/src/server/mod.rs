@@ -123,11 +123,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    runtime.start_background();
-    crate::health_sync::spawn(&runtime);
-    // A connection holds a permit while it is open; past the limit, new
-    // connections wait in the listen backlog.
-    let permits = Arc::new(Semaphore::new(runtime.snapshot().max_connections));
+    let permits = start(&runtime);
     accept_and_drain(&runtime, listener, shutdown, permits).await;
     flush(&runtime).await;
     Ok(())
@@ -146,9 +142,7 @@ pub async fn serve_per_core(
     listeners: Vec<std::net::TcpListener>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    runtime.start_background();
-    crate::health_sync::spawn(&runtime);
-    let permits = Arc::new(Semaphore::new(runtime.snapshot().max_connections));
+    let permits = start(&runtime);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut ended = Vec::with_capacity(listeners.len());
     for (i, listener) in listeners.into_iter().enumerate() {
@@ -187,6 +181,16 @@ pub async fn serve_per_core(
     }
     flush(&runtime).await;
     first_error.map_or(Ok(()), Err)
+}
+
+/// Start the background work (health, reloads, shared state) on the
+/// calling runtime, once, and make the connection permits: a connection
+/// holds one while it is open; past `server.maxConnections`, new
+/// connections wait in the listen backlog.
+fn start(runtime: &Arc<Runtime>) -> Arc<Semaphore> {
+    runtime.start_background();
+    crate::health_sync::spawn(runtime);
+    Arc::new(Semaphore::new(runtime.snapshot().max_connections))
 }
 
 /// `n` listening sockets on `addr`, all with `SO_REUSEPORT` (the first

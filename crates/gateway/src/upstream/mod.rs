@@ -8,11 +8,7 @@ pub mod classify;
 mod client;
 mod h1;
 
-/// Mark this thread as serving per-core runtime `n` (1-based): its upstream
-/// connections are pooled apart from other runtimes'.
-pub fn set_runtime_shard(n: usize) {
-    h1::set_shard(n);
-}
+pub use h1::set_shard as set_runtime_shard;
 pub mod headers;
 
 pub use client::{BodyError, UpstreamBody, UpstreamClient};
