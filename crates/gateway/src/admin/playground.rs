@@ -30,7 +30,7 @@ pub async fn serve(
         parts.uri = uri;
     }
     parts.headers.remove(http::header::AUTHORIZATION);
-    match crate::pipeline::handle(rt, peer, Request::from_parts(parts, body)).await {
+    match crate::pipeline::handle(rt, peer, Request::from_parts(parts, body.into())).await {
         Ok(r) => r,
         Err(never) => match never {},
     }

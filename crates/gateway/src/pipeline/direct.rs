@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
+use crate::server::RequestBody;
 use http::header::CONTENT_TYPE;
 use http::{Method, Request, Response};
-use hyper::body::Incoming;
 use switchyard_providers::Api;
 
 use super::endpoint::Ingress;
@@ -41,7 +41,7 @@ pub async fn serve(
     snap: &Snapshot,
     ctx: &mut RequestCtx,
     mut ingress: Ingress,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     identify::identify(ctx, &snap.auth, req.headers(), req.uri().query())?;
     let subjects = admit::subjects(snap, ctx, req.headers(), req.uri().query(), ctx.peer);

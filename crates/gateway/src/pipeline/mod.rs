@@ -36,10 +36,10 @@ use std::convert::Infallible;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::server::RequestBody;
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response};
-use hyper::body::Incoming;
 use switchyard_limits::RateHeaders;
 use switchyard_providers::Dialect;
 
@@ -78,7 +78,7 @@ pub struct RequestCtx {
 pub async fn handle(
     rt: Arc<Runtime>,
     peer: Option<IpAddr>,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
 ) -> Result<Response<ObservedBody>, Infallible> {
     // The configuration in force now; this request finishes on it.
     let snap = rt.snapshot();
@@ -122,7 +122,7 @@ async fn serve(
     snap: &Snapshot,
     ctx: &mut RequestCtx,
     endpoint: Option<Endpoint>,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     let method = req.method();
     let Some(endpoint) = endpoint else {
@@ -218,7 +218,7 @@ async fn model_request(
     snap: &Snapshot,
     ctx: &mut RequestCtx,
     mut ingress: Ingress,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     identify::identify(ctx, &snap.auth, req.headers(), req.uri().query())?;
     // What limits apply is read from the head; the body is not read yet.

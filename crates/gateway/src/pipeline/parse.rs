@@ -7,11 +7,11 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use crate::server::RequestBody;
 use bytes::Bytes;
 use http::Request;
 use http::header::CONTENT_LENGTH;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use switchyard_protocol::canonical::{ChatRequest, ConvertError};
 use switchyard_protocol::multipart;
 use switchyard_protocol::{RequestError, RequestView, Rewrite};
@@ -36,7 +36,7 @@ use crate::upstream::Upstream;
 /// held about once, not as its pieces plus their concatenation.
 pub async fn read_body(
     ctx: &mut RequestCtx,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     limit: usize,
     within: Duration,
 ) -> Result<Bytes, GatewayError> {
@@ -70,7 +70,19 @@ pub async fn read_body(
 
 /// The body's pieces as one `Bytes`, at most `limit` bytes; `capacity`:
 /// the declared length (0 when unknown).
-async fn gather(mut body: Incoming, limit: usize, capacity: usize) -> Result<Bytes, GatewayError> {
+async fn gather(
+    mut body: RequestBody,
+    limit: usize,
+    capacity: usize,
+) -> Result<Bytes, GatewayError> {
+    // Read with the head (the common case): no gathering, no copy.
+    if let Some(whole) = body.ready() {
+        return if whole.len() > limit {
+            Err(GatewayError::BodyTooLarge { limit })
+        } else {
+            Ok(whole)
+        };
+    }
     let mut first: Option<Bytes> = None;
     let mut joined: Option<bytes::BytesMut> = None;
     let mut total = 0usize;

@@ -1,25 +1,24 @@
-//! Accepting connections and serving HTTP/1.1 and HTTP/2 (cleartext) on
-//! them: a bound on connections served at once, and a graceful shutdown
+//! Accepting connections and serving HTTP/1.1 ([`h1`], our codec) and
+//! HTTP/2 (cleartext, hyper's) on them: a bound on connections served at once, and a graceful shutdown
 //! that stops accepting, lets requests and streams finish within the grace
 //! period, then ends the remaining streams with an error event.
 
 mod drain;
+pub mod h1;
 
 pub use drain::{DRAINED, Drain, DrainSignal};
+pub use h1::RequestBody;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use switchyard_config::Config;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::pipeline;
 use crate::runtime::{BuildError, ConfigSource, Runtime};
 
 /// A gateway ready to serve.
@@ -230,14 +229,20 @@ async fn accept_and_drain(
     shutdown: impl Future<Output = ()>,
     permits: Arc<Semaphore>,
 ) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
+    let mut fallback = auto::Builder::new(TokioExecutor::new());
+    fallback
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(h1::HEAD_TIMEOUT)
         .keep_alive(true);
+    let served = Arc::new(h1::Served {
+        runtime: runtime.clone(),
+        fallback,
+    });
     let max_connections = runtime.snapshot().max_connections;
-    let graceful = GracefulShutdown::new();
+    // Fires at shutdown; `closed()` is ready once every connection (each
+    // holds a receiver) has ended.
+    let (stop, _) = tokio::sync::watch::channel(());
     let mut backoff = Backoff::default();
     tokio::pin!(shutdown);
     loop {
@@ -262,19 +267,9 @@ async fn accept_and_drain(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let rt = runtime.clone();
-        // Boxed: the request's future (several KiB) lives only while the
-        // request is handled, not inline in every connection's task for
-        // as long as the connection stays open (streams included).
-        let svc = service_fn(move |req| Box::pin(pipeline::handle(rt.clone(), Some(peer), req)));
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), svc)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let conn = h1::serve(served.clone(), stream, peer, stop.subscribe());
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::trace!(error = %e, "connection ended with an error");
-            }
+            conn.await;
             drop(permit);
         });
     }
@@ -286,7 +281,8 @@ async fn accept_and_drain(
         grace_ms = grace.as_millis() as u64,
         "shutting down: new connections are refused; waiting for requests in flight"
     );
-    let drained = graceful.shutdown();
+    let _ = stop.send(());
+    let drained = stop.closed();
     tokio::pin!(drained);
     tokio::select! {
         () = &mut drained => {}

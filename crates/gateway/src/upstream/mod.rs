@@ -312,8 +312,9 @@ impl Upstream {
         *req.method_mut() = http::Method::POST;
         *req.uri_mut() = uri;
         // Room for what is added here and by the attempt (forwarded
-        // headers, host): one allocation instead of a few growths.
-        *req.headers_mut() = http::HeaderMap::with_capacity(16);
+        // headers, host): one allocation instead of a few growths (8 makes
+        // room for 12; 16 would be 24 entries, 2.3 KiB held per attempt).
+        *req.headers_mut() = http::HeaderMap::with_capacity(8);
         let h = req.headers_mut();
         h.insert(http::header::CONTENT_TYPE, APPLICATION_JSON.clone());
         if let Some((name, value)) = self.credentials.get(idx).and_then(|c| c.header.as_ref()) {

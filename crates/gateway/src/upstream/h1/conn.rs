@@ -15,8 +15,10 @@ use tokio::net::TcpStream;
 use super::head::{Head, parse_response};
 use super::{CONNECT_TIMEOUT, Error, IDLE_TIMEOUT};
 
-/// Room made before the first read of a response.
-const INITIAL_READ: usize = 4096;
+/// Room made before the first read of a response: a head and a short
+/// answer, or several stream events, fit; reads that fill it double it. It
+/// is held for as long as a stream lasts, so it is kept small.
+const INITIAL_READ: usize = 2048;
 /// Room made before a read at most (reads that fill it double it).
 const MAX_READ: usize = 64 * 1024;
 

@@ -113,9 +113,18 @@ impl Client {
             body
         };
         let head_request = parts.method == Method::HEAD;
+        let c = self.write(origin, &out, rest).await?;
+        // Not held while the provider thinks (a stream's first event can
+        // take seconds).
+        drop(out);
+        self.answer(c, head_request).await
+    }
+
+    /// Write the request on a pooled connection, or on a new one.
+    async fn write(&self, origin: &str, head: &[u8], rest: &[u8]) -> Result<Box<Conn>, SendError> {
         if let Some(mut c) = self.pool.checkout(origin) {
-            match c.write_request(&out, rest).await {
-                Ok(()) => return self.answer(c, head_request).await,
+            match c.write_request(head, rest).await {
+                Ok(()) => return Ok(c),
                 // Not one byte left: the provider cannot have seen it, so
                 // it goes once more on a new connection.
                 Err(w) if w.sent == 0 => {}
@@ -123,10 +132,10 @@ impl Client {
             }
         }
         let mut c = Conn::connect(origin).await.map_err(SendError::Connect)?;
-        if let Err(w) = c.write_request(&out, rest).await {
+        if let Err(w) = c.write_request(head, rest).await {
             return Err(SendError::Broken(Error::Write(w.error).to_string()));
         }
-        self.answer(c, head_request).await
+        Ok(c)
     }
 
     async fn answer(

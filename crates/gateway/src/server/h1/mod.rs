@@ -1,0 +1,579 @@
+//! Our HTTP/1.1 server: one task per connection reads a request head into
+//! a buffer, parses it once ([`head`]), hands the pipeline its parts and
+//! body ([`body`]), and writes the answer ([`write`]) from the same task
+//! that polls the body, so an event read from the provider is written to
+//! the client in the same task turn. Small writes are coalesced: a head
+//! and a short body go out in one `write`, and SSE events that are ready
+//! together in one chunked `write`.
+//!
+//! While the pipeline works and while an answer streams, the connection
+//! is watched for the client going away (EOF or reset), which drops the
+//! request: the upstream attempt is cancelled and the stream accounted as
+//! ended by the client. A stream holds no read buffer (it is released
+//! before relaying and a closed client is detected with a small stack
+//! read), which is most of what a long stream costs.
+//!
+//! Requests this codec leaves to hyper (see [`head`]) are served by hyper
+//! on the same connection with the bytes read so far ([`fallback`]).
+
+mod body;
+mod fallback;
+mod head;
+#[cfg(test)]
+mod tests;
+mod write;
+
+pub use body::{Arriving, RequestBody};
+
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::{Method, Request, Version};
+use http_body::Body as _;
+use hyper_util::rt::TokioExecutor;
+use hyper_util::server::conn::auto;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::{Instant, Sleep};
+
+use crate::pipeline;
+use crate::runtime::Runtime;
+use crate::telemetry::ObservedBody;
+use head::{BadRequest, Parsed};
+use write::Framing;
+
+/// A client has this long to send a request head (from the end of the
+/// previous answer, or from accept): idle keep-alive connections close
+/// after it.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// A read asks for at least this much room.
+const READ_ROOM: usize = 4096;
+/// Body bytes up to this size are copied after the head, for one `write`;
+/// larger ones are written beside it (`writev`), not copied.
+const SMALL_COPY: usize = 16 * 1024;
+/// Ready frames are gathered up to this size before a `write`.
+const COALESCE: usize = 16 * 1024;
+/// Bytes of requests sent ahead (pipelined) held while one is answered.
+const MAX_AHEAD: usize = 64 * 1024;
+/// After refusing a request whose body was not read, how long its bytes
+/// are read and dropped, so the refusal reaches the client before the
+/// connection closes (a close with unread bytes resets it).
+const LINGER: Duration = Duration::from_secs(2);
+
+/// The socket, shared by the connection and a body still arriving on it.
+pub struct Io {
+    stream: TcpStream,
+    /// Body bytes of the current request not read yet.
+    body_left: AtomicU64,
+}
+
+/// What every connection of one listener shares.
+pub struct Served {
+    pub runtime: Arc<Runtime>,
+    /// Serves what this codec leaves to hyper.
+    pub fallback: auto::Builder<TokioExecutor>,
+}
+
+/// How a connection's loop ended.
+enum End {
+    /// Close (after the answer, or idle at shutdown).
+    Close,
+    /// Close, reading and dropping what the client still sends.
+    Linger,
+    /// Hand the connection to hyper with the bytes read so far.
+    Elsewhere,
+}
+
+/// Serve one connection until it closes. `stop` fires at shutdown: idle
+/// connections close, busy ones after their answer.
+pub async fn serve(
+    served: Arc<Served>,
+    stream: TcpStream,
+    peer: IpAddr,
+    mut stop: watch::Receiver<()>,
+) {
+    let mut conn = Conn {
+        io: Arc::new(Io {
+            stream,
+            body_left: AtomicU64::new(0),
+        }),
+        buf: BytesMut::new(),
+        out: Vec::new(),
+        timer: None,
+        peer,
+    };
+    match conn.run(&served.runtime, &mut stop).await {
+        End::Close => {}
+        End::Linger => conn.linger().await,
+        // Boxed: hyper's connection state (several KiB) is only allocated
+        // for the connections it serves, not inline in every one.
+        End::Elsewhere => Box::pin(fallback::serve(served, conn.io, conn.buf, peer, stop)).await,
+    }
+}
+
+struct Conn {
+    io: Arc<Io>,
+    /// What was read and not yet parsed.
+    buf: BytesMut,
+    /// What is about to be written.
+    out: Vec<u8>,
+    /// The head timeout, armed once per connection and moved on lazily.
+    timer: Option<Pin<Box<Sleep>>>,
+    peer: IpAddr,
+}
+
+/// What one wait on the socket gave.
+enum Read {
+    Data,
+    /// The client closed or reset the connection.
+    Gone,
+    Stop,
+    Timeout,
+}
+
+/// What one turn of relaying an answer's body gave.
+enum Step {
+    /// Bytes are waiting in `out` (and `large`): write them.
+    Write,
+    End,
+    Failed,
+    Gone,
+}
+
+impl Conn {
+    async fn run(&mut self, rt: &Arc<Runtime>, stop: &mut watch::Receiver<()>) -> End {
+        loop {
+            let head = match self.read_head(stop).await {
+                Ok(h) => h,
+                Err(end) => return end,
+            };
+            let head::Head {
+                parts,
+                body_len,
+                expects_continue,
+                keep_alive,
+            } = *head;
+            let version = parts.version;
+            let head_request = parts.method == Method::HEAD;
+            let body = self.body(body_len, expects_continue);
+            if self.buf.is_empty() {
+                // Nothing sent ahead: hold no read buffer while the request
+                // is handled (a stream's first event can take seconds).
+                self.buf = BytesMut::new();
+            }
+            let req = Request::from_parts(parts, body);
+            // Boxed: the request's future (several KiB) lives only while
+            // the request is handled, not inline in the connection's task.
+            let mut handling = Box::pin(pipeline::handle(rt.clone(), Some(self.peer), req));
+            let answer = poll_fn(|cx| {
+                if let Poll::Ready(r) = handling.as_mut().poll(cx) {
+                    return Poll::Ready(Some(r));
+                }
+                if self.poll_gone(cx) {
+                    return Poll::Ready(None);
+                }
+                Poll::Pending
+            })
+            .await;
+            drop(handling);
+            let resp = match answer {
+                Some(Ok(resp)) => resp,
+                Some(Err(never)) => match never {},
+                // The client went away: the request is dropped with it.
+                None => return End::Close,
+            };
+            let body_read = self.io.body_left.load(Ordering::Relaxed) == 0;
+            let keep_alive = keep_alive && body_read && !stopping(stop);
+            // The body boxed once: moved by pointer from here on, and not
+            // inline (three times over) in every connection's future.
+            let (parts, body) = resp.into_parts();
+            match self
+                .answer(parts, Box::pin(body), version, head_request, keep_alive)
+                .await
+            {
+                Ok(true) if body_read => {}
+                Ok(_) if !body_read => return End::Linger,
+                _ => return End::Close,
+            }
+            if self.out.capacity() > 4 * COALESCE {
+                self.out = Vec::new();
+            }
+        }
+    }
+
+    /// Wait for a whole request head, parse it and consume it.
+    async fn read_head(&mut self, stop: &mut watch::Receiver<()>) -> Result<Box<head::Head>, End> {
+        let started = Instant::now();
+        let mut stopped = false;
+        loop {
+            if self.buf.is_empty() {
+                if stopped || stopping(stop) {
+                    return Err(End::Close);
+                }
+            } else {
+                match head::parse(&self.buf) {
+                    Parsed::Head(head, len) => {
+                        self.buf.advance(len);
+                        return Ok(head);
+                    }
+                    Parsed::Partial => {}
+                    Parsed::Elsewhere => return Err(End::Elsewhere),
+                    Parsed::Bad(bad) => {
+                        self.refuse(&bad).await;
+                        return Err(End::Linger);
+                    }
+                }
+            }
+            match self.read_more(stop, started, &mut stopped).await {
+                Read::Data => {}
+                Read::Stop => stopped = true,
+                Read::Gone => return Err(End::Close),
+                Read::Timeout if self.buf.is_empty() => return Err(End::Close),
+                Read::Timeout => {
+                    let secs = HEAD_TIMEOUT.as_secs();
+                    self.refuse(&BadRequest {
+                        status: 408,
+                        message: format!(
+                            "The request head did not arrive within {secs} s; send the whole request at once."
+                        ),
+                    })
+                    .await;
+                    return Err(End::Linger);
+                }
+            }
+        }
+    }
+
+    /// Read what the client sent next, waiting for it (up to the head
+    /// timeout from `started`; idle connections also wake at shutdown).
+    async fn read_more(
+        &mut self,
+        stop: &mut watch::Receiver<()>,
+        started: Instant,
+        stopped: &mut bool,
+    ) -> Read {
+        if self.buf.capacity() - self.buf.len() < READ_ROOM / 4 {
+            self.buf.reserve(READ_ROOM);
+        }
+        // Without a wait when the socket is known to have data; tokio
+        // skips the syscall when it is known to have none.
+        match self.io.stream.try_read_buf(&mut self.buf) {
+            Ok(0) => return Read::Gone,
+            Ok(_) => return Read::Data,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return Read::Gone,
+        }
+        let deadline = started + HEAD_TIMEOUT;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        loop {
+            let idle = self.buf.is_empty() && !*stopped;
+            tokio::select! {
+                biased;
+                ready = self.io.stream.readable() => {
+                    if ready.is_err() {
+                        return Read::Gone;
+                    }
+                    match self.io.stream.try_read_buf(&mut self.buf) {
+                        Ok(0) => return Read::Gone,
+                        Ok(_) => return Read::Data,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(_) => return Read::Gone,
+                    }
+                }
+                _ = stop.changed(), if idle => {
+                    *stopped = true;
+                    return Read::Stop;
+                }
+                () = timer.as_mut() => {
+                    // Armed for an earlier head: move it on, rather than
+                    // resetting the timer for every request.
+                    if Instant::now() >= deadline {
+                        return Read::Timeout;
+                    }
+                    timer.as_mut().reset(deadline);
+                }
+            }
+        }
+    }
+
+    /// The request's body: whole when it is in the buffer already.
+    fn body(&mut self, len: u64, expects_continue: bool) -> RequestBody {
+        if len == 0 {
+            return RequestBody::empty();
+        }
+        let Ok(n) = usize::try_from(len) else {
+            return RequestBody::Arriving(Arriving::new(
+                self.io.clone(),
+                std::mem::take(&mut self.buf),
+                len,
+                expects_continue,
+            ));
+        };
+        if self.buf.len() >= n {
+            // A short body is copied out, so the buffer is reused for the
+            // next read; a long one is split off, not copied.
+            let data = if n <= SMALL_COPY {
+                let d = Bytes::copy_from_slice(&self.buf[..n]);
+                self.buf.advance(n);
+                d
+            } else {
+                self.buf.split_to(n).freeze()
+            };
+            return RequestBody::Full(Some(data));
+        }
+        RequestBody::Arriving(Arriving::new(
+            self.io.clone(),
+            std::mem::take(&mut self.buf),
+            len,
+            expects_continue,
+        ))
+    }
+
+    /// While the request is handled or its answer waits for the provider:
+    /// has the client gone? Bytes it sends ahead (the next request) are
+    /// kept, up to [`MAX_AHEAD`]; a body still arriving is the body's.
+    fn poll_gone(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.io.body_left.load(Ordering::Relaxed) != 0 || self.buf.len() >= MAX_AHEAD {
+            return false;
+        }
+        let mut scratch = [0u8; 512];
+        loop {
+            match self.io.stream.poll_read_ready(cx) {
+                Poll::Pending => return false,
+                Poll::Ready(Err(_)) => return true,
+                Poll::Ready(Ok(())) => {}
+            }
+            match self.io.stream.try_read(&mut scratch) {
+                Ok(0) => return true,
+                Ok(n) => {
+                    self.buf.extend_from_slice(&scratch[..n]);
+                    if self.buf.len() >= MAX_AHEAD {
+                        return false;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return true,
+            }
+        }
+    }
+
+    /// Write the answer. `Ok(true)`: the connection may carry another
+    /// request.
+    async fn answer(
+        &mut self,
+        parts: http::response::Parts,
+        body: Pin<Box<ObservedBody>>,
+        version: Version,
+        head_request: bool,
+        keep_alive: bool,
+    ) -> io::Result<bool> {
+        let exact = body.size_hint().exact();
+        let plan = write::plan(&parts, exact, version, head_request, keep_alive);
+        self.out.clear();
+        write::encode_head(&parts, plan, exact, version, head_request, &mut self.out);
+        drop(parts);
+        if plan.framing == Framing::None {
+            drop(body);
+            self.flush(None).await?;
+            return Ok(plan.keep_alive);
+        }
+        let complete = self.relay(body, plan.framing).await?;
+        Ok(plan.keep_alive && complete)
+    }
+
+    /// Relay the body's frames as they come. `Ok(true)`: all of it, as
+    /// framed.
+    async fn relay(
+        &mut self,
+        mut body: Pin<Box<ObservedBody>>,
+        framing: Framing,
+    ) -> io::Result<bool> {
+        let mut large: Option<Bytes> = None;
+        let mut sent: u64 = 0;
+        loop {
+            let step = poll_fn(|cx| {
+                loop {
+                    match body.as_mut().poll_frame(cx) {
+                        Poll::Ready(Some(Ok(frame))) => {
+                            let Ok(data) = frame.into_data() else {
+                                continue; // trailers: HTTP/1.1 answers carry none
+                            };
+                            if data.is_empty() {
+                                continue;
+                            }
+                            sent += data.len() as u64;
+                            if let Framing::Length(n) = framing
+                                && sent > n
+                            {
+                                return Poll::Ready(Step::Failed);
+                            }
+                            if framing == Framing::Chunked {
+                                write::chunk_start(data.len(), &mut self.out);
+                            }
+                            if data.len() > SMALL_COPY {
+                                large = Some(data);
+                                return Poll::Ready(Step::Write);
+                            }
+                            self.out.extend_from_slice(&data);
+                            if framing == Framing::Chunked {
+                                self.out.extend_from_slice(write::CHUNK_END);
+                            }
+                            if self.out.len() >= COALESCE {
+                                return Poll::Ready(Step::Write);
+                            }
+                        }
+                        Poll::Ready(Some(Err(e))) => {
+                            tracing::debug!(error = %e, "the answer's body failed; closing the connection");
+                            return Poll::Ready(Step::Failed);
+                        }
+                        Poll::Ready(None) => return Poll::Ready(Step::End),
+                        Poll::Pending => {
+                            if !self.out.is_empty() {
+                                return Poll::Ready(Step::Write);
+                            }
+                            if self.poll_gone(cx) {
+                                return Poll::Ready(Step::Gone);
+                            }
+                            return Poll::Pending;
+                        }
+                    }
+                }
+            })
+            .await;
+            match step {
+                Step::Write => {
+                    let chunked_large = framing == Framing::Chunked && large.is_some();
+                    self.flush(large.take().as_deref()).await?;
+                    if chunked_large {
+                        self.out.extend_from_slice(write::CHUNK_END);
+                    }
+                }
+                Step::End => {
+                    if framing == Framing::Chunked {
+                        self.out.extend_from_slice(write::LAST_CHUNK);
+                    }
+                    self.flush(None).await?;
+                    return Ok(match framing {
+                        Framing::Length(n) => sent == n,
+                        _ => true,
+                    });
+                }
+                Step::Failed => {
+                    // What was relayed reaches the client; the missing end
+                    // (no last chunk, or a short length) tells it the
+                    // answer is incomplete.
+                    self.flush(None).await?;
+                    return Ok(false);
+                }
+                Step::Gone => return Ok(false),
+            }
+        }
+    }
+
+    /// Write `out` (then `large`, beside it) and clear `out`.
+    async fn flush(&mut self, large: Option<&[u8]>) -> io::Result<()> {
+        let mut parts: [&[u8]; 2] = [&self.out, large.unwrap_or_default()];
+        loop {
+            let total = parts[0].len() + parts[1].len();
+            if total == 0 {
+                break;
+            }
+            let written = if parts[1].is_empty() {
+                self.io.stream.try_write(parts[0])
+            } else if parts[0].is_empty() {
+                self.io.stream.try_write(parts[1])
+            } else {
+                self.io
+                    .stream
+                    .try_write_vectored(&[IoSlice::new(parts[0]), IoSlice::new(parts[1])])
+            };
+            match written {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(mut n) => {
+                    for part in &mut parts {
+                        let k = n.min(part.len());
+                        *part = &part[k..];
+                        n -= k;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.io.stream.writable().await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.out.clear();
+        Ok(())
+    }
+
+    /// Answer a request the codec cannot read, in the OpenAI dialect (the
+    /// path, and so the dialect, may be unknown), and close.
+    async fn refuse(&mut self, bad: &BadRequest) {
+        tracing::debug!(status = bad.status, message = %bad.message, "request refused before parsing");
+        let body = serde_json::json!({
+            "error": {
+                "message": bad.message,
+                "type": "invalid_request_error",
+                "param": null,
+                "code": match bad.status {
+                    408 => "request_timeout",
+                    431 => "request_header_fields_too_large",
+                    _ => "bad_request",
+                },
+            }
+        })
+        .to_string();
+        let status =
+            http::StatusCode::from_u16(bad.status).unwrap_or(http::StatusCode::BAD_REQUEST);
+        self.out.clear();
+        self.out.extend_from_slice(b"HTTP/1.1 ");
+        self.out.extend_from_slice(status.as_str().as_bytes());
+        self.out.push(b' ');
+        self.out
+            .extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+        self.out.extend_from_slice(
+            b"\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ",
+        );
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
+        self.out.extend_from_slice(b"\r\n\r\n");
+        self.out.extend_from_slice(body.as_bytes());
+        let _ = self.flush(None).await;
+    }
+
+    /// Stop sending, then read and drop what the client still sends (a
+    /// body not read) for up to [`LINGER`], so it reads our answer rather
+    /// than a reset.
+    async fn linger(self) {
+        let stream = &self.io.stream;
+        let _ = socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write);
+        let mut scratch = [0u8; 512];
+        let drained = async {
+            loop {
+                if stream.readable().await.is_err() {
+                    return;
+                }
+                match stream.try_read(&mut scratch) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER, drained).await;
+    }
+}
+
+fn stopping(stop: &watch::Receiver<()>) -> bool {
+    stop.has_changed().unwrap_or(true)
+}
