@@ -220,13 +220,17 @@ fn read_answer(client: Dialect, api: Option<Api>, body: &[u8]) -> Answer {
     match (client, api) {
         (Dialect::OpenAi | Dialect::Bedrock, api) => {
             // One light pass: id, model, finish reason and usage; the text
-            // is only read when there is no usage to count it from.
+            // is only read when there is no usage to count it from. Strings
+            // are borrowed from the answer (a `Cow` inside an `Option` is
+            // not, hence `Text`), so the pass allocates only the choices.
+            #[derive(serde::Deserialize)]
+            struct Text<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>);
             #[derive(serde::Deserialize)]
             struct Light<'a> {
                 #[serde(borrow)]
-                id: Option<std::borrow::Cow<'a, str>>,
+                id: Option<Text<'a>>,
                 #[serde(borrow)]
-                model: Option<std::borrow::Cow<'a, str>>,
+                model: Option<Text<'a>>,
                 #[serde(default, borrow)]
                 choices: Vec<LightChoice<'a>>,
                 #[serde(borrow)]
@@ -235,20 +239,20 @@ fn read_answer(client: Dialect, api: Option<Api>, body: &[u8]) -> Answer {
             #[derive(serde::Deserialize)]
             struct LightChoice<'a> {
                 #[serde(borrow)]
-                finish_reason: Option<std::borrow::Cow<'a, str>>,
+                finish_reason: Option<Text<'a>>,
                 #[serde(default, borrow)]
-                text: Option<std::borrow::Cow<'a, str>>,
+                text: Option<Text<'a>>,
             }
             let Ok(l) = serde_json::from_slice::<Light<'_>>(body) else {
                 return out;
             };
-            out.id = l.id.map(Into::into);
-            out.model = l.model.map(Into::into);
+            out.id = l.id.map(|t| t.0.into());
+            out.model = l.model.map(|t| t.0.into());
             out.finish = l
                 .choices
                 .first()
-                .and_then(|c| c.finish_reason.as_deref())
-                .map(|r| openai_stop_reason(r.as_bytes()));
+                .and_then(|c| c.finish_reason.as_ref())
+                .map(|r| openai_stop_reason(r.0.as_bytes()));
             out.usage = l
                 .usage
                 .and_then(|u| switchyard_protocol::usage::parse_usage_object(u.get().as_bytes()))
@@ -260,7 +264,7 @@ fn read_answer(client: Dialect, api: Option<Api>, body: &[u8]) -> Answer {
                     }
                 } else {
                     for c in &l.choices {
-                        out.text.push(c.text.as_deref().unwrap_or(""));
+                        out.text.push(c.text.as_ref().map_or("", |t| &t.0));
                     }
                 }
             }

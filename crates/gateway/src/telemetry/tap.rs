@@ -3,8 +3,8 @@
 //! the output text to estimate tokens when no usage comes.
 //!
 //! The tap never holds up the stream: it timestamps and keeps references.
-//! OpenAI streams relayed as they are keep their event payloads (shared
-//! `Bytes`, no copy, up to [`RETAIN_LIMIT`]) and are only decoded later,
+//! OpenAI streams relayed as they are keep their events (copied into one
+//! buffer, up to [`RETAIN_LIMIT`]) and are only decoded later,
 //! off the request path, if the provider sent no usage. Other dialects
 //! relayed as they are go through their stream decoder beside the relay.
 
@@ -34,9 +34,11 @@ pub struct Tap {
     pub text: OutputText,
     /// The stream broke (upstream error or malformed): what the client was told.
     pub interrupted: Option<String>,
-    /// OpenAI event payloads kept for a late decode.
-    retained: Vec<Bytes>,
-    retained_len: usize,
+    /// OpenAI events kept for a late decode, as relayed (one buffer: the
+    /// parser's buffer is not held by them, and no allocation per event).
+    retained: Vec<u8>,
+    /// Where the first event kept ends (it has the answer's id).
+    first_end: usize,
     /// Decodes the relayed bytes beside the relay (non-OpenAI dialects, or
     /// an OpenAI stream past [`RETAIN_LIMIT`]).
     shadow: Option<Box<dyn StreamDecode>>,
@@ -147,15 +149,16 @@ impl Tap {
         if let Some(r) = finish_reason(data) {
             self.finish_reason = Some(r);
         }
-        if self.retained_len + raw.len() <= RETAIN_LIMIT {
-            self.retained_len += raw.len();
-            self.retained.push(raw.clone());
+        if self.retained.len() + raw.len() <= RETAIN_LIMIT {
+            if self.retained.is_empty() {
+                self.first_end = raw.len();
+            }
+            self.retained.extend_from_slice(raw);
         } else {
             // Too long to keep: decode what was kept, then as it comes.
             self.shadow = Some(Box::new(openai::StreamDecoder::new()));
-            for r in std::mem::take(&mut self.retained) {
-                self.shadow_push(&r);
-            }
+            let kept = std::mem::take(&mut self.retained);
+            self.shadow_push(&kept);
             self.shadow_push(raw);
         }
     }
@@ -190,7 +193,7 @@ impl Tap {
 
     /// About how much memory the tap holds (retained payloads, text).
     pub fn approx_bytes(&self) -> usize {
-        std::mem::size_of::<Tap>() + self.retained_len + self.text.text.capacity()
+        std::mem::size_of::<Tap>() + self.retained.capacity() + self.text.text.capacity()
     }
 
     /// Off the request path: decode what was retained, to learn the id and,
@@ -202,7 +205,7 @@ impl Tap {
         let retained = std::mem::take(&mut self.retained);
         if self.usage.is_some() {
             // Only the id is wanted: it is in the first chunk.
-            if let Some(first) = retained.first() {
+            if let Some(first) = retained.get(..self.first_end) {
                 let mut dec = openai::StreamDecoder::new();
                 let mut evs = Vec::new();
                 let _ = dec.push(first, &mut evs);
@@ -217,9 +220,7 @@ impl Tap {
         }
         let first_token_at = self.first_token_at;
         self.shadow = Some(Box::new(openai::StreamDecoder::new()));
-        for r in &retained {
-            self.shadow_push(r);
-        }
+        self.shadow_push(&retained);
         // Decoding late must not move the time the first token was seen.
         self.first_token_at = first_token_at.or(self.first_token_at);
         self.shadow = None;
