@@ -219,6 +219,18 @@ fn read_answer(client: Dialect, api: Option<Api>, body: &[u8]) -> Answer {
     }
     match (client, api) {
         (Dialect::OpenAi | Dialect::Bedrock, api) => {
+            // Where the fields usually are, without a parse (most answers).
+            if let Some(p) = super::peek::openai_answer(body)
+                && let Some(usage) = switchyard_protocol::usage::parse_usage_object(p.usage)
+                    .map(token_usage)
+                    .filter(|u| u.input_tokens != 0 || u.output_tokens != 0)
+            {
+                out.id = p.id.map(Into::into);
+                out.model = p.model.map(Into::into);
+                out.finish = p.finish_reason.map(|r| openai_stop_reason(r.as_bytes()));
+                out.usage = Some(usage);
+                return out;
+            }
             // One light pass: id, model, finish reason and usage; the text
             // is only read when there is no usage to count it from. Strings
             // are borrowed from the answer (a `Cow` inside an `Option` is

@@ -17,6 +17,7 @@ mod json_line;
 mod labels;
 pub mod metrics;
 mod observed;
+mod peek;
 pub mod recent;
 mod record;
 mod tap;

@@ -16,8 +16,11 @@ use super::Io;
 use crate::body::BoxError;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
-/// The first room made for a body still arriving.
-const FIRST_ROOM: usize = 64 * 1024;
+/// Room made at once for a body still arriving: a body up to this size
+/// (its declared length) gets one buffer, filled once, never copied; a
+/// longer one grows from it, never past four times what has arrived (a
+/// declared length costs the client nothing to send).
+const FIRST_ROOM: usize = 1024 * 1024;
 
 /// A request's body.
 pub enum RequestBody {
@@ -90,8 +93,8 @@ impl Body for RequestBody {
 }
 
 /// A body of `declared` bytes, part of which came with the head: read
-/// from the socket into one buffer (growing toward `declared`, but never
-/// past four times what has arrived) and given as one frame at its end.
+/// from the socket into one buffer (see [`FIRST_ROOM`]) and given as one
+/// frame at its end.
 pub struct Arriving {
     io: Arc<Io>,
     buf: BytesMut,
