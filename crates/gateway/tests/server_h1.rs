@@ -423,3 +423,37 @@ async fn idle_connections_and_slow_heads_time_out() {
     let mut b = [0u8; 8];
     assert_eq!(idle.read(&mut b).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn at_shutdown_idle_connections_close_and_a_request_on_its_way_is_answered() {
+    let emu = default_emulator().await;
+    let mut gw = gateway_at(emu.addr, "").await;
+    let mut buf = Vec::new();
+    // A keep-alive connection that served one request and now idles.
+    let mut idle = TcpStream::connect(gw.addr).await.unwrap();
+    idle.write_all(chat_request(false, "HTTP/1.1", "").as_bytes())
+        .await
+        .unwrap();
+    let (head, _) = response(&mut idle, &mut buf).await.unwrap();
+    assert!(!head.contains("connection: close"), "{head}");
+    // A request whose head is half sent.
+    let request = chat_request(false, "HTTP/1.1", "");
+    let (first, rest) = request.split_at(30);
+    let mut partial = TcpStream::connect(gw.addr).await.unwrap();
+    partial.write_all(first.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    gw.shut_down();
+    assert!(
+        closed(&mut idle).await,
+        "the idle connection closes at once"
+    );
+    partial.write_all(rest.as_bytes()).await.unwrap();
+    let (head, body) = response(&mut partial, &mut buf).await.unwrap();
+    assert!(
+        head.starts_with("http/1.1 200") && head.contains("connection: close"),
+        "{head}"
+    );
+    let j: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(j["object"], "chat.completion");
+    assert!(closed(&mut partial).await, "closed after its answer");
+}

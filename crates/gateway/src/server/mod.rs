@@ -242,7 +242,7 @@ async fn accept_and_drain(
     let max_connections = runtime.snapshot().max_connections;
     // Fires at shutdown; `closed()` is ready once every connection (each
     // holds a receiver) has ended.
-    let (stop, _) = tokio::sync::watch::channel(());
+    let (stop, _) = tokio::sync::watch::channel(false);
     let mut backoff = Backoff::default();
     tokio::pin!(shutdown);
     loop {
@@ -281,7 +281,7 @@ async fn accept_and_drain(
         grace_ms = grace.as_millis() as u64,
         "shutting down: new connections are refused; waiting for requests in flight"
     );
-    let _ = stop.send(());
+    stop.send_replace(true);
     let drained = stop.closed();
     tokio::pin!(drained);
     tokio::select! {

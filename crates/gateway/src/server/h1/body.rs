@@ -17,10 +17,11 @@ use crate::body::BoxError;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 /// Room made at once for a body still arriving: a body up to this size
-/// (its declared length) gets one buffer, filled once, never copied; a
-/// longer one grows from it, never past four times what has arrived (a
-/// declared length costs the client nothing to send).
-const FIRST_ROOM: usize = 1024 * 1024;
+/// (its declared length) gets one buffer, filled once, never copied (the
+/// pages are only backed as they are written); a longer one grows from
+/// it, never past four times what has arrived (a declared length costs
+/// the client nothing to send).
+const FIRST_ROOM: usize = 4 * 1024 * 1024;
 
 /// A request's body.
 pub enum RequestBody {

@@ -25,7 +25,7 @@ pub async fn serve(
     io: Arc<Io>,
     read: BytesMut,
     peer: IpAddr,
-    mut stop: watch::Receiver<()>,
+    mut stop: watch::Receiver<bool>,
 ) {
     // No body holds the socket between requests.
     let Ok(io) = Arc::try_unwrap(io) else {
@@ -53,7 +53,7 @@ pub async fn serve(
                 tracing::trace!(error = %e, "connection ended with an error");
             }
         }
-        _ = stop.changed() => {
+        () = async { drop(stop.wait_for(|stopping| *stopping).await) } => {
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         }

@@ -378,6 +378,31 @@ mod tests {
     }
 
     #[test]
+    fn mutated_heads_never_panic_and_what_parses_is_consistent() {
+        let base: &[u8] = b"POST /v1/chat/completions?a=1 HTTP/1.1\r\nHost: gw\r\nContent-Length: 12\r\nConnection: keep-alive\r\nExpect: 100-continue\r\n\r\n{\"model\":1}";
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..20_000 {
+            let mut b = base.to_vec();
+            for _ in 0..rng.usize(1..4) {
+                match rng.u8(0..3) {
+                    0 => {
+                        let i = rng.usize(..b.len());
+                        b[i] = rng.u8(..);
+                    }
+                    1 => {
+                        b.remove(rng.usize(..b.len()));
+                    }
+                    _ => b.insert(rng.usize(..=b.len()), rng.u8(..)),
+                }
+            }
+            if let Parsed::Head(h, len) = parse(&b) {
+                assert!(len <= b.len() && b[..len].ends_with(b"\n"));
+                assert!(h.body_len < 100_000, "{:?}", String::from_utf8_lossy(&b));
+            }
+        }
+    }
+
+    #[test]
     fn the_head_is_one_copy_the_buffer_is_not_held() {
         let mut buf = b"GET /v1/models HTTP/1.1\r\nAuthorization: Bearer sk-abc\r\n\r\n".to_vec();
         let (h, _) = head(std::str::from_utf8(&buf).unwrap_or_default());

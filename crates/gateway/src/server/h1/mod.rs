@@ -15,12 +15,13 @@
 //!
 //! Requests this codec leaves to hyper (see [`head`]) are served by hyper
 //! on the same connection with the bytes read so far ([`fallback`]).
+//!
+//! Tests: the pure parts beside them (`head`, `write`); the connection over
+//! raw sockets in `tests/server_h1.rs`.
 
 mod body;
 mod fallback;
 mod head;
-#[cfg(test)]
-mod tests;
 mod write;
 
 pub use body::{Arriving, RequestBody};
@@ -97,7 +98,7 @@ pub async fn serve(
     served: Arc<Served>,
     stream: TcpStream,
     peer: IpAddr,
-    mut stop: watch::Receiver<()>,
+    mut stop: watch::Receiver<bool>,
 ) {
     let mut conn = Conn {
         io: Arc::new(Io {
@@ -148,7 +149,7 @@ enum Step {
 }
 
 impl Conn {
-    async fn run(&mut self, rt: &Arc<Runtime>, stop: &mut watch::Receiver<()>) -> End {
+    async fn run(&mut self, rt: &Arc<Runtime>, stop: &mut watch::Receiver<bool>) -> End {
         loop {
             let head = match self.read_head(stop).await {
                 Ok(h) => h,
@@ -209,7 +210,10 @@ impl Conn {
     }
 
     /// Wait for a whole request head, parse it and consume it.
-    async fn read_head(&mut self, stop: &mut watch::Receiver<()>) -> Result<Box<head::Head>, End> {
+    async fn read_head(
+        &mut self,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Box<head::Head>, End> {
         let started = Instant::now();
         let mut stopped = false;
         loop {
@@ -255,7 +259,7 @@ impl Conn {
     /// timeout from `started`; idle connections also wake at shutdown).
     async fn read_more(
         &mut self,
-        stop: &mut watch::Receiver<()>,
+        stop: &mut watch::Receiver<bool>,
         started: Instant,
         stopped: &mut bool,
     ) -> Read {
@@ -289,9 +293,11 @@ impl Conn {
                         Err(_) => return Read::Gone,
                     }
                 }
-                _ = stop.changed(), if idle => {
-                    *stopped = true;
-                    return Read::Stop;
+                changed = stop.changed(), if idle => {
+                    if changed.is_err() || *stop.borrow() {
+                        *stopped = true;
+                        return Read::Stop;
+                    }
                 }
                 () = timer.as_mut() => {
                     // Armed for an earlier head: move it on, rather than
@@ -574,6 +580,8 @@ impl Conn {
     }
 }
 
-fn stopping(stop: &watch::Receiver<()>) -> bool {
-    stop.has_changed().unwrap_or(true)
+/// The server is shutting down (a state, not a change: it stays true
+/// after a wait has seen it).
+fn stopping(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow()
 }
