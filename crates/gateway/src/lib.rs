@@ -19,6 +19,7 @@ pub mod body;
 pub mod error;
 pub mod health_check;
 pub mod health_sync;
+mod http1;
 pub mod mask;
 pub mod models;
 pub mod pipeline;

@@ -97,6 +97,14 @@ fn chat_request(stream: bool, version: &str, extra: &str) -> String {
     )
 }
 
+/// Send a request on `s` and read its answer, which must be a 200.
+async fn ok(s: &mut TcpStream, buf: &mut Vec<u8>, request: &str) -> (String, Vec<u8>) {
+    s.write_all(request.as_bytes()).await.unwrap();
+    let (head, body) = response(s, buf).await.unwrap();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    (head, body)
+}
+
 async fn gateway_at(emu: SocketAddr, extra: &str) -> TestGateway {
     simple_gateway(emu, "sk-test-00000001", &format!("{ROUTES}\n{extra}")).await
 }
@@ -134,11 +142,7 @@ async fn keep_alive_and_pipelined_requests_are_answered_in_order() {
         assert_eq!(j["object"], want, "{j}");
     }
     // And the connection still serves.
-    s.write_all(chat_request(false, "HTTP/1.1", "").as_bytes())
-        .await
-        .unwrap();
-    let (head, _) = response(&mut s, &mut buf).await.unwrap();
-    assert!(head.starts_with("http/1.1 200"), "{head}");
+    ok(&mut s, &mut buf, &chat_request(false, "HTTP/1.1", "")).await;
 }
 
 #[tokio::test]
@@ -162,11 +166,7 @@ async fn a_stream_is_chunked_event_by_event_and_the_connection_is_reused() {
         "{events:?}"
     );
     assert!(events.len() >= 9, "{events:?}");
-    s.write_all(chat_request(false, "HTTP/1.1", "").as_bytes())
-        .await
-        .unwrap();
-    let (head, _) = response(&mut s, &mut buf).await.unwrap();
-    assert!(head.starts_with("http/1.1 200"), "{head}");
+    ok(&mut s, &mut buf, &chat_request(false, "HTTP/1.1", "")).await;
 }
 
 #[tokio::test]
@@ -375,11 +375,7 @@ async fn large_answers_pass_whole_with_their_length_or_in_chunks() {
     let gw = gateway_at(upstream, "").await;
     let mut s = TcpStream::connect(gw.addr).await.unwrap();
     let mut buf = Vec::new();
-    s.write_all(chat_request(false, "HTTP/1.1", "").as_bytes())
-        .await
-        .unwrap();
-    let (head, body) = response(&mut s, &mut buf).await.unwrap();
-    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let (_, body) = ok(&mut s, &mut buf, &chat_request(false, "HTTP/1.1", "")).await;
     let j: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(
         j["choices"][0]["message"]["content"].as_str().map(str::len),

@@ -12,7 +12,7 @@
 use std::mem::MaybeUninit;
 
 use bytes::Bytes;
-use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING, UPGRADE};
+use http::header::{EXPECT, TRANSFER_ENCODING, UPGRADE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
 
@@ -166,11 +166,19 @@ pub fn parse(buf: &[u8]) -> Parsed {
         Some(v) if v.as_bytes().eq_ignore_ascii_case(b"100-continue") => true,
         Some(_) => return Parsed::Elsewhere,
     };
-    let body_len = match content_length(&headers) {
-        Ok(n) => n,
-        Err(bad) => return Parsed::Bad(bad),
+    let body_len = match crate::http1::content_length(&headers) {
+        Ok(n) => n.unwrap_or(0),
+        Err(bad) => {
+            return Parsed::Bad(BadRequest::new(
+                400,
+                format!(
+                    "The Content-Length `{}` is not valid; send the body's length in bytes once.",
+                    bad.0
+                ),
+            ));
+        }
     };
-    let keep_alive = keep_alive(version, &headers);
+    let keep_alive = crate::http1::persistent(version, &headers);
     let mut parts = Request::new(()).into_parts().0;
     parts.method = method;
     parts.uri = uri;
@@ -195,53 +203,6 @@ fn too_large() -> BadRequest {
             MAX_HEAD / 1024
         ),
     )
-}
-
-/// The body's length from `Content-Length` (RFC 9112 §6.3: repeated equal
-/// values are one length; differing or malformed ones are refused).
-fn content_length(headers: &HeaderMap) -> Result<u64, BadRequest> {
-    let mut length: Option<u64> = None;
-    for value in &headers.get_all(CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|&b| b == b',') {
-            let n = std::str::from_utf8(part.trim_ascii())
-                .ok()
-                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|s| s.parse::<u64>().ok());
-            match (n, length) {
-                (Some(n), None) => length = Some(n),
-                (Some(n), Some(l)) if n == l => {}
-                _ => {
-                    return Err(BadRequest::new(
-                        400,
-                        format!(
-                            "The Content-Length `{}` is not valid; send the body's length in bytes once.",
-                            String::from_utf8_lossy(value.as_bytes())
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    Ok(length.unwrap_or(0))
-}
-
-/// HTTP/1.1 keeps the connection unless the client says `close`; HTTP/1.0
-/// closes it unless the client says `keep-alive`.
-fn keep_alive(version: Version, headers: &HeaderMap) -> bool {
-    let mut close = false;
-    let mut keep = false;
-    for value in &headers.get_all(CONNECTION) {
-        for token in value.as_bytes().split(|&b| b == b',') {
-            let token = token.trim_ascii();
-            close |= token.eq_ignore_ascii_case(b"close");
-            keep |= token.eq_ignore_ascii_case(b"keep-alive");
-        }
-    }
-    if version == Version::HTTP_10 {
-        keep && !close
-    } else {
-        !close
-    }
 }
 
 #[cfg(test)]

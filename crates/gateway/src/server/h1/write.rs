@@ -9,6 +9,8 @@ use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::response::Parts;
 use http::{StatusCode, Version};
 
+use crate::http1::header_line;
+
 /// How the body is delimited on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
@@ -90,12 +92,12 @@ pub fn encode_head(
             has_length = true;
         }
         has_date |= name == DATE;
-        header(out, name.as_str().as_bytes(), value.as_bytes());
+        header_line(out, name.as_str().as_bytes(), value.as_bytes());
     }
     if !has_date {
         DATE_CACHE.with(|d| {
             let mut d = d.borrow_mut();
-            header(out, b"date", d.now());
+            header_line(out, b"date", d.now());
         });
     }
     match plan.framing {
@@ -120,13 +122,6 @@ pub fn encode_head(
     } else if request_version == Version::HTTP_10 {
         out.extend_from_slice(b"connection: keep-alive\r\n");
     }
-    out.extend_from_slice(b"\r\n");
-}
-
-fn header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
 }
 

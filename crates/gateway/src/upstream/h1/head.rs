@@ -7,12 +7,13 @@ use std::io::Write as _;
 use std::mem::MaybeUninit;
 
 use bytes::{Buf, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 
 use super::Error;
 use super::framing::Framing;
+use crate::http1::header_line;
 
 /// A response head over this many bytes is refused.
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -34,25 +35,18 @@ pub fn encode_request(parts: &Parts, body_len: usize, out: &mut Vec<u8>) {
     if !parts.headers.contains_key(HOST)
         && let Some(a) = parts.uri.authority()
     {
-        header(out, b"host", a.as_str().as_bytes());
+        header_line(out, b"host", a.as_str().as_bytes());
     }
     for (name, value) in &parts.headers {
         // The length is ours to say: the body is sent whole, never chunked.
         if name != CONTENT_LENGTH && name != TRANSFER_ENCODING {
-            header(out, name.as_str().as_bytes(), value.as_bytes());
+            header_line(out, name.as_str().as_bytes(), value.as_bytes());
         }
     }
     if body_len > 0 || !matches!(parts.method, Method::GET | Method::HEAD | Method::DELETE) {
         // Writing to a Vec does not fail.
         let _ = write!(out, "content-length: {body_len}\r\n");
     }
-    out.extend_from_slice(b"\r\n");
-}
-
-fn header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -137,7 +131,7 @@ pub fn parse_response(buf: &mut BytesMut, head_request: bool) -> Result<Option<H
             headers.append(name, value);
         }
         let (framing, reusable) = framing(status, head_request, &headers)?;
-        let keep_alive = reusable && persistent(version, &headers);
+        let keep_alive = reusable && crate::http1::persistent(version, &headers);
         return Ok(Some(Head {
             status,
             version,
@@ -173,25 +167,8 @@ fn framing(
             (Framing::Close, false)
         });
     }
-    let mut length: Option<u64> = None;
-    for value in &headers.get_all(CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|&b| b == b',') {
-            let n = std::str::from_utf8(part.trim_ascii())
-                .ok()
-                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|s| s.parse::<u64>().ok());
-            match (n, length) {
-                (Some(n), None) => length = Some(n),
-                (Some(n), Some(l)) if n == l => {}
-                _ => {
-                    return Err(Error::Head(format!(
-                        "its Content-Length `{}` is invalid",
-                        String::from_utf8_lossy(value.as_bytes())
-                    )));
-                }
-            }
-        }
-    }
+    let length = crate::http1::content_length(headers)
+        .map_err(|bad| Error::Head(format!("its Content-Length `{}` is invalid", bad.0)))?;
     Ok(match length {
         Some(0) => (Framing::Empty, true),
         Some(n) => (Framing::Length(n), true),
@@ -201,20 +178,6 @@ fn framing(
 
 /// Whether the provider keeps the connection open: HTTP/1.1 unless it says
 /// `Connection: close`, HTTP/1.0 only when it says `keep-alive`.
-fn persistent(version: Version, headers: &HeaderMap) -> bool {
-    let has = |token: &[u8]| {
-        headers.get_all(CONNECTION).iter().any(|v| {
-            v.as_bytes()
-                .split(|&b| b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-        })
-    };
-    if has(b"close") {
-        return false;
-    }
-    version == Version::HTTP_11 || has(b"keep-alive")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
