@@ -41,7 +41,7 @@
 //! 1.25x), long-context tiers and batch discounts are not modelled.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 
 use switchyard_protocol::canonical::TokenUsage;
 use switchyard_routing::Glob;
@@ -167,7 +167,14 @@ fn built_in() -> &'static Entries {
 pub struct PriceTable {
     config: Entries,
     built_in: &'static Entries,
+    /// What [`PriceTable::find`] answered, per model name, up to
+    /// [`MEMO_MAX`] names: a model is priced on every request, and its
+    /// forms searched through the globs cost more than one hash.
+    memo: RwLock<HashMap<Box<str>, Option<Price>>>,
 }
+
+/// Model names remembered per table (one table per configuration).
+const MEMO_MAX: usize = 4096;
 
 impl Default for PriceTable {
     fn default() -> Self {
@@ -182,21 +189,35 @@ impl PriceTable {
         PriceTable {
             config: Entries::build(overrides.iter().map(|(m, p)| (m.as_ref(), *p))),
             built_in: built_in(),
+            memo: RwLock::default(),
         }
     }
 
     /// The price of a request's model: the one sent `upstream` first, then
     /// the one the client `requested`. `None`: neither has a price.
-    pub fn lookup(&self, upstream: &str, requested: Option<&str>) -> Option<&Price> {
+    pub fn lookup(&self, upstream: &str, requested: Option<&str>) -> Option<Price> {
         self.find(upstream)
             .or_else(|| requested.and_then(|r| self.find(r)))
     }
 
     /// The price of one model name: the config's, else the built-in one.
-    pub fn find(&self, model: &str) -> Option<&Price> {
-        self.config
+    pub fn find(&self, model: &str) -> Option<Price> {
+        if let Ok(memo) = self.memo.read()
+            && let Some(found) = memo.get(model)
+        {
+            return *found;
+        }
+        let found = self
+            .config
             .find_any(model)
             .or_else(|| self.built_in.find_any(model))
+            .copied();
+        if let Ok(mut memo) = self.memo.write()
+            && memo.len() < MEMO_MAX
+        {
+            memo.insert(model.into(), found);
+        }
+        found
     }
 }
 
@@ -221,8 +242,28 @@ mod tests {
         }
     }
 
-    fn io(p: Option<&Price>) -> Option<(f64, f64)> {
+    fn io(p: Option<Price>) -> Option<(f64, f64)> {
         p.map(|p| (p.input, p.output))
+    }
+
+    #[test]
+    fn answers_are_remembered_per_name_and_bounded() {
+        let p = Price {
+            input: 1.0,
+            output: 2.0,
+            cached_input: None,
+        };
+        let t = PriceTable::new([("team-*", p)]);
+        for _ in 0..2 {
+            assert_eq!(t.find("team-a"), Some(p));
+            assert_eq!(io(t.find("gpt-4o")), Some((2.5, 10.0)));
+            assert_eq!(t.find("no-such-model-xyz"), None);
+        }
+        for i in 0..MEMO_MAX + 10 {
+            assert_eq!(t.find(&format!("team-{i}")), Some(p));
+        }
+        assert_eq!(t.memo.read().unwrap().len(), MEMO_MAX);
+        assert_eq!(t.find("team-past-the-bound"), Some(p));
     }
 
     #[test]

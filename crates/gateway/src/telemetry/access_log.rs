@@ -72,10 +72,6 @@ pub fn open(access: &str) -> Result<Option<Sink>, BuildError> {
     })
 }
 
-fn ms(d: std::time::Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
-}
-
 /// Write one line for `rec` (newline included) into `out`: a JSON object
 /// whose fields, in this order, are the log's documented schema
 /// (docs/observability.md).
@@ -119,10 +115,10 @@ pub fn write_line(
     .u64("reasoning_token", u.reasoning_tokens)
     .bool("token_estimated", acc.estimated)
     .opt_f64("cost_usd", acc.cost_usd)
-    .f64("duration", ms(acc.total))
-    .opt_f64("llm_first_token_duration", acc.first_token.map(ms))
-    .opt_f64("llm_service_duration", acc.service.map(ms))
-    .f64("gateway_overhead", ms(acc.overhead))
+    .millis("duration", acc.total)
+    .opt_millis("llm_first_token_duration", acc.first_token)
+    .opt_millis("llm_service_duration", acc.service)
+    .millis("gateway_overhead", acc.overhead)
     .with("attempts", |o| {
         o.push(b'[');
         let last = rec.attempts.len().saturating_sub(1);
@@ -140,7 +136,7 @@ pub fn write_line(
                 .str("model", &a.model)
                 .opt_u64("status", a.status.map(u64::from))
                 .opt_str("error", a.failure.as_ref().map(|(_, m)| m.as_str()))
-                .f64("duration", ms(end.saturating_duration_since(a.started)))
+                .millis("duration", end.saturating_duration_since(a.started))
                 .end();
         }
         o.push(b']');

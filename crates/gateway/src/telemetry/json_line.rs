@@ -63,6 +63,38 @@ impl<'o> Obj<'o> {
         self
     }
 
+    /// A duration in milliseconds to the microsecond, written as `f64`
+    /// would write `(secs * 1e6).round() / 1000` (`12.5`, `3.0`, `0.001`)
+    /// but from integers: no float formatting per field.
+    pub fn millis(&mut self, k: &str, d: std::time::Duration) -> &mut Self {
+        self.key(k);
+        let micros = (d.as_nanos() + 500) / 1000;
+        let mut digits = itoa::Buffer::new();
+        self.out
+            .extend_from_slice(digits.format(micros / 1000).as_bytes());
+        self.out.push(b'.');
+        let frac = (micros % 1000) as u16;
+        if frac == 0 {
+            self.out.push(b'0');
+        } else {
+            let text = [
+                b'0' + (frac / 100) as u8,
+                b'0' + (frac / 10 % 10) as u8,
+                b'0' + (frac % 10) as u8,
+            ];
+            let keep = 3 - text.iter().rev().take_while(|&&b| b == b'0').count();
+            self.out.extend_from_slice(&text[..keep]);
+        }
+        self
+    }
+
+    pub fn opt_millis(&mut self, k: &str, d: Option<std::time::Duration>) -> &mut Self {
+        match d {
+            Some(d) => self.millis(k, d),
+            None => self.null(k),
+        }
+    }
+
     pub fn opt_f64(&mut self, k: &str, v: Option<f64>) -> &mut Self {
         match v {
             Some(v) => self.f64(k, v),
@@ -184,6 +216,43 @@ mod tests {
                 String::from_utf8(ours).unwrap(),
                 serde_json::to_string(&s).unwrap(),
                 "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn millis_as_the_float_would_be_written() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let mut samples: Vec<u64> = vec![
+            0,
+            1,
+            499,
+            500,
+            501,
+            999,
+            1_000,
+            1_499,
+            1_500,
+            10_000,
+            120_000,
+            999_999,
+            1_000_000,
+            123_456_789,
+            86_400_000_000_000,
+        ];
+        samples.extend((0..2000).map(|_| rng.u64(..10_000_000_000)));
+        for ns in samples {
+            let d = std::time::Duration::from_nanos(ns);
+            let mut a = Vec::new();
+            Obj::start(&mut a).millis("d", d).end();
+            let mut b = Vec::new();
+            Obj::start(&mut b)
+                .f64("d", (d.as_secs_f64() * 1_000_000.0).round() / 1000.0)
+                .end();
+            assert_eq!(
+                String::from_utf8(a).unwrap(),
+                String::from_utf8(b).unwrap(),
+                "{ns} ns"
             );
         }
     }
