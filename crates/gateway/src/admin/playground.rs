@@ -30,7 +30,8 @@ pub async fn serve(
         parts.uri = uri;
     }
     parts.headers.remove(http::header::AUTHORIZATION);
-    match crate::pipeline::handle(rt, peer, Request::from_parts(parts, body.into())).await {
+    match crate::pipeline::handle(rt, peer, Box::new(Request::from_parts(parts, body.into()))).await
+    {
         Ok(r) => r,
         Err(never) => match never {},
     }

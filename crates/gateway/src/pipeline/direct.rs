@@ -40,8 +40,8 @@ pub async fn serve(
     rt: &Runtime,
     snap: &Snapshot,
     ctx: &mut RequestCtx,
-    mut ingress: Ingress,
-    req: Request<RequestBody>,
+    mut ingress: Box<Ingress>,
+    req: Box<Request<RequestBody>>,
 ) -> Result<Response<GatewayBody>, GatewayError> {
     identify::identify(ctx, &snap.auth, req.headers(), req.uri().query())?;
     let subjects = admit::subjects(snap, ctx, req.headers(), req.uri().query(), ctx.peer);

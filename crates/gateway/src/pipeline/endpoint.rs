@@ -6,9 +6,11 @@ use switchyard_providers::{Api, Dialect};
 use crate::upstream::headers::Forwarded;
 
 pub enum Endpoint {
-    Model(Ingress),
+    /// Boxed (as `Direct`): handed down the phases by pointer, not copied
+    /// into each one's future.
+    Model(Box<Ingress>),
     /// Files and batches: no model; a provider named by the request.
-    Direct(Ingress),
+    Direct(Box<Ingress>),
     Models,
     /// `GET /v1/models/{id}`: the id, percent-decoded.
     ModelInfo(String),
@@ -239,22 +241,30 @@ fn percent_decode(s: &str) -> Option<String> {
 
 pub fn endpoint_for(path: &str) -> Option<Endpoint> {
     if let Some(i) = gemini_ingress(path) {
-        return Some(Endpoint::Model(i));
+        return Some(Endpoint::Model(Box::new(i)));
     }
     let p = path.strip_prefix("/v1").unwrap_or(path);
-    let openai = |api| Endpoint::Model(Ingress::new(Dialect::OpenAi, api));
+    let openai = |api| Endpoint::Model(Box::new(Ingress::new(Dialect::OpenAi, api)));
     Some(match p {
-        "/chat/completions" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::ChatCompletions)),
-        "/completions" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::Completions)),
-        "/embeddings" => Endpoint::Model(Ingress::new(Dialect::OpenAi, Api::Embeddings)),
-        "/messages" => Endpoint::Model(Ingress::new(Dialect::Anthropic, Api::ChatCompletions)),
-        "/responses" => Endpoint::Model(Ingress::new(Dialect::Responses, Api::Responses)),
+        "/chat/completions" => Endpoint::Model(Box::new(Ingress::new(
+            Dialect::OpenAi,
+            Api::ChatCompletions,
+        ))),
+        "/completions" => {
+            Endpoint::Model(Box::new(Ingress::new(Dialect::OpenAi, Api::Completions)))
+        }
+        "/embeddings" => Endpoint::Model(Box::new(Ingress::new(Dialect::OpenAi, Api::Embeddings))),
+        "/messages" => Endpoint::Model(Box::new(Ingress::new(
+            Dialect::Anthropic,
+            Api::ChatCompletions,
+        ))),
+        "/responses" => Endpoint::Model(Box::new(Ingress::new(Dialect::Responses, Api::Responses))),
         _ if p.starts_with("/responses/") => match percent_decode(&p["/responses/".len()..]) {
             Some(id) if !id.is_empty() && !id.contains('/') => Endpoint::StoredResponse(id),
             _ => return None,
         },
         "/messages/count_tokens" => {
-            Endpoint::Model(Ingress::new(Dialect::Anthropic, Api::CountTokens))
+            Endpoint::Model(Box::new(Ingress::new(Dialect::Anthropic, Api::CountTokens)))
         }
         "/images/generations" => openai(Api::ImagesGenerations),
         "/images/edits" => openai(Api::ImagesEdits),
@@ -270,7 +280,7 @@ pub fn endpoint_for(path: &str) -> Option<Endpoint> {
         _ if path == "/" => Endpoint::Root,
         _ => {
             if let Some(ingress) = direct_ingress(p) {
-                return Some(Endpoint::Direct(ingress));
+                return Some(Endpoint::Direct(Box::new(ingress)));
             }
             if let Some(name) = not_served(path, p) {
                 return Some(Endpoint::NotServed(name));

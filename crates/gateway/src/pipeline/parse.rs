@@ -36,7 +36,7 @@ use crate::upstream::Upstream;
 /// held about once, not as its pieces plus their concatenation.
 pub async fn read_body(
     ctx: &mut RequestCtx,
-    req: Request<RequestBody>,
+    req: Box<Request<RequestBody>>,
     limit: usize,
     within: Duration,
 ) -> Result<Bytes, GatewayError> {
@@ -50,7 +50,7 @@ pub async fn read_body(
     }
     let reading = Instant::now();
     let capacity = declared.map_or(0, |len| len as usize);
-    let mut gather = std::pin::pin!(gather(req.into_body(), limit, capacity));
+    let mut gather = std::pin::pin!(gather((*req).into_body(), limit, capacity));
     // A small body usually came with the head: take it without arming a
     // timer; only a body still on its way is given `bodyReadTimeout`.
     let ready = std::future::poll_fn(|cx| std::task::Poll::Ready(gather.as_mut().poll(cx))).await;

@@ -36,7 +36,7 @@ pub async fn serve(
         Box::pin(pipeline::handle(
             rt.clone(),
             Some(peer),
-            req.map(RequestBody::from),
+            Box::new(req.map(RequestBody::from)),
         ))
     });
     let conn = served.fallback.serve_connection(

@@ -169,7 +169,7 @@ impl Conn {
                 // is handled (a stream's first event can take seconds).
                 self.buf = BytesMut::new();
             }
-            let req = Request::from_parts(parts, body);
+            let req = Box::new(Request::from_parts(parts, body));
             // Boxed: the request's future (several KiB) lives only while
             // the request is handled, not inline in the connection's task.
             let mut handling = Box::pin(pipeline::handle(rt.clone(), Some(self.peer), req));
