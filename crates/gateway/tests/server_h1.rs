@@ -295,7 +295,10 @@ async fn heads_it_cannot_read_are_refused_in_words_and_closed() {
         let (head, body) = response(&mut s, &mut buf).await.unwrap();
         assert!(head.starts_with(&format!("http/1.1 {status} ")), "{head}");
         assert!(
-            head.contains("content-type: application/json") && head.contains("connection: close")
+            head.contains("content-type: application/json")
+                && head.contains("connection: close")
+                && head.contains("\r\ndate: "),
+            "{head}"
         );
         let j: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(j["error"]["code"], code, "{j}");

@@ -538,20 +538,28 @@ impl Conn {
             }
         })
         .to_string();
-        let status =
+        let mut head = http::Response::new(());
+        *head.status_mut() =
             http::StatusCode::from_u16(bad.status).unwrap_or(http::StatusCode::BAD_REQUEST);
-        self.out.clear();
-        self.out.extend_from_slice(b"HTTP/1.1 ");
-        self.out.extend_from_slice(status.as_str().as_bytes());
-        self.out.push(b' ');
-        self.out
-            .extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
-        self.out.extend_from_slice(
-            b"\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ",
+        head.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            crate::body::APPLICATION_JSON.clone(),
         );
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
-        self.out.extend_from_slice(b"\r\n\r\n");
+        let (parts, ()) = head.into_parts();
+        let len = body.len() as u64;
+        let plan = write::Plan {
+            framing: Framing::Length(len),
+            keep_alive: false,
+        };
+        self.out.clear();
+        write::encode_head(
+            &parts,
+            plan,
+            Some(len),
+            Version::HTTP_11,
+            false,
+            &mut self.out,
+        );
         self.out.extend_from_slice(body.as_bytes());
         let _ = self.flush(None).await;
     }
