@@ -1,7 +1,8 @@
 //! Accepting connections and serving HTTP/1.1 ([`h1`], our codec) and
-//! HTTP/2 (cleartext, hyper's) on them: a bound on connections served at once, and a graceful shutdown
-//! that stops accepting, lets requests and streams finish within the grace
-//! period, then ends the remaining streams with an error event.
+//! HTTP/2 (cleartext, hyper's) on them: a bound on connections served at
+//! once, and a graceful shutdown that stops accepting, lets requests and
+//! streams finish within the grace period, then ends the remaining streams
+//! with an error event.
 
 mod drain;
 pub mod h1;

@@ -223,7 +223,7 @@ fn read_answer(client: Dialect, api: Option<Api>, body: &[u8]) -> Answer {
             if let Some(p) = super::peek::openai_answer(body)
                 && let Some(usage) = switchyard_protocol::usage::parse_usage_object(p.usage)
                     .map(token_usage)
-                    .filter(|u| u.input_tokens != 0 || u.output_tokens != 0)
+                    .filter(super::tap::reported)
             {
                 out.id = p.id.map(Into::into);
                 out.model = p.model.map(Into::into);
@@ -300,9 +300,7 @@ fn read_answer(client: Dialect, api: Option<Api>, body: &[u8]) -> Answer {
             }
         }
     }
-    out.usage = out
-        .usage
-        .filter(|u| u.input_tokens != 0 || u.output_tokens != 0);
+    out.usage = out.usage.filter(super::tap::reported);
     out
 }
 
@@ -364,7 +362,7 @@ fn usage_in_tail(client: Dialect, tail: &[u8]) -> Option<TokenUsage> {
                 .map(|r| r.usage)
         }
     };
-    u.filter(|u| u.input_tokens != 0 || u.output_tokens != 0)
+    u.filter(super::tap::reported)
 }
 
 /// The pass-through APIs (images, audio, rerank, files, counting): usage

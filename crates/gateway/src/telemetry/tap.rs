@@ -229,7 +229,7 @@ impl Tap {
 
 /// A usage count is reported when it says anything at all: every real
 /// call has input tokens, so all zeros means the provider sent none.
-fn reported(u: &TokenUsage) -> bool {
+pub(super) fn reported(u: &TokenUsage) -> bool {
     u.input_tokens != 0 || u.output_tokens != 0
 }
 

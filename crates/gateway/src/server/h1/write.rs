@@ -45,11 +45,7 @@ pub fn plan(
     let bodiless = status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = crate::http1::content_length(&parts.headers).ok().flatten();
     let length = declared.or(exact);
     let framing = if bodiless || head_request {
         Framing::None

@@ -176,8 +176,6 @@ fn framing(
     })
 }
 
-/// Whether the provider keeps the connection open: HTTP/1.1 unless it says
-/// `Connection: close`, HTTP/1.0 only when it says `keep-alive`.
 #[cfg(test)]
 mod tests {
     use super::*;
