@@ -159,9 +159,22 @@ fn now_or_spawn<F: Future<Output = ()> + Send + 'static>(f: F) {
     }
 }
 
+/// `12.345`: milliseconds to the microsecond, written without `format!`
+/// (a `u128` division and a `String` per answer).
 fn overhead_ms(d: std::time::Duration) -> HeaderValue {
-    let us = d.as_micros();
-    HeaderValue::from_str(&format!("{}.{:03}", us / 1000, us % 1000))
+    let us = d.as_secs().saturating_mul(1_000_000) + u64::from(d.subsec_micros());
+    let mut out = [0u8; 24];
+    let mut digits = itoa::Buffer::new();
+    let whole = digits.format(us / 1000).as_bytes();
+    out[..whole.len()].copy_from_slice(whole);
+    let frac = (us % 1000) as u16;
+    out[whole.len()..whole.len() + 4].copy_from_slice(&[
+        b'.',
+        b'0' + (frac / 100) as u8,
+        b'0' + (frac / 10 % 10) as u8,
+        b'0' + (frac % 10) as u8,
+    ]);
+    HeaderValue::from_bytes(&out[..whole.len() + 4])
         .unwrap_or_else(|_| HeaderValue::from_static("0"))
 }
 
@@ -197,4 +210,22 @@ pub fn error_response(e: &GatewayError, dialect: Dialect) -> Response<GatewayBod
             .insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn overhead_is_milliseconds_to_the_microsecond() {
+        for (d, want) in [
+            (Duration::ZERO, "0.000"),
+            (Duration::from_micros(5), "0.005"),
+            (Duration::from_micros(12_345), "12.345"),
+            (Duration::from_nanos(1_999), "0.001"),
+            (Duration::from_secs(3_600), "3600000.000"),
+        ] {
+            assert_eq!(super::overhead_ms(d).to_str().unwrap(), want, "{d:?}");
+        }
+    }
 }

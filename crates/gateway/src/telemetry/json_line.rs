@@ -68,7 +68,9 @@ impl<'o> Obj<'o> {
     /// but from integers: no float formatting per field.
     pub fn millis(&mut self, k: &str, d: std::time::Duration) -> &mut Self {
         self.key(k);
-        let micros = (d.as_nanos() + 500) / 1000;
+        // In u64: a u128 division costs a library call.
+        let micros =
+            d.as_secs().saturating_mul(1_000_000) + (u64::from(d.subsec_nanos()) + 500) / 1000;
         let mut digits = itoa::Buffer::new();
         self.out
             .extend_from_slice(digits.format(micros / 1000).as_bytes());

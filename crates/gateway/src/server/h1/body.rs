@@ -146,11 +146,7 @@ impl Arriving {
             }
             ready!(self.io.stream.poll_read_ready(cx))?;
             let limit = usize::try_from(self.left).unwrap_or(usize::MAX);
-            match self
-                .io
-                .stream
-                .try_read_buf(&mut (&mut self.buf).limit(limit))
-            {
+            match self.io.read_into(&mut (&mut self.buf).limit(limit)) {
                 Ok(0) => {
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,

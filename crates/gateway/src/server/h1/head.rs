@@ -25,11 +25,14 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// What the start of the read buffer holds.
 #[derive(Debug)]
+// Not boxed: a `Parsed` is returned once and taken apart at once, never
+// stored, and a box would be one more allocation per request.
+#[expect(clippy::large_enum_variant)]
 pub enum Parsed {
     /// Not a whole head yet: read more.
     Partial,
     /// A head, `len` bytes long (the body, if any, follows).
-    Head(Box<Head>, usize),
+    Head(Head, usize),
     /// A request this codec leaves to hyper (see the module's note).
     Elsewhere,
     /// Not a request the gateway can read: answer `status` and close.
@@ -185,12 +188,12 @@ pub fn parse(buf: &[u8]) -> Parsed {
     parts.version = version;
     parts.headers = headers;
     Parsed::Head(
-        Box::new(Head {
+        Head {
             parts,
             body_len,
             expects_continue,
             keep_alive,
-        }),
+        },
         len,
     )
 }
@@ -209,7 +212,7 @@ fn too_large() -> BadRequest {
 mod tests {
     use super::*;
 
-    fn head(text: &str) -> (Box<Head>, usize) {
+    fn head(text: &str) -> (Head, usize) {
         match parse(text.as_bytes()) {
             Parsed::Head(h, len) => (h, len),
             other => panic!("{text:?}: {other:?}"),

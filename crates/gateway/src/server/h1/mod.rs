@@ -35,11 +35,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{Method, Request, Version};
 use http_body::Body as _;
 use hyper_util::rt::TokioExecutor;
 use hyper_util::server::conn::auto;
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::{Instant, Sleep};
@@ -73,6 +74,32 @@ pub struct Io {
     stream: TcpStream,
     /// Body bytes of the current request not read yet.
     body_left: AtomicU64,
+}
+
+impl Io {
+    /// Read what the socket holds into `buf` without waiting
+    /// (`WouldBlock` when it holds nothing). A read that leaves room in
+    /// `buf` emptied the socket, and epoll is edge-triggered: tokio is told
+    /// the socket is not readable, so the next read waits for its next
+    /// event rather than spending a syscall to find nothing (tokio's own
+    /// `poll_read` does this, as nginx does). An end of file stays seen:
+    /// tokio keeps "read closed" through a clear.
+    fn read_into(&self, buf: &mut impl BufMut) -> io::Result<usize> {
+        let mut short = 0;
+        let read = self.stream.try_io(Interest::READABLE, || {
+            let room = buf.chunk_mut().len();
+            let n = self.stream.try_read_buf(buf)?;
+            if n > 0 && n < room {
+                short = n;
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        });
+        match read {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && short > 0 => Ok(short),
+            other => other,
+        }
+    }
 }
 
 /// What every connection of one listener shares.
@@ -160,7 +187,7 @@ impl Conn {
                 body_len,
                 expects_continue,
                 keep_alive,
-            } = *head;
+            } = head;
             let version = parts.version;
             let head_request = parts.method == Method::HEAD;
             let body = self.body(body_len, expects_continue);
@@ -210,10 +237,7 @@ impl Conn {
     }
 
     /// Wait for a whole request head, parse it and consume it.
-    async fn read_head(
-        &mut self,
-        stop: &mut watch::Receiver<bool>,
-    ) -> Result<Box<head::Head>, End> {
+    async fn read_head(&mut self, stop: &mut watch::Receiver<bool>) -> Result<head::Head, End> {
         let started = Instant::now();
         let mut stopped = false;
         loop {
@@ -268,7 +292,7 @@ impl Conn {
         }
         // Without a wait when the socket is known to have data; tokio
         // skips the syscall when it is known to have none.
-        match self.io.stream.try_read_buf(&mut self.buf) {
+        match self.io.read_into(&mut self.buf) {
             Ok(0) => return Read::Gone,
             Ok(_) => return Read::Data,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -286,7 +310,7 @@ impl Conn {
                     if ready.is_err() {
                         return Read::Gone;
                     }
-                    match self.io.stream.try_read_buf(&mut self.buf) {
+                    match self.io.read_into(&mut self.buf) {
                         Ok(0) => return Read::Gone,
                         Ok(_) => return Read::Data,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -358,7 +382,7 @@ impl Conn {
                 Poll::Ready(Err(_)) => return true,
                 Poll::Ready(Ok(())) => {}
             }
-            match self.io.stream.try_read(&mut scratch) {
+            match self.io.read_into(&mut &mut scratch[..]) {
                 Ok(0) => return true,
                 Ok(n) => {
                     self.buf.extend_from_slice(&scratch[..n]);

@@ -3,7 +3,6 @@
 
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
-use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
@@ -75,17 +74,20 @@ impl Conn {
     }
 
     /// Whether this idle connection can take a request: not idle too long,
-    /// and nothing to read on it. Asked of the socket itself (one
-    /// non-blocking `recv`), not of the runtime's possibly stale
-    /// readiness: a provider that closed it (end of file), sent something
-    /// unasked (an early 408) or reset it makes it unusable.
+    /// and nothing to read on it (a provider that closed it, sent something
+    /// unasked such as an early 408, or reset it makes it unusable). The
+    /// runtime is asked first: a socket read dry (a short read or an empty
+    /// one) with no event since has nothing, and costs no syscall; after
+    /// an event the socket itself is asked with a non-blocking read. An
+    /// end of file the runtime has not yet taken from epoll is missed, as
+    /// one still on the wire is by any check.
     pub fn usable(&self) -> bool {
         if self.idle_since.elapsed() > IDLE_TIMEOUT {
             return false;
         }
-        let mut probe = [MaybeUninit::<u8>::uninit(); 1];
+        let mut probe = [0u8; 1];
         matches!(
-            socket2::SockRef::from(&self.io).recv(&mut probe),
+            self.io.try_read(&mut probe),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock
         )
     }

@@ -117,11 +117,14 @@ pub fn parse_response(buf: &mut BytesMut, head_request: bool) -> Result<Option<H
             *slot = (span(h.name.as_bytes()), span(h.value));
         }
         let raw = buf.split_to(len).freeze();
-        let mut headers = HeaderMap::with_capacity(count);
+        // Room for the headers the gateway adds to the answer (its request
+        // id, the provider's id renamed, the overhead, the model, limits):
+        // the map is not grown on the way to the client.
+        let mut headers = HeaderMap::with_capacity(count + ADDED_HEADERS);
         for ((n0, n1), (v0, v1)) in spans.into_iter().take(count) {
             let name = raw
                 .get(n0..n1)
-                .and_then(|n| HeaderName::from_bytes(n).ok())
+                .and_then(|n| known_name(n).or_else(|| HeaderName::from_bytes(n).ok()))
                 .ok_or_else(|| Error::Head("a header name is invalid".into()))?;
             let value = match raw.get(v0..v1) {
                 Some(_) => HeaderValue::from_maybe_shared(raw.slice(v0..v1)),
@@ -140,6 +143,38 @@ pub fn parse_response(buf: &mut BytesMut, head_request: bool) -> Result<Option<H
             keep_alive,
         }));
     }
+}
+
+/// Headers the gateway may add to an answer before it goes to the client.
+const ADDED_HEADERS: usize = 8;
+
+/// Provider headers that are not among `http`'s standard names, which
+/// `HeaderName::from_bytes` would copy for every answer: the same names,
+/// shared.
+static KNOWN: [HeaderName; 16] = [
+    HeaderName::from_static("x-request-id"),
+    HeaderName::from_static("request-id"),
+    HeaderName::from_static("openai-processing-ms"),
+    HeaderName::from_static("openai-organization"),
+    HeaderName::from_static("openai-version"),
+    HeaderName::from_static("openai-project"),
+    HeaderName::from_static("x-ratelimit-limit-requests"),
+    HeaderName::from_static("x-ratelimit-limit-tokens"),
+    HeaderName::from_static("x-ratelimit-remaining-requests"),
+    HeaderName::from_static("x-ratelimit-remaining-tokens"),
+    HeaderName::from_static("x-ratelimit-reset-requests"),
+    HeaderName::from_static("x-ratelimit-reset-tokens"),
+    HeaderName::from_static("x-envoy-upstream-service-time"),
+    HeaderName::from_static("cf-ray"),
+    HeaderName::from_static("cf-cache-status"),
+    HeaderName::from_static("x-amzn-requestid"),
+];
+
+fn known_name(raw: &[u8]) -> Option<HeaderName> {
+    KNOWN
+        .iter()
+        .find(|k| k.as_str().len() == raw.len() && k.as_str().as_bytes().eq_ignore_ascii_case(raw))
+        .cloned()
 }
 
 /// How the body is delimited (RFC 9112 §6.3), and whether the framing
@@ -218,6 +253,26 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "GET /v1/models HTTP/1.1\r\nhost: models.internal\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn known_provider_header_names_match_in_any_case() {
+        let h = head(
+            b"HTTP/1.1 200 OK\r\nX-Request-Id: req_1\r\nOpenAI-Processing-Ms: 12\r\n\
+              x-ratelimit-remaining-tokens: 99\r\nX-Other: 1\r\ncontent-length: 0\r\n\r\n",
+        );
+        assert_eq!(h.headers["x-request-id"], "req_1");
+        assert_eq!(h.headers["openai-processing-ms"], "12");
+        assert_eq!(h.headers["x-ratelimit-remaining-tokens"], "99");
+        assert_eq!(h.headers["x-other"], "1");
+        assert_eq!(
+            known_name(b"X-REQUEST-ID").unwrap().as_str(),
+            "x-request-id"
+        );
+        assert!(known_name(b"x-request-idx").is_none());
+        for k in &KNOWN {
+            assert_eq!(HeaderName::from_bytes(k.as_str().as_bytes()).unwrap(), *k);
+        }
     }
 
     #[test]
