@@ -6,7 +6,6 @@
 //! reads usage from the stream, and drops the usage-only chunk when the
 //! gateway (not the client) asked for it.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -43,12 +42,6 @@ pin_project! {
         finished: bool,
         // Complete events not yet handed to the client.
         batch: BytesMut,
-        // Turns given to the upstream connection to add to this batch.
-        yields: u8,
-        // Events arrived since the last turn given.
-        progressed: bool,
-        // A pending turn: the task re-polls after other ready tasks ran.
-        turn: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
         // Fires when a shutdown's grace period is over.
         drain: DrainSignal,
     }
@@ -77,9 +70,6 @@ impl SseRelay {
             upstream_done: false,
             finished: false,
             batch: BytesMut::new(),
-            yields: 0,
-            progressed: false,
-            turn: None,
             drain,
         }
     }
@@ -130,30 +120,22 @@ fn drain(
 
 /// A batch is handed on once it reaches this size, whatever else is ready.
 const MAX_BATCH: usize = 64 * 1024;
-/// ...or once the upstream has had this many turns to add to it.
-const MAX_YIELDS: u8 = 32;
 
 impl Body for SseRelay {
     type Data = Bytes;
     type Error = BoxError;
 
-    /// Events are forwarded as soon as they are complete. When the upstream
-    /// delivers a burst (many events already in its socket buffer), the
-    /// relay gives the upstream connection a scheduler turn per event to
-    /// hand over the next one, and writes once nothing more is ready: a
-    /// burst costs one write to the client, not one per event, and a lone
-    /// event waits only one turn.
+    /// Events are forwarded as soon as they are complete: every event the
+    /// upstream connection has read goes in one frame, handed on when a
+    /// read would wait. The upstream socket is read in this same task, so
+    /// nothing more can arrive by waiting a turn; events that are ready
+    /// together reach the client in one write (the server gathers ready
+    /// frames too).
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let mut this = self.project();
-        if let Some(turn) = this.turn.as_mut() {
-            if turn.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            *this.turn = None;
-        }
         loop {
             if *this.finished {
                 return Poll::Ready(None);
@@ -184,29 +166,8 @@ impl Body for SseRelay {
                             return take(this.batch);
                         }
                         if this.batch.is_empty() {
-                            *this.yields = 0;
                             return Poll::Pending;
                         }
-                        // This poll told the upstream connection we want
-                        // more; give it a turn to hand over what it has
-                        // already read, as long as turns keep bringing
-                        // events. Then send the batch.
-                        if *this.progressed && *this.yields < MAX_YIELDS {
-                            *this.progressed = false;
-                            *this.yields += 1;
-                            // A waker called from inside our own poll would
-                            // run us again before the connection task; a
-                            // deferred turn lets it go first.
-                            let mut turn: Pin<Box<dyn Future<Output = ()> + Send>> =
-                                Box::pin(tokio::task::yield_now());
-                            if turn.as_mut().poll(cx).is_pending() {
-                                *this.turn = Some(turn);
-                                return Poll::Pending;
-                            }
-                            continue;
-                        }
-                        *this.yields = 0;
-                        *this.progressed = false;
                         return take(this.batch);
                     }
                     Poll::Ready(None) => {
@@ -254,11 +215,8 @@ impl Body for SseRelay {
                 return take(this.batch);
             }
             if this.batch.len() >= MAX_BATCH {
-                *this.yields = 0;
-                *this.progressed = false;
                 return take(this.batch);
             }
-            *this.progressed |= !this.batch.is_empty();
         }
     }
 }
