@@ -3,7 +3,6 @@
 //! buffer, with what it says about the body's framing and the
 //! connection's reuse. No I/O here.
 
-use std::io::Write as _;
 use std::mem::MaybeUninit;
 
 use bytes::{Buf, BytesMut};
@@ -44,8 +43,11 @@ pub fn encode_request(parts: &Parts, body_len: usize, out: &mut Vec<u8>) {
         }
     }
     if body_len > 0 || !matches!(parts.method, Method::GET | Method::HEAD | Method::DELETE) {
-        // Writing to a Vec does not fail.
-        let _ = write!(out, "content-length: {body_len}\r\n");
+        header_line(
+            out,
+            b"content-length",
+            itoa::Buffer::new().format(body_len).as_bytes(),
+        );
     }
     out.extend_from_slice(b"\r\n");
 }
