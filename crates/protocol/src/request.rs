@@ -99,8 +99,19 @@ impl<'a> RequestView<'a> {
         let top: TopLevel<'a> =
             serde_json::from_str(text).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
         let model_raw = top.model.ok_or(RequestError::MissingModel)?;
-        let model: Cow<'a, str> =
-            serde_json::from_str(model_raw.get()).map_err(|_| RequestError::MissingModel)?;
+        // Borrowed when it has no escapes (serde's `Cow` would always copy).
+        let model: Cow<'a, str> = match model_raw.get() {
+            raw if raw.len() >= 2
+                && raw.starts_with('"')
+                && raw.ends_with('"')
+                && !raw.contains('\\') =>
+            {
+                Cow::Borrowed(&raw[1..raw.len() - 1])
+            }
+            raw => Cow::Owned(
+                serde_json::from_str::<String>(raw).map_err(|_| RequestError::MissingModel)?,
+            ),
+        };
         if model.trim().is_empty() {
             return Err(RequestError::MissingModel);
         }
@@ -142,6 +153,9 @@ impl<'a> RequestView<'a> {
     }
 }
 
+/// Bytes to put in place of a range of the body.
+type Edit = (Range<usize>, Cow<'static, [u8]>);
+
 /// The changes to make to a body.
 #[derive(Debug, Default)]
 pub struct Rewrite<'m> {
@@ -159,41 +173,44 @@ impl Rewrite<'_> {
     /// Apply to `body`, which `view` was parsed from. Returns `None` when
     /// nothing needs to change, so the caller can forward the original bytes.
     pub fn apply(&self, body: &[u8], view: &RequestView<'_>) -> Option<Vec<u8>> {
-        let mut edits: Vec<(Range<usize>, Cow<'static, [u8]>)> = Vec::with_capacity(2);
-        if let Some(m) = self.model
-            && m != view.model
-        {
-            let quoted = serde_json::to_vec(m).unwrap_or_default();
-            edits.push((view.model_span.clone(), Cow::Owned(quoted)));
-        }
-        if self.include_usage && !view.include_usage {
-            match &view.stream_options {
+        // At most two edits, kept on the stack: a request that needs none
+        // (the usual case) allocates nothing here.
+        let model = self.model.filter(|m| *m != view.model).map(|m| {
+            (
+                view.model_span.clone(),
+                Cow::Owned(serde_json::to_vec(m).unwrap_or_default()),
+            )
+        });
+        let usage =
+            (self.include_usage && !view.include_usage).then(|| match &view.stream_options {
                 None => {
                     // Insert right after the opening brace; the object has
                     // at least `model`, so a trailing comma is correct.
                     let brace = body.iter().position(|b| *b == b'{').unwrap_or(0);
-                    edits.push((
+                    (
                         brace + 1..brace + 1,
-                        Cow::Borrowed(b"\"stream_options\":{\"include_usage\":true},"),
-                    ));
+                        Cow::Borrowed(&b"\"stream_options\":{\"include_usage\":true},"[..]),
+                    )
                 }
                 Some((span, raw)) => {
                     let mut map: serde_json::Map<String, serde_json::Value> =
                         serde_json::from_str(raw.get()).unwrap_or_default();
                     map.insert("include_usage".into(), serde_json::Value::Bool(true));
-                    let bytes = serde_json::to_vec(&map).unwrap_or_default();
-                    edits.push((span.clone(), Cow::Owned(bytes)));
+                    (
+                        span.clone(),
+                        Cow::Owned(serde_json::to_vec(&map).unwrap_or_default()),
+                    )
                 }
-            }
-        }
-        if edits.is_empty() {
+            });
+        let mut edits: [Option<Edit>; 2] = [model, usage];
+        if edits.iter().all(Option::is_none) {
             return None;
         }
-        edits.sort_by_key(|(r, _)| r.start);
-        let extra: usize = edits.iter().map(|(_, b)| b.len()).sum();
+        edits.sort_by_key(|e| e.as_ref().map_or(usize::MAX, |(r, _)| r.start));
+        let extra: usize = edits.iter().flatten().map(|(_, b)| b.len()).sum();
         let mut out = Vec::with_capacity(body.len() + extra);
         let mut at = 0;
-        for (range, bytes) in &edits {
+        for (range, bytes) in edits.iter().flatten() {
             out.extend_from_slice(&body[at..range.start]);
             out.extend_from_slice(bytes);
             at = range.end;
@@ -216,6 +233,7 @@ mod tests {
         let b = br#" {"messages":[{"role":"user","content":"hi"}],"model":"gpt-4o","stream":true}"#;
         let v = RequestView::parse(b).unwrap();
         assert_eq!(v.model, "gpt-4o");
+        assert!(matches!(v.model, Cow::Borrowed(_)), "not copied");
         assert!(v.stream);
         assert!(!v.include_usage);
     }
@@ -224,6 +242,12 @@ mod tests {
     fn escaped_model_is_decoded() {
         let b = br#"{"model":"a\u002db"}"#;
         assert_eq!(RequestView::parse(b).unwrap().model, "a-b");
+        let b = br#"{"model":"a\"b"}"#;
+        assert_eq!(RequestView::parse(b).unwrap().model, "a\"b");
+        assert!(matches!(
+            RequestView::parse(br#"{"model":7}"#),
+            Err(RequestError::MissingModel)
+        ));
     }
 
     #[test]
