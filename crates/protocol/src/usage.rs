@@ -1,5 +1,7 @@
 //! Token usage as reported by OpenAI-style responses and stream chunks.
 
+use std::sync::LazyLock;
+
 use serde::Deserialize;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -113,7 +115,10 @@ pub struct ChunkUsage {
 /// Cheap on chunks without usage: the JSON is only parsed when the bytes
 /// mention `"usage"` followed by an object.
 pub fn find_usage(json: &[u8]) -> Option<ChunkUsage> {
-    let at = memchr::memmem::find(json, b"\"usage\"")?;
+    // Built once: `memmem::find` would build a searcher for every chunk.
+    static USAGE: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"\"usage\""));
+    let at = USAGE.find(json)?;
     let after = json[at + 7..]
         .iter()
         .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b':'))?;

@@ -325,11 +325,17 @@ fn fill(out: &mut Answer, r: ChatResponse) {
 /// The usage object in the last bytes of a whole answer, read by the
 /// dialect's own decoder.
 fn usage_in_tail(client: Dialect, tail: &[u8]) -> Option<TokenUsage> {
-    let key: &[u8] = match client {
-        Dialect::Gemini => b"\"usageMetadata\"",
-        _ => b"\"usage\"",
+    use memchr::memmem::FinderRev;
+    use std::sync::LazyLock;
+    // Built once, not for every answer.
+    static GEMINI: LazyLock<FinderRev<'static>> =
+        LazyLock::new(|| FinderRev::new(b"\"usageMetadata\""));
+    static OTHERS: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b"\"usage\""));
+    let key = match client {
+        Dialect::Gemini => &*GEMINI,
+        _ => &*OTHERS,
     };
-    let at = memchr::memmem::rfind(tail, key)? + key.len();
+    let at = key.rfind(tail)? + key.needle().len();
     let skip = tail[at..]
         .iter()
         .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b':'))?;

@@ -8,7 +8,10 @@
 //! off the request path, if the provider sent no usage. Other dialects
 //! relayed as they are go through their stream decoder beside the relay.
 
+use std::sync::LazyLock;
+
 use bytes::Bytes;
+use memchr::memmem::Finder;
 use switchyard_protocol::canonical::{StopReason, StreamEvent, TokenUsage};
 use switchyard_protocol::dialect::StreamDecode;
 use switchyard_protocol::openai;
@@ -237,29 +240,34 @@ pub(super) fn reported(u: &TokenUsage) -> bool {
 /// non-empty `content`, `reasoning_content` or `refusal`, or tool calls.
 /// A byte search, no parse: the request path pays nothing more.
 pub fn carries_token(data: &[u8]) -> bool {
-    use memchr::memmem;
-    for key in [
-        &b"\"content\":\""[..],
-        b"\"reasoning_content\":\"",
-        b"\"refusal\":\"",
-        b"\"text\":\"",
-    ] {
+    // Built once: `memmem::find` would build a searcher per event.
+    static KEYS: LazyLock<[Finder<'static>; 4]> = LazyLock::new(|| {
+        [
+            Finder::new(b"\"content\":\""),
+            Finder::new(b"\"reasoning_content\":\""),
+            Finder::new(b"\"refusal\":\""),
+            Finder::new(b"\"text\":\""),
+        ]
+    });
+    static TOOL_CALLS: LazyLock<Finder<'static>> =
+        LazyLock::new(|| Finder::new(b"\"tool_calls\":["));
+    for key in KEYS.iter() {
         let mut from = 0;
-        while let Some(at) = memmem::find(&data[from..], key) {
-            let after = from + at + key.len();
+        while let Some(at) = key.find(&data[from..]) {
+            let after = from + at + key.needle().len();
             if data.get(after).is_some_and(|b| *b != b'"') {
                 return true;
             }
             from = after;
         }
     }
-    memmem::find(data, b"\"tool_calls\":[").is_some()
+    TOOL_CALLS.find(data).is_some()
 }
 
 /// The `finish_reason` of an OpenAI chunk, when it has one (a byte search).
 fn finish_reason(data: &[u8]) -> Option<StopReason> {
-    const KEY: &[u8] = b"\"finish_reason\":\"";
-    let at = memchr::memmem::find(data, KEY)? + KEY.len();
+    static KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"finish_reason\":\""));
+    let at = KEY.find(data)? + KEY.needle().len();
     let rest = &data[at..];
     let end = memchr::memchr(b'"', rest)?;
     Some(openai_stop_reason(&rest[..end]))
