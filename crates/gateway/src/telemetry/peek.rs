@@ -1,4 +1,5 @@
-//! What accounting needs from a plain (not streamed) OpenAI answer, found
+//! What accounting needs from a plain (not streamed) OpenAI answer (and
+//! the `id` and `model` of a stream's first chunk), found
 //! where it usually is instead of parsing the whole answer: `id` and
 //! `model` among its first keys, the last `finish_reason`, and `usage` at
 //! its end (the last top-level-looking `usage` key). An answer laid out
@@ -56,7 +57,7 @@ pub fn openai_answer(body: &[u8]) -> Option<Peeked<'_>> {
 /// `id` and `model` from the object's leading keys: scalar values are
 /// stepped over; the scan stops at the first object or array value (the
 /// answer's bulk), or at an escape.
-fn leading_id_and_model(body: &[u8]) -> Option<(Option<&str>, Option<&str>)> {
+pub(super) fn leading_id_and_model(body: &[u8]) -> Option<(Option<&str>, Option<&str>)> {
     let mut at = skip_ws(body, 0);
     if body.get(at) != Some(&b'{') {
         return None;

@@ -199,6 +199,24 @@ impl Tap {
         std::mem::size_of::<Tap>() + self.retained.capacity() + self.text.text.capacity()
     }
 
+    /// The `id` and `model` of the first chunk (`data: {...}`) from its
+    /// leading keys; `false` when they are not there as plain strings.
+    fn peek_first(&mut self, first: &[u8]) -> bool {
+        let Some(json) = first.strip_prefix(b"data:") else {
+            return false;
+        };
+        let Some((Some(id), Some(model))) = super::peek::leading_id_and_model(json) else {
+            return false;
+        };
+        if !id.is_empty() {
+            self.chat_id.get_or_insert_with(|| id.to_string());
+        }
+        if !model.is_empty() {
+            self.response_model.get_or_insert_with(|| model.to_string());
+        }
+        true
+    }
+
     /// Off the request path: decode what was retained, to learn the id and,
     /// when no usage came, the output text.
     pub fn settle(&mut self) {
@@ -207,8 +225,11 @@ impl Tap {
         }
         let retained = std::mem::take(&mut self.retained);
         if self.usage.is_some() {
-            // Only the id is wanted: it is in the first chunk.
-            if let Some(first) = retained.get(..self.first_end) {
+            // Only the id is wanted: it is in the first chunk, usually
+            // among its leading keys (read there, not decoded).
+            if let Some(first) = retained.get(..self.first_end)
+                && !self.peek_first(first)
+            {
                 let mut dec = openai::StreamDecoder::new();
                 let mut evs = Vec::new();
                 let _ = dec.push(first, &mut evs);
@@ -328,6 +349,42 @@ mod tests {
             finish_reason(br#"{"choices":[{"delta":{"content":"a"},"finish_reason":null}]}"#),
             None
         );
+    }
+
+    fn settled(first: &str) -> Tap {
+        let mut tap = Tap::passthrough(None);
+        for raw in [
+            first,
+            "data: {\"id\":\"x\",\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+        ] {
+            let raw = Bytes::from(raw.to_string());
+            let data = raw.slice(6..raw.len() - 2);
+            tap.relayed(&raw, Some(&data));
+        }
+        tap.openai_usage(switchyard_protocol::Usage {
+            input_tokens: 3,
+            output_tokens: 2,
+            ..Default::default()
+        });
+        tap.settle();
+        tap
+    }
+
+    #[test]
+    fn a_streams_id_and_model_come_from_its_first_chunk_peeked_or_decoded() {
+        // Leading keys, as OpenAI and vLLM send them: peeked.
+        let tap = settled(
+            "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m-1\",\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
+        );
+        assert_eq!(tap.chat_id.as_deref(), Some("chatcmpl-1"));
+        assert_eq!(tap.response_model.as_deref(), Some("m-1"));
+        // The model after the choices, and an escaped id: decoded.
+        let tap = settled(
+            "data: {\"id\":\"chat\\u002d2\",\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"model\":\"m-2\"}\n\n",
+        );
+        assert_eq!(tap.chat_id.as_deref(), Some("chat-2"));
+        assert_eq!(tap.response_model.as_deref(), Some("m-2"));
+        assert_eq!(tap.finish_reason, Some(StopReason::Stop));
     }
 
     #[test]
