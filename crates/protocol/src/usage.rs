@@ -113,12 +113,15 @@ pub struct ChunkUsage {
 /// Usage in an OpenAI chunk or response body, if it has a non-null `usage`.
 ///
 /// Cheap on chunks without usage: the JSON is only parsed when the bytes
-/// mention `"usage"` followed by an object.
+/// mention `"usage"` followed by an object; and then, when the chunk has
+/// no backslash, only the usage object is parsed (see [`usage_in_place`]).
 pub fn find_usage(json: &[u8]) -> Option<ChunkUsage> {
-    // Built once: `memmem::find` would build a searcher for every chunk.
-    static USAGE: LazyLock<memchr::memmem::Finder<'static>> =
-        LazyLock::new(|| memchr::memmem::Finder::new(b"\"usage\""));
     let at = USAGE.find(json)?;
+    if memchr::memchr(b'\\', json).is_none()
+        && let Some(found) = usage_in_place(json)
+    {
+        return Some(found);
+    }
     let after = json[at + 7..]
         .iter()
         .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b':'))?;
@@ -131,6 +134,53 @@ pub fn find_usage(json: &[u8]) -> Option<ChunkUsage> {
         usage: usage.into(),
         usage_only: parsed.choices.is_some_and(|c| c.is_empty()),
     })
+}
+
+// Built once: `memmem::find` would build a searcher for every chunk.
+static USAGE: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"\"usage\""));
+static USAGE_LAST: LazyLock<memchr::memmem::FinderRev<'static>> =
+    LazyLock::new(|| memchr::memmem::FinderRev::new(b"\"usage\""));
+static CHOICES: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"\"choices\""));
+
+/// For JSON with no backslash: a quote inside a string would be escaped,
+/// so every `"usage"` or `"choices"` followed by `:` is a key, and the
+/// usage object (the last `usage` key's, as OpenAI puts it after the
+/// choices) is read where it stands instead of parsing the whole chunk.
+/// `None` when it is not laid out so (the caller parses the chunk).
+fn usage_in_place(json: &[u8]) -> Option<ChunkUsage> {
+    let object = value_after_key(json, USAGE_LAST.rfind(json)? + 7)?;
+    if object.first() != Some(&b'{') {
+        return None;
+    }
+    let mut de = serde_json::Deserializer::from_slice(object);
+    let usage = WireUsage::deserialize(&mut de).ok()?;
+    let usage_only = match CHOICES.find(json) {
+        None => false,
+        Some(at) => {
+            let list = value_after_key(json, at + 9)?;
+            let inner = list.strip_prefix(b"[")?;
+            inner.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b']')
+        }
+    };
+    Some(ChunkUsage {
+        usage: usage.into(),
+        usage_only,
+    })
+}
+
+/// What follows `key_end` (just past a key's closing quote) once the `:`
+/// and whitespace are stepped over; `None` when no `:` follows.
+fn value_after_key(json: &[u8], key_end: usize) -> Option<&[u8]> {
+    let rest = json.get(key_end..)?;
+    let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    if rest[colon] != b':' {
+        return None;
+    }
+    let rest = &rest[colon + 1..];
+    let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    Some(&rest[start..])
 }
 
 #[cfg(test)]
@@ -154,6 +204,40 @@ mod tests {
         assert_eq!(passthrough_usage(units_only), None);
         assert_eq!(passthrough_usage(br#"{"text":"hi"}"#), None);
         assert_eq!(passthrough_usage(b"\xff\xfbbinary"), None);
+    }
+
+    #[test]
+    fn usage_read_in_place_agrees_with_the_whole_parse() {
+        fn whole(json: &[u8]) -> Option<ChunkUsage> {
+            let parsed: WithUsage<'_> = serde_json::from_slice(json).ok()?;
+            Some(ChunkUsage {
+                usage: parsed.usage?.into(),
+                usage_only: parsed.choices.is_some_and(|c| c.is_empty()),
+            })
+        }
+        for c in [
+            &br#"{"id":"x","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}"#[..],
+            br#"{"id":"x","choices":[ ] , "usage" : { "prompt_tokens" : 1 } }"#,
+            br#"{"id":"x","choices":[{"index":0,"delta":{"content":"a"}}],"usage":{"prompt_tokens":2,"completion_tokens":1}}"#,
+            br#"{"usage":{"prompt_tokens":5},"choices":[]}"#,
+            br#"{"usage":{"prompt_tokens":5}}"#,
+            br#"{"object":"usage","choices":[],"usage":{"prompt_tokens":7}}"#,
+            br#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens_details":{"reasoning_tokens":4}}}"#,
+        ] {
+            assert!(memchr::memchr(b'\\', c).is_none());
+            assert_eq!(usage_in_place(c), whole(c), "{}", String::from_utf8_lossy(c));
+            assert_eq!(find_usage(c), whole(c), "{}", String::from_utf8_lossy(c));
+        }
+        // Not laid out as a key and an object: left to the whole parse.
+        assert_eq!(
+            usage_in_place(br#"{"a":["usage",{"prompt_tokens":1}]}"#),
+            None
+        );
+        assert_eq!(usage_in_place(br#"{"choices":[],"usage":null}"#), None);
+        // A backslash anywhere: the whole parse, which sees the escaped
+        // quote for what it is.
+        let tricky = br#"{"choices":[{"delta":{"content":"say "usage": {"prompt_tokens":99}"}}],"usage":{"prompt_tokens":3}}"#;
+        assert_eq!(find_usage(tricky).unwrap().usage.input_tokens, 3);
     }
 
     #[test]
