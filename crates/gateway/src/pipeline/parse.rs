@@ -48,24 +48,21 @@ pub async fn read_body(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(GatewayError::BodyTooLarge { limit });
     }
-    let reading = Instant::now();
     let capacity = declared.map_or(0, |len| len as usize);
     let mut gather = std::pin::pin!(gather((*req).into_body(), limit, capacity));
     // A small body usually came with the head: take it without arming a
-    // timer; only a body still on its way is given `bodyReadTimeout`.
+    // timer or reading the clock (its read took no time); only a body
+    // still on its way is timed and given `bodyReadTimeout`.
     let ready = std::future::poll_fn(|cx| std::task::Poll::Ready(gather.as_mut().poll(cx))).await;
-    let read = match ready {
+    match ready {
         std::task::Poll::Ready(r) => r,
-        std::task::Poll::Pending => match tokio::time::timeout(within, gather).await {
-            Ok(r) => r,
-            Err(_) => {
-                ctx.rec.body_read = reading.elapsed();
-                return Err(GatewayError::BodyReadTimeout { after: within });
-            }
-        },
-    };
-    ctx.rec.body_read = reading.elapsed();
-    read
+        std::task::Poll::Pending => {
+            let reading = Instant::now();
+            let read = tokio::time::timeout(within, gather).await;
+            ctx.rec.body_read = reading.elapsed();
+            read.unwrap_or(Err(GatewayError::BodyReadTimeout { after: within }))
+        }
+    }
 }
 
 /// The body's pieces as one `Bytes`, at most `limit` bytes; `capacity`:

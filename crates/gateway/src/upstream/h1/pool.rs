@@ -48,6 +48,7 @@ impl Pool {
 
     fn checkin(&self, mut c: Box<Conn>) {
         c.idle();
+        let now = c.idle_since;
         let mut shards = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         if shards.len() <= c.shard {
             shards.resize_with(c.shard + 1, HashMap::new);
@@ -61,7 +62,7 @@ impl Pool {
         // some later request finds them stale.
         while list
             .front()
-            .is_some_and(|old| old.idle_since.elapsed() > IDLE_TIMEOUT)
+            .is_some_and(|old| now.duration_since(old.idle_since) > IDLE_TIMEOUT)
         {
             list.pop_front();
         }
