@@ -1,9 +1,8 @@
 //! Our HTTP/1.1 server: one task per connection reads a request head into
 //! a buffer, parses it once ([`head`]), hands the pipeline its parts and
 //! body ([`body`]), and writes the answer ([`answer`], heads and chunks by
-//! [`write`]) from the same task
-//! that polls the body, so an event read from the provider is written to
-//! the client in the same task turn. Small writes are coalesced: a head
+//! [`write`]) from the same task that polls the body, so an event read from
+//! the provider is written to the client in the same task turn. Small writes are coalesced: a head
 //! and a short body go out in one `write`, and SSE events that are ready
 //! together in one chunked `write`.
 //!
