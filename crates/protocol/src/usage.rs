@@ -122,10 +122,7 @@ pub fn find_usage(json: &[u8]) -> Option<ChunkUsage> {
     {
         return Some(found);
     }
-    let after = json[at + 7..]
-        .iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b':'))?;
-    if *after != b'{' {
+    if value_after_key(json, at + 7)?.first() != Some(&b'{') {
         return None;
     }
     let parsed: WithUsage<'_> = serde_json::from_slice(json).ok()?;

@@ -330,10 +330,9 @@ fn usage_in_tail(client: Dialect, tail: &[u8]) -> Option<TokenUsage> {
     // Built once, not for every answer.
     static GEMINI: LazyLock<FinderRev<'static>> =
         LazyLock::new(|| FinderRev::new(b"\"usageMetadata\""));
-    static OTHERS: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b"\"usage\""));
     let key = match client {
         Dialect::Gemini => &*GEMINI,
-        _ => &*OTHERS,
+        _ => &*super::peek::USAGE,
     };
     let at = key.rfind(tail)? + key.needle().len();
     let skip = tail[at..]

@@ -17,7 +17,8 @@ use std::sync::LazyLock;
 use memchr::memmem::FinderRev;
 
 // Built once: a finder's setup costs more than searching a short answer.
-static USAGE: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b"\"usage\""));
+pub(super) static USAGE: LazyLock<FinderRev<'static>> =
+    LazyLock::new(|| FinderRev::new(b"\"usage\""));
 static FINISH_REASON: LazyLock<FinderRev<'static>> =
     LazyLock::new(|| FinderRev::new(b"\"finish_reason\""));
 
