@@ -7,7 +7,9 @@
 //! A name already seen costs a shared read lock; only a new name takes the
 //! write lock (at most `max` times).
 
-use std::collections::HashSet;
+/// Looked up for every record; seeded per process (`foldhash`), and the
+/// sets are bounded by `max` whatever names clients send.
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use arc_swap::ArcSwap;
@@ -29,7 +31,7 @@ impl ModelLabels {
     pub fn new(known: impl IntoIterator<Item = String>, max: usize) -> Self {
         ModelLabels {
             known: ArcSwap::from_pointee(known.into_iter().map(Arc::from).collect()),
-            seen: RwLock::new(HashSet::new()),
+            seen: RwLock::new(HashSet::default()),
             max,
             other: Arc::from(OTHER),
             none: Arc::from(NONE),
@@ -122,7 +124,7 @@ mod tests {
                 .collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        let mut kept = HashSet::new();
+        let mut kept = HashSet::default();
         for (name, v) in got.iter().flatten() {
             assert!(&**v == name || &**v == OTHER, "{name} -> {v}");
             if &**v == name {

@@ -18,7 +18,10 @@ use super::labels::{ModelLabels, NONE};
 use super::record::{FailureKind, RequestRecord};
 
 mod cost;
+mod series;
 pub use cost::{COST, UNPRICED};
+use series::RequestSeries;
+pub use series::SeriesCache;
 
 pub const REQUESTS: &str = "switchyard_requests_total";
 pub const REQUEST_DURATION: &str = "switchyard_request_duration_seconds";
@@ -68,41 +71,6 @@ const TOKEN_SLOTS: [(&str, &str); 8] = [
     ("reasoning", "false"),
     ("reasoning", "true"),
 ];
-
-/// (route, provider, model, consumer, status class).
-type SeriesKey = (Arc<str>, Arc<str>, Arc<str>, Arc<str>, &'static str);
-
-/// The handles of one (route, provider, model, status class): looked up
-/// once, then updated without touching the registry. Each telemetry worker
-/// keeps its own (the handles share the registry's atomics); as bounded as
-/// the labels.
-struct RequestSeries {
-    requests: metrics::Counter,
-    duration: metrics::Histogram,
-    overhead: metrics::Histogram,
-    /// Streams only: registered on first use, so answers that are not
-    /// streamed add no empty histograms to the exposition.
-    first_token: Option<metrics::Histogram>,
-    per_token: Option<metrics::Histogram>,
-    tokens: [Option<metrics::Counter>; 8],
-    cost: cost::CostSeries,
-}
-
-pub struct SeriesCache {
-    requests: std::collections::HashMap<SeriesKey, RequestSeries>,
-    attempts: std::collections::HashMap<SeriesKey, metrics::Histogram>,
-    none: Arc<str>,
-}
-
-impl Default for SeriesCache {
-    fn default() -> Self {
-        SeriesCache {
-            requests: Default::default(),
-            attempts: Default::default(),
-            none: Arc::from(NONE),
-        }
-    }
-}
 
 static META: Metadata<'static> = Metadata::new("switchyard", Level::INFO, Some("switchyard"));
 
@@ -294,26 +262,16 @@ impl Metrics {
         models: &ModelLabels,
         cache: &mut SeriesCache,
     ) {
-        let route: Arc<str> = rec.route.clone().unwrap_or_else(|| cache.none.clone());
+        let none = cache.none();
+        let route = rec.route.as_ref().unwrap_or(&none);
         let last = rec.attempts.last();
-        let provider: Arc<str> = last.map_or_else(|| cache.none.clone(), |a| a.provider.clone());
+        let provider = last.map_or(&none, |a| &a.provider);
         let model = models.get(last.map(|a| &*a.model));
         let class = status_class(rec.status);
-        let consumer: Arc<str> = rec.consumer.clone().unwrap_or_else(|| cache.none.clone());
-        let key = (
-            route.clone(),
-            provider.clone(),
-            model.clone(),
-            consumer.clone(),
-            class,
-        );
-        let series = match cache.requests.get_mut(&key) {
-            Some(s) => s,
-            None => {
-                let s = self.request_series(&route, &provider, &model, &consumer, class);
-                cache.requests.entry(key).or_insert(s)
-            }
-        };
+        let consumer = rec.consumer.as_ref().unwrap_or(&none);
+        let series = cache.request([route, provider, &model, consumer], class, || {
+            self.request_series(route, provider, &model, consumer, class)
+        });
         series.requests.increment(1);
         series.duration.record(acc.total.as_secs_f64());
         series.overhead.record(acc.overhead.as_secs_f64());
@@ -367,8 +325,8 @@ impl Metrics {
             }
         }
         self.cost(series, acc, rec.served().is_some(), stream_labels);
-        let route: SharedString = route.into();
-        let provider: SharedString = provider.into();
+        let route: SharedString = route.clone().into();
+        let provider: SharedString = provider.clone().into();
         let model: SharedString = model.into();
         if let Some((code, _)) = &rec.error {
             self.counter(
@@ -405,7 +363,7 @@ impl Metrics {
         let n = rec.attempts.len();
         let mut prev: Option<&super::record::AttemptRecord> = None;
         for (i, a) in rec.attempts.iter().enumerate() {
-            let a_model: SharedString = models.get(Some(&a.model)).into();
+            let a_model = models.get(Some(&a.model));
             let a_labels = |extra: Vec<Label>| {
                 let mut l = vec![
                     label("route", route.clone()),
@@ -420,23 +378,13 @@ impl Metrics {
                 _ => a.ended.unwrap_or(ended),
             };
             let a_class = a.status.map_or(NONE, status_class);
-            let key = (
-                rec.route.clone().unwrap_or_else(|| cache.none.clone()),
-                a.provider.clone(),
-                models.get(Some(&a.model)),
-                cache.none.clone(),
-                a_class,
-            );
-            let h = match cache.attempts.get(&key) {
-                Some(h) => h,
-                None => {
-                    let h = self.histogram(
-                        UPSTREAM_DURATION,
-                        a_labels(vec![label("status_class", a_class)]),
-                    );
-                    cache.attempts.entry(key).or_insert(h)
-                }
-            };
+            let a_route = rec.route.as_ref().unwrap_or(&none);
+            let h = cache.attempt([a_route, &a.provider, &a_model, &none], a_class, || {
+                self.histogram(
+                    UPSTREAM_DURATION,
+                    a_labels(vec![label("status_class", a_class)]),
+                )
+            });
             h.record(end.saturating_duration_since(a.started).as_secs_f64());
             if let Some((kind, _)) = &a.failure {
                 let status: SharedString = match (kind, a.status) {
