@@ -35,6 +35,15 @@ pub struct Conn {
     pub shard: usize,
 }
 
+impl Conn {
+    /// Tests: close the sending half, as a connection the kernel has torn
+    /// down looks to the next write (which then fails with nothing sent).
+    #[cfg(test)]
+    pub fn shutdown_write(&self) {
+        let _ = socket2::SockRef::from(&self.io).shutdown(std::net::Shutdown::Write);
+    }
+}
+
 /// A request write that failed after `sent` bytes.
 #[derive(Debug)]
 pub struct WriteFailed {

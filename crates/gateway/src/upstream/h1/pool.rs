@@ -169,6 +169,20 @@ impl Client {
     pub fn idle_count(&self, origin: &str) -> usize {
         self.pool.idle_count(origin)
     }
+
+    /// Tests: break the sending half of every idle connection to `origin`
+    /// without the pool's check seeing it.
+    #[cfg(test)]
+    pub fn break_idle_writes(&self, origin: &str) {
+        let idle = self
+            .pool
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for c in idle.iter().filter_map(|shard| shard.get(origin)).flatten() {
+            c.shutdown_write();
+        }
+    }
 }
 
 /// An answer's body, read from the connection it holds. The connection

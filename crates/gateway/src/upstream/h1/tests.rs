@@ -368,3 +368,54 @@ async fn a_body_dropped_mid_stream_closes_its_connection() {
     assert_eq!(text(resp.into_body()).await, "ok");
     assert_eq!(accepted.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_request_a_reused_connection_could_not_take_goes_once_on_a_new_one() {
+    // Connection 0 answers once, then stays open and reports whatever else
+    // it reads; connection 1 answers the request sent again.
+    let (after_tx, mut after) = mpsc::unbounded_channel();
+    let (addr, accepted) = server(move |mut s, n| {
+        let after_tx = after_tx.clone();
+        async move {
+            let first = read_request(&mut s).await.unwrap();
+            if n == 0 {
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\none")
+                    .await
+                    .unwrap();
+                // The client's half closes: what (if anything) came first.
+                after_tx.send(read_request(&mut s).await).unwrap();
+                // Open from this side, so the pool's check finds it usable.
+                std::future::pending::<()>().await;
+            } else {
+                assert!(first.ends_with("{\"n\":2}"), "{first}");
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\ntwo")
+                    .await
+                    .unwrap();
+            }
+        }
+    })
+    .await;
+    let client = Client::default();
+    let resp = within(client.send(&post(addr), &Bytes::from_static(b"{\"n\":1}")))
+        .await
+        .unwrap();
+    assert_eq!(text(resp.into_body()).await, "one");
+    let origin = addr.to_string();
+    assert_eq!(client.idle_count(&origin), 1);
+    // The pooled connection can no longer send, and the check before reuse
+    // cannot tell (nothing arrives on it).
+    client.break_idle_writes(&origin);
+    assert_eq!(within(after.recv()).await.unwrap(), None);
+    let resp = within(client.send(&post(addr), &Bytes::from_static(b"{\"n\":2}")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(text(resp.into_body()).await, "two");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        2,
+        "sent again on a new connection"
+    );
+    // The broken connection was dropped; the new one is pooled.
+    assert_eq!(client.idle_count(&origin), 1);
+}
