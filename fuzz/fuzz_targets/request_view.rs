@@ -29,6 +29,13 @@ fuzz_target!(|input: &[u8]| {
     let Ok(view) = RequestView::parse(body) else {
         return;
     };
+    // Its one-pass scan accepts nothing serde_json refuses: a body it takes
+    // is one valid JSON document (on UTF-8, which parse checks first).
+    if let Ok(text) = std::str::from_utf8(body) {
+        if let Err(e) = serde_json::from_str::<&serde_json::value::RawValue>(text) {
+            panic!("parse accepted what serde_json refuses ({e}): {text:?}");
+        }
+    }
     let rw = Rewrite {
         model: Some(&model),
         include_usage,

@@ -21,6 +21,7 @@ pub mod canonical;
 pub mod dialect;
 pub mod error;
 pub mod gemini;
+mod json_scan;
 pub mod models;
 pub mod multipart;
 pub mod openai;

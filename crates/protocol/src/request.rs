@@ -64,13 +64,46 @@ pub struct RequestView<'a> {
     /// The client asked for the usage chunk itself.
     pub include_usage: bool,
     model_span: Range<usize>,
-    stream_options: Option<(Range<usize>, &'a RawValue)>,
+    stream_options: Option<(Range<usize>, &'a str)>,
 }
 
-fn span_of(body: &[u8], raw: &RawValue) -> Range<usize> {
-    // `raw` borrows from `body`, so its position is a pointer offset.
-    let start = (raw.get().as_ptr() as usize).saturating_sub(body.as_ptr() as usize);
-    start..start + raw.get().len()
+/// A top-level value: where it lies in the body, and its text.
+type Raw<'a> = (Range<usize>, &'a str);
+
+/// The top-level values the gateway reads (a `null` one is absent).
+struct Top<'a> {
+    model: Option<Raw<'a>>,
+    stream: Option<Raw<'a>>,
+    stream_options: Option<Raw<'a>>,
+}
+
+/// `text`'s top-level values: by the one-pass scan when it is sure of the
+/// document, else by serde_json (which decides, and words the error).
+fn top_level(text: &str) -> Result<Top<'_>, RequestError> {
+    let raw = |r: Option<Range<usize>>| {
+        r.map(|r| (r.clone(), &text[r]))
+            .filter(|(_, t)| *t != "null")
+    };
+    if let Some(found) = crate::json_scan::top_level(text.as_bytes()) {
+        return Ok(Top {
+            model: raw(found.model),
+            stream: raw(found.stream),
+            stream_options: raw(found.stream_options),
+        });
+    }
+    let top: TopLevel<'_> =
+        serde_json::from_str(text).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
+    Ok(Top {
+        model: top.model.map(|v| span_of(text, v)),
+        stream: top.stream.map(|v| span_of(text, v)),
+        stream_options: top.stream_options.map(|v| span_of(text, v)),
+    })
+}
+
+/// A `RawValue` borrowed from `text`: its place is a pointer offset.
+fn span_of<'t>(text: &'t str, v: &'t RawValue) -> Raw<'t> {
+    let start = (v.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    (start..start + v.get().len(), v.get())
 }
 
 impl<'a> RequestView<'a> {
@@ -96,11 +129,10 @@ impl<'a> RequestView<'a> {
                 e.valid_up_to()
             ))
         })?;
-        let top: TopLevel<'a> =
-            serde_json::from_str(text).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
-        let model_raw = top.model.ok_or(RequestError::MissingModel)?;
+        let top = top_level(text)?;
+        let (model_span, model_raw) = top.model.ok_or(RequestError::MissingModel)?;
         // Borrowed when it has no escapes (serde's `Cow` would always copy).
-        let model: Cow<'a, str> = match model_raw.get() {
+        let model: Cow<'a, str> = match model_raw {
             raw if raw.len() >= 2
                 && raw.starts_with('"')
                 && raw.ends_with('"')
@@ -115,7 +147,7 @@ impl<'a> RequestView<'a> {
         if model.trim().is_empty() {
             return Err(RequestError::MissingModel);
         }
-        let stream = match top.stream.map(RawValue::get) {
+        let stream = match top.stream.map(|(_, raw)| raw) {
             None | Some("null") | Some("false") => false,
             Some("true") => true,
             Some(_) => {
@@ -127,24 +159,24 @@ impl<'a> RequestView<'a> {
         };
         let mut include_usage = false;
         let mut stream_options = None;
-        if let Some(so) = top.stream_options {
-            if so.get() != "null" {
+        if let Some((so_span, so)) = top.stream_options {
+            if so != "null" {
                 #[derive(Deserialize)]
                 struct So {
                     #[serde(default)]
                     include_usage: Option<bool>,
                 }
                 let parsed: So =
-                    serde_json::from_str(so.get()).map_err(|_| RequestError::InvalidField {
+                    serde_json::from_str(so).map_err(|_| RequestError::InvalidField {
                         field: "stream_options",
                         expected: "an object such as {\"include_usage\": true}",
                     })?;
                 include_usage = parsed.include_usage.unwrap_or(false);
-                stream_options = Some((span_of(body, so), so));
+                stream_options = Some((so_span, so));
             }
         }
         Ok(RequestView {
-            model_span: span_of(body, model_raw),
+            model_span,
             model,
             stream,
             include_usage,
@@ -194,7 +226,7 @@ impl Rewrite<'_> {
                 }
                 Some((span, raw)) => {
                     let mut map: serde_json::Map<String, serde_json::Value> =
-                        serde_json::from_str(raw.get()).unwrap_or_default();
+                        serde_json::from_str(raw).unwrap_or_default();
                     map.insert("include_usage".into(), serde_json::Value::Bool(true));
                     (
                         span.clone(),
