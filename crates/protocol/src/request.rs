@@ -46,14 +46,15 @@ impl std::fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
+/// What serde_json reads of the top level (the scan's tests compare with it).
 #[derive(Deserialize)]
-struct TopLevel<'a> {
+pub(crate) struct TopLevel<'a> {
     #[serde(borrow, default)]
-    model: Option<&'a RawValue>,
+    pub model: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    stream: Option<&'a RawValue>,
+    pub stream: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    stream_options: Option<&'a RawValue>,
+    pub stream_options: Option<&'a RawValue>,
 }
 
 /// What the gateway needs to know about a request body.

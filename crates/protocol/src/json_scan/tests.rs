@@ -4,25 +4,15 @@
 
 use std::ops::Range;
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::*;
-
-#[derive(Deserialize)]
-struct Top<'a> {
-    #[serde(borrow, default)]
-    model: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    stream: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    stream_options: Option<&'a RawValue>,
-}
+use crate::request::TopLevel;
 
 /// serde_json's answer, as the scan gives it.
 fn by_serde(body: &[u8]) -> Option<Found> {
     let text = std::str::from_utf8(body).ok()?;
-    let top: Top<'_> = serde_json::from_str(text).ok()?;
+    let top: TopLevel<'_> = serde_json::from_str(text).ok()?;
     let span = |raw: Option<&RawValue>| {
         raw.map(|r| {
             let start = r.get().as_ptr() as usize - body.as_ptr() as usize;
