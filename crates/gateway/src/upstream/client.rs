@@ -10,7 +10,8 @@
 //! or idle longer than [`super::h1::IDLE_TIMEOUT`]: not used). A request
 //! that could not be written at all on a reused connection is sent once
 //! more on a new one; nothing that may have reached the provider is sent
-//! twice.
+//! twice. A request the provider stopped taking part way gets the answer
+//! the provider sent before closing, when it sent one.
 
 use std::fmt;
 use std::pin::Pin;

@@ -81,6 +81,17 @@ impl Pool {
     }
 }
 
+/// How long a request cut short waits for the answer the provider sent
+/// before closing: it is in the socket already when there is one.
+const EARLY_ANSWER: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A request on its connection: written whole, or cut short by the
+/// provider after part of it went out (with the write's error).
+enum Written {
+    Whole(Box<Conn>),
+    Cut(Box<Conn>, std::io::Error),
+}
+
 /// The HTTP/1.1 client of plain-HTTP origins.
 #[derive(Clone, Default)]
 pub struct Client {
@@ -114,35 +125,51 @@ impl Client {
             body
         };
         let head_request = parts.method == Method::HEAD;
-        let c = self.write(origin, &out, rest).await?;
+        let written = self.write(origin, &out, rest).await?;
         // Not held while the provider thinks (a stream's first event can
         // take seconds).
         drop(out);
-        self.answer(c, head_request).await
+        match written {
+            Written::Whole(c) => self.answer(c, head_request, true).await,
+            Written::Cut(c, error) => {
+                // The provider stopped taking the request part way (a body
+                // over its limit, say) and closed. What it answered before
+                // closing is in the socket already, and says more than the
+                // write error; the connection is not used again.
+                match tokio::time::timeout(EARLY_ANSWER, self.answer(c, head_request, false)).await
+                {
+                    Ok(Ok(resp)) => Ok(resp),
+                    _ => Err(SendError::Broken(Error::Write(error).to_string())),
+                }
+            }
+        }
     }
 
     /// Write the request on a pooled connection, or on a new one.
-    async fn write(&self, origin: &str, head: &[u8], rest: &[u8]) -> Result<Box<Conn>, SendError> {
+    async fn write(&self, origin: &str, head: &[u8], rest: &[u8]) -> Result<Written, SendError> {
         if let Some(mut c) = self.pool.checkout(origin) {
             match c.write_request(head, rest).await {
-                Ok(()) => return Ok(c),
+                Ok(()) => return Ok(Written::Whole(c)),
                 // Not one byte left: the provider cannot have seen it, so
                 // it goes once more on a new connection.
                 Err(w) if w.sent == 0 => {}
-                Err(w) => return Err(SendError::Broken(Error::Write(w.error).to_string())),
+                Err(w) => return Ok(Written::Cut(c, w.error)),
             }
         }
         let mut c = Conn::connect(origin).await.map_err(SendError::Connect)?;
-        if let Err(w) = c.write_request(head, rest).await {
-            return Err(SendError::Broken(Error::Write(w.error).to_string()));
+        match c.write_request(head, rest).await {
+            Ok(()) => Ok(Written::Whole(c)),
+            Err(w) => Ok(Written::Cut(c, w.error)),
         }
-        Ok(c)
     }
 
+    /// Read the answer's head; `reusable` is false when the connection must
+    /// not carry another request whatever the head says.
     async fn answer(
         &self,
         mut c: Box<Conn>,
         head_request: bool,
+        reusable: bool,
     ) -> Result<Response<Body>, SendError> {
         let head = c
             .read_head(head_request)
@@ -151,7 +178,7 @@ impl Client {
         let mut body = Body {
             conn: Some(c),
             decoder: Decoder::new(head.framing),
-            keep_alive: head.keep_alive,
+            keep_alive: head.keep_alive && reusable,
             pool: Arc::downgrade(&self.pool),
         };
         // No body (204, HEAD): the connection is free at once.

@@ -419,3 +419,39 @@ async fn a_request_a_reused_connection_could_not_take_goes_once_on_a_new_one() {
     // The broken connection was dropped; the new one is pooled.
     assert_eq!(client.idle_count(&origin), 1);
 }
+
+/// A provider that refuses a body over its limit answers at once and
+/// closes without reading the rest: its answer is what the client gets,
+/// not the failed write.
+#[tokio::test]
+async fn an_answer_sent_before_the_body_was_taken_is_the_answer() {
+    let (addr, _) = server(|mut s, _| async move {
+        // The head only; the body is left unread.
+        let mut head = Vec::new();
+        let mut tmp = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut tmp).await.unwrap();
+            assert!(n > 0);
+            head.extend_from_slice(&tmp[..n]);
+        }
+        let msg = b"{\"error\":{\"message\":\"request too large\"}}";
+        let answer = format!(
+            "HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            msg.len()
+        );
+        s.write_all(answer.as_bytes()).await.unwrap();
+        s.write_all(msg).await.unwrap();
+        // Closed with the body unread: the kernel resets the connection.
+    })
+    .await;
+    let client = Client::default();
+    let big = Bytes::from(vec![b'x'; 16 * 1024 * 1024]);
+    let resp = within(client.send(&post(addr), &big)).await.unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(
+        text(resp.into_body()).await,
+        "{\"error\":{\"message\":\"request too large\"}}"
+    );
+    // Cut short, the connection is not pooled.
+    assert_eq!(client.idle_count(&addr.to_string()), 0);
+}
