@@ -377,6 +377,13 @@ impl ConvertError {
     }
 }
 
+/// A stream whose event outgrew the parser's bound.
+impl From<crate::sse::EventTooLarge> for ConvertError {
+    fn from(e: crate::sse::EventTooLarge) -> Self {
+        ConvertError::new("stream", e.to_string())
+    }
+}
+
 impl std::fmt::Display for ConvertError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.path.is_empty() {

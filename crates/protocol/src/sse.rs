@@ -98,6 +98,17 @@ impl SseParser {
         self.buf.len()
     }
 
+    /// The next complete event that carries data, with its data taken out:
+    /// what a stream decoder reads (comments and keep-alives skipped).
+    pub fn next_data(&mut self) -> Result<Option<(SseEvent, Bytes)>, EventTooLarge> {
+        while let Some(mut ev) = self.next_event()? {
+            if let Some(data) = ev.data.take() {
+                return Ok(Some((ev, data)));
+            }
+        }
+        Ok(None)
+    }
+
     /// The next complete event, if the buffered bytes hold one.
     pub fn next_event(&mut self) -> Result<Option<SseEvent>, EventTooLarge> {
         loop {
@@ -236,6 +247,18 @@ mod tests {
         }
         out.extend(p.finish());
         out
+    }
+
+    #[test]
+    fn next_data_skips_events_without_data_and_hands_the_data_over() {
+        let mut p = SseParser::new();
+        p.push(b": keep-alive\n\nevent: ping\n\nevent: message_start\ndata: {\"a\":1}\n\ndata: x");
+        let (ev, data) = p.next_data().unwrap().unwrap();
+        assert_eq!(ev.event_str(), Some("message_start"));
+        assert_eq!(&data[..], b"{\"a\":1}");
+        assert!(ev.data.is_none(), "the data is handed over, not copied");
+        // The last event is not complete yet.
+        assert!(p.next_data().unwrap().is_none());
     }
 
     #[test]

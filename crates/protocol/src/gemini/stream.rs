@@ -150,14 +150,8 @@ impl StreamDecoder {
 impl StreamDecode for StreamDecoder {
     fn push(&mut self, chunk: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), ConvertError> {
         self.sse.push(chunk);
-        while let Some(ev) = self
-            .sse
-            .next_event()
-            .map_err(|e| ConvertError::new("stream", e.to_string()))?
-        {
-            if let Some(data) = &ev.data {
-                self.data(data, out)?;
-            }
+        while let Some((_, data)) = self.sse.next_data()? {
+            self.data(&data, out)?;
         }
         Ok(())
     }

@@ -285,15 +285,8 @@ impl StreamDecoder {
     }
 
     fn drain(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), ConvertError> {
-        while let Some(ev) = self
-            .sse
-            .next_event()
-            .map_err(|e| ConvertError::new("stream", e.to_string()))?
-        {
-            if let Some(data) = &ev.data {
-                let name = ev.event_str().map(str::to_string);
-                self.event(name.as_deref(), data, out)?;
-            }
+        while let Some((ev, data)) = self.sse.next_data()? {
+            self.event(ev.event_str(), &data, out)?;
         }
         Ok(())
     }
