@@ -325,8 +325,6 @@ impl Metrics {
             }
         }
         self.cost(series, acc, rec.served().is_some(), stream_labels);
-        let route: SharedString = route.clone().into();
-        let provider: SharedString = provider.clone().into();
         let model: SharedString = model.into();
         if let Some((code, _)) = &rec.error {
             self.counter(
