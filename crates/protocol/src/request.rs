@@ -149,7 +149,7 @@ impl<'a> RequestView<'a> {
             return Err(RequestError::MissingModel);
         }
         let stream = match top.stream.map(|(_, raw)| raw) {
-            None | Some("null") | Some("false") => false,
+            None | Some("false") => false,
             Some("true") => true,
             Some(_) => {
                 return Err(RequestError::InvalidField {
@@ -161,20 +161,17 @@ impl<'a> RequestView<'a> {
         let mut include_usage = false;
         let mut stream_options = None;
         if let Some((so_span, so)) = top.stream_options {
-            if so != "null" {
-                #[derive(Deserialize)]
-                struct So {
-                    #[serde(default)]
-                    include_usage: Option<bool>,
-                }
-                let parsed: So =
-                    serde_json::from_str(so).map_err(|_| RequestError::InvalidField {
-                        field: "stream_options",
-                        expected: "an object such as {\"include_usage\": true}",
-                    })?;
-                include_usage = parsed.include_usage.unwrap_or(false);
-                stream_options = Some((so_span, so));
+            #[derive(Deserialize)]
+            struct So {
+                #[serde(default)]
+                include_usage: Option<bool>,
             }
+            let parsed: So = serde_json::from_str(so).map_err(|_| RequestError::InvalidField {
+                field: "stream_options",
+                expected: "an object such as {\"include_usage\": true}",
+            })?;
+            include_usage = parsed.include_usage.unwrap_or(false);
+            stream_options = Some((so_span, so));
         }
         Ok(RequestView {
             model_span,
@@ -269,6 +266,19 @@ mod tests {
         assert!(matches!(v.model, Cow::Borrowed(_)), "not copied");
         assert!(v.stream);
         assert!(!v.include_usage);
+    }
+
+    #[test]
+    fn null_stream_fields_are_absent() {
+        for b in [
+            &br#"{"model":"m","stream":null,"stream_options":null}"#[..],
+            // The same through serde_json (an escaped key sends it there).
+            &br#"{"m\u006fdel":"m","stream":null,"stream_options":null}"#[..],
+        ] {
+            let v = RequestView::parse(b).unwrap();
+            assert_eq!(v.model, "m");
+            assert!(!v.stream && !v.include_usage);
+        }
     }
 
     #[test]

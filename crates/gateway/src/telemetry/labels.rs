@@ -7,12 +7,13 @@
 //! A name already seen costs a shared read lock; only a new name takes the
 //! write lock (at most `max` times).
 
-/// Looked up for every record; seeded per process (`foldhash`), and the
-/// sets are bounded by `max` whatever names clients send.
-type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use arc_swap::ArcSwap;
+
+/// Looked up for every record; seeded per process (`foldhash`), and the
+/// sets are bounded by `max` whatever names clients send.
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 pub const OTHER: &str = "other";
 pub const NONE: &str = "none";
