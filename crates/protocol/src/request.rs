@@ -46,15 +46,22 @@ impl std::fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
-/// What serde_json reads of the top level (the scan's tests compare with it).
+/// What serde_json reads of the top level (the scan's tests compare with
+/// it): each value present, `null` included, as the scan finds it.
 #[derive(Deserialize)]
 pub(crate) struct TopLevel<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     pub model: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     pub stream: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     pub stream_options: Option<&'a RawValue>,
+}
+
+/// A value that is there, `null` too (serde's `Option` reads `null` as
+/// absent, and a rewrite must know where a `null` lies to replace it).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }
 
 /// What the gateway needs to know about a request body.
@@ -71,7 +78,8 @@ pub struct RequestView<'a> {
 /// A top-level value: where it lies in the body, and its text.
 type Raw<'a> = (Range<usize>, &'a str);
 
-/// The top-level values the gateway reads (a `null` one is absent).
+/// The top-level values the gateway reads. A `null` model or stream is
+/// absent; a `null` stream_options is kept (a rewrite replaces it).
 struct Top<'a> {
     model: Option<Raw<'a>>,
     stream: Option<Raw<'a>>,
@@ -81,23 +89,27 @@ struct Top<'a> {
 /// `text`'s top-level values: by the one-pass scan when it is sure of the
 /// document, else by serde_json (which decides, and words the error).
 fn top_level(text: &str) -> Result<Top<'_>, RequestError> {
-    let raw = |r: Option<Range<usize>>| {
-        r.map(|r| (r.clone(), &text[r]))
-            .filter(|(_, t)| *t != "null")
-    };
-    if let Some(found) = crate::json_scan::top_level(text.as_bytes()) {
-        return Ok(Top {
-            model: raw(found.model),
-            stream: raw(found.stream),
-            stream_options: raw(found.stream_options),
-        });
+    let (model, stream, stream_options) =
+        if let Some(found) = crate::json_scan::top_level(text.as_bytes()) {
+            let raw = |r: Option<Range<usize>>| r.map(|r| (r.clone(), &text[r]));
+            (
+                raw(found.model),
+                raw(found.stream),
+                raw(found.stream_options),
+            )
+        } else {
+            let top: TopLevel<'_> =
+                serde_json::from_str(text).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
+            let raw = |v: Option<_>| v.map(|v| span_of(text, v));
+            (raw(top.model), raw(top.stream), raw(top.stream_options))
+        };
+    fn not_null(r: Option<Raw<'_>>) -> Option<Raw<'_>> {
+        r.filter(|(_, t)| *t != "null")
     }
-    let top: TopLevel<'_> =
-        serde_json::from_str(text).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
     Ok(Top {
-        model: top.model.map(|v| span_of(text, v)),
-        stream: top.stream.map(|v| span_of(text, v)),
-        stream_options: top.stream_options.map(|v| span_of(text, v)),
+        model: not_null(model),
+        stream: not_null(stream),
+        stream_options,
     })
 }
 
@@ -160,18 +172,24 @@ impl<'a> RequestView<'a> {
         };
         let mut include_usage = false;
         let mut stream_options = None;
-        if let Some((so_span, so)) = top.stream_options {
-            #[derive(Deserialize)]
-            struct So {
-                #[serde(default)]
-                include_usage: Option<bool>,
+        match top.stream_options {
+            // No options; where the `null` lies is kept for a rewrite.
+            Some((_, "null")) => stream_options = top.stream_options,
+            Some((so_span, so)) => {
+                #[derive(Deserialize)]
+                struct So {
+                    #[serde(default)]
+                    include_usage: Option<bool>,
+                }
+                let parsed: So =
+                    serde_json::from_str(so).map_err(|_| RequestError::InvalidField {
+                        field: "stream_options",
+                        expected: "an object such as {\"include_usage\": true}",
+                    })?;
+                include_usage = parsed.include_usage.unwrap_or(false);
+                stream_options = Some((so_span, so));
             }
-            let parsed: So = serde_json::from_str(so).map_err(|_| RequestError::InvalidField {
-                field: "stream_options",
-                expected: "an object such as {\"include_usage\": true}",
-            })?;
-            include_usage = parsed.include_usage.unwrap_or(false);
-            stream_options = Some((so_span, so));
+            None => {}
         }
         Ok(RequestView {
             model_span,
@@ -223,6 +241,7 @@ impl Rewrite<'_> {
                     )
                 }
                 Some((span, raw)) => {
+                    // `null` (no options) reads as an empty map and is replaced.
                     let mut map: serde_json::Map<String, serde_json::Value> =
                         serde_json::from_str(raw).unwrap_or_default();
                     map.insert("include_usage".into(), serde_json::Value::Bool(true));
@@ -278,6 +297,24 @@ mod tests {
             let v = RequestView::parse(b).unwrap();
             assert_eq!(v.model, "m");
             assert!(!v.stream && !v.include_usage);
+        }
+    }
+
+    #[test]
+    fn null_stream_options_is_replaced_not_repeated() {
+        for b in [
+            &br#"{"model":"m","stream":true,"stream_options":null}"#[..],
+            &br#"{"m\u006fdel":"m","stream":true,"stream_options":null}"#[..],
+        ] {
+            let v = RequestView::parse(b).unwrap();
+            let rw = Rewrite {
+                model: None,
+                include_usage: true,
+            };
+            let out = rw.apply(b, &v).unwrap();
+            let text = String::from_utf8(out.clone()).unwrap();
+            assert_eq!(text.matches("stream_options").count(), 1, "{text}");
+            assert_eq!(json(&out)["stream_options"]["include_usage"], true);
         }
     }
 

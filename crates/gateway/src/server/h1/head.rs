@@ -145,7 +145,8 @@ pub fn parse(buf: &[u8]) -> Parsed {
         }
     };
     let mut headers = HeaderMap::with_capacity(count);
-    for ((n0, n1), (v0, v1)) in spans.into_iter().take(count) {
+    // By reference: `into_iter` would move the whole array (3 KiB).
+    for &((n0, n1), (v0, v1)) in spans.iter().take(count) {
         let Some(name) = raw.get(n0..n1).and_then(|n| HeaderName::from_bytes(n).ok()) else {
             return Parsed::Bad(BadRequest::new(400, "A header name is not valid."));
         };
