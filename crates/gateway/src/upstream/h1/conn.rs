@@ -8,7 +8,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use bytes::BytesMut;
-use tokio::io::AsyncWriteExt;
+use tokio::io::AsyncWrite;
 use tokio::net::TcpStream;
 
 use super::head::{Head, parse_response};
@@ -41,6 +41,25 @@ impl Conn {
     #[cfg(test)]
     pub fn shutdown_write(&self) {
         let _ = socket2::SockRef::from(&self.io).shutdown(std::net::Shutdown::Write);
+    }
+}
+
+/// Whether `buf` (read while the request was still being written) holds
+/// the start of a final answer, past any whole interim `1xx` heads; too
+/// few bytes to tell is not one yet.
+fn final_answer_started(buf: &[u8]) -> bool {
+    let mut rest = buf;
+    loop {
+        match rest.get(..10) {
+            None => return false,
+            Some([b'H', b'T', b'T', b'P', b'/', b'1', b'.', _, _, b'1']) => {
+                match memchr::memmem::find(rest, b"\r\n\r\n") {
+                    Some(end) => rest = rest.get(end + 4..).unwrap_or_default(),
+                    None => return false,
+                }
+            }
+            Some(_) => return true,
+        }
     }
 }
 
@@ -111,31 +130,64 @@ impl Conn {
 
     /// Write `first` then `second`, in one `write` when `second` is empty,
     /// else gathered (`writev`), until all is sent.
+    ///
+    /// While the provider takes no more (the socket is full), what it may
+    /// have answered already is read: a final answer (a body over its
+    /// limit refused at once, say) ends the write as cut short, so the
+    /// answer is passed on instead of waiting for a provider that stopped
+    /// reading. The answer stays in the buffer for [`Conn::read_head`]; an
+    /// interim `1xx` head does not stop the write.
     pub async fn write_request(&mut self, first: &[u8], second: &[u8]) -> Result<(), WriteFailed> {
         let total = first.len() + second.len();
         let mut sent = 0;
-        while sent < total {
-            let wrote = if sent >= first.len() {
-                self.io.write(&second[sent - first.len()..]).await
-            } else if second.is_empty() {
-                self.io.write(&first[sent..]).await
-            } else {
-                let parts = [IoSlice::new(&first[sent..]), IoSlice::new(second)];
-                self.io.write_vectored(&parts).await
-            };
-            match wrote {
-                Ok(0) => {
-                    return Err(WriteFailed {
-                        sent,
-                        error: io::ErrorKind::WriteZero.into(),
-                    });
+        let mut read_closed = false;
+        poll_fn(|cx| {
+            while sent < total {
+                let io = Pin::new(&mut self.io);
+                let wrote = if sent >= first.len() {
+                    io.poll_write(cx, &second[sent - first.len()..])
+                } else if second.is_empty() {
+                    io.poll_write(cx, &first[sent..])
+                } else {
+                    let parts = [IoSlice::new(&first[sent..]), IoSlice::new(second)];
+                    io.poll_write_vectored(cx, &parts)
+                };
+                match wrote {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(WriteFailed {
+                            sent,
+                            error: io::ErrorKind::WriteZero.into(),
+                        }));
+                    }
+                    Poll::Ready(Ok(n)) => sent += n,
+                    Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Poll::Ready(Err(error)) => {
+                        return Poll::Ready(Err(WriteFailed { sent, error }));
+                    }
+                    Poll::Pending if read_closed => return Poll::Pending,
+                    Poll::Pending => match self.poll_fill(cx) {
+                        // It closed its side: the write goes on until it fails.
+                        Poll::Ready(Ok(0)) => read_closed = true,
+                        Poll::Ready(Ok(_)) if final_answer_started(&self.buf) => {
+                            return Poll::Ready(Err(WriteFailed {
+                                sent,
+                                error: io::Error::other(
+                                    "the provider answered before the whole request was sent",
+                                ),
+                            }));
+                        }
+                        // An interim head, or too little to tell: read on.
+                        Poll::Ready(Ok(_)) => {}
+                        Poll::Ready(Err(error)) => {
+                            return Poll::Ready(Err(WriteFailed { sent, error }));
+                        }
+                        Poll::Pending => return Poll::Pending,
+                    },
                 }
-                Ok(n) => sent += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(WriteFailed { sent, error }),
             }
-        }
-        Ok(())
+            Poll::Ready(Ok(()))
+        })
+        .await
     }
 
     /// Read until the head of the answer is in (interim 1xx heads
@@ -174,5 +226,27 @@ impl Conn {
             self.read_size *= 2;
         }
         Poll::Ready(Ok(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::final_answer_started;
+
+    #[test]
+    fn a_final_answer_is_told_from_interim_heads() {
+        assert!(final_answer_started(b"HTTP/1.1 413 Payload Too Large\r\n"));
+        assert!(final_answer_started(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+        ));
+        // Not HTTP at all: the head's parse says what is wrong.
+        assert!(final_answer_started(b"garbage!!!"));
+        assert!(final_answer_started(b"HTTP/1.1 4"));
+        assert!(!final_answer_started(b"HTTP/1.1 "));
+        assert!(!final_answer_started(b"HTTP/1.1 100 Continue\r\n"));
+        assert!(!final_answer_started(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1"
+        ));
+        assert!(!final_answer_started(b""));
     }
 }

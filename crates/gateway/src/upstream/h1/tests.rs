@@ -455,3 +455,46 @@ async fn an_answer_sent_before_the_body_was_taken_is_the_answer() {
     // Cut short, the connection is not pooled.
     assert_eq!(client.idle_count(&addr.to_string()), 0);
 }
+
+/// A provider that refuses a body over its limit may answer at once and
+/// then neither read nor close: the answer is passed on as soon as it
+/// arrives, not when the provider gives up on the connection.
+#[tokio::test]
+async fn an_answer_from_a_provider_that_stopped_reading_is_the_answer() {
+    let (release_tx, release_rx) = tokio::sync::watch::channel(false);
+    let (addr, _) = server(move |mut s, _| {
+        let mut release = release_rx.clone();
+        async move {
+            let mut head = Vec::new();
+            let mut tmp = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut tmp).await.unwrap();
+                assert!(n > 0);
+                head.extend_from_slice(&tmp[..n]);
+            }
+            // An interim head first: it does not stop the request.
+            s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.unwrap();
+            let msg = b"{\"error\":{\"message\":\"request too large\"}}";
+            let answer = format!(
+                "HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                msg.len()
+            );
+            s.write_all(answer.as_bytes()).await.unwrap();
+            s.write_all(msg).await.unwrap();
+            // Open, the body unread, until the test is done.
+            let _ = release.wait_for(|r| *r).await;
+        }
+    })
+    .await;
+    let client = Client::default();
+    let big = Bytes::from(vec![b'x'; 64 * 1024 * 1024]);
+    let resp = within(client.send(&post(addr), &big)).await.unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(
+        text(resp.into_body()).await,
+        "{\"error\":{\"message\":\"request too large\"}}"
+    );
+    // Cut short, the connection is not pooled.
+    assert_eq!(client.idle_count(&addr.to_string()), 0);
+    let _ = release_tx.send(true);
+}
