@@ -420,40 +420,48 @@ async fn a_request_a_reused_connection_could_not_take_goes_once_on_a_new_one() {
     assert_eq!(client.idle_count(&origin), 1);
 }
 
+const TOO_LARGE: &str = "{\"error\":{\"message\":\"request too large\"}}";
+
+/// What a provider that refuses a body over its limit does at once: read
+/// the request's head only (the body left unread), then send `interim`
+/// and a 413.
+async fn refuse_after_head(s: &mut TcpStream, interim: &[u8]) {
+    let mut head = Vec::new();
+    let mut tmp = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut tmp).await.unwrap();
+        assert!(n > 0);
+        head.extend_from_slice(&tmp[..n]);
+    }
+    let answer = format!(
+        "HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{TOO_LARGE}",
+        TOO_LARGE.len()
+    );
+    s.write_all(interim).await.unwrap();
+    s.write_all(answer.as_bytes()).await.unwrap();
+}
+
+/// `body` sent to `addr` gets the 413, and the connection is not pooled.
+async fn refused(client: &Client, addr: SocketAddr, body: &Bytes) {
+    let resp = within(client.send(&post(addr), body)).await.unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(text(resp.into_body()).await, TOO_LARGE);
+    // Cut short, the connection is not pooled.
+    assert_eq!(client.idle_count(&addr.to_string()), 0);
+}
+
 /// A provider that refuses a body over its limit answers at once and
 /// closes without reading the rest: its answer is what the client gets,
 /// not the failed write.
 #[tokio::test]
 async fn an_answer_sent_before_the_body_was_taken_is_the_answer() {
     let (addr, _) = server(|mut s, _| async move {
-        // The head only; the body is left unread.
-        let mut head = Vec::new();
-        let mut tmp = [0u8; 1024];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = s.read(&mut tmp).await.unwrap();
-            assert!(n > 0);
-            head.extend_from_slice(&tmp[..n]);
-        }
-        let msg = b"{\"error\":{\"message\":\"request too large\"}}";
-        let answer = format!(
-            "HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            msg.len()
-        );
-        s.write_all(answer.as_bytes()).await.unwrap();
-        s.write_all(msg).await.unwrap();
+        refuse_after_head(&mut s, b"").await;
         // Closed with the body unread: the kernel resets the connection.
     })
     .await;
-    let client = Client::default();
     let big = Bytes::from(vec![b'x'; 16 * 1024 * 1024]);
-    let resp = within(client.send(&post(addr), &big)).await.unwrap();
-    assert_eq!(resp.status(), 413);
-    assert_eq!(
-        text(resp.into_body()).await,
-        "{\"error\":{\"message\":\"request too large\"}}"
-    );
-    // Cut short, the connection is not pooled.
-    assert_eq!(client.idle_count(&addr.to_string()), 0);
+    refused(&Client::default(), addr, &big).await;
 }
 
 /// A provider that refuses a body over its limit may answer at once and
@@ -465,36 +473,14 @@ async fn an_answer_from_a_provider_that_stopped_reading_is_the_answer() {
     let (addr, _) = server(move |mut s, _| {
         let mut release = release_rx.clone();
         async move {
-            let mut head = Vec::new();
-            let mut tmp = [0u8; 1024];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                let n = s.read(&mut tmp).await.unwrap();
-                assert!(n > 0);
-                head.extend_from_slice(&tmp[..n]);
-            }
             // An interim head first: it does not stop the request.
-            s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.unwrap();
-            let msg = b"{\"error\":{\"message\":\"request too large\"}}";
-            let answer = format!(
-                "HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                msg.len()
-            );
-            s.write_all(answer.as_bytes()).await.unwrap();
-            s.write_all(msg).await.unwrap();
+            refuse_after_head(&mut s, b"HTTP/1.1 100 Continue\r\n\r\n").await;
             // Open, the body unread, until the test is done.
             let _ = release.wait_for(|r| *r).await;
         }
     })
     .await;
-    let client = Client::default();
     let big = Bytes::from(vec![b'x'; 64 * 1024 * 1024]);
-    let resp = within(client.send(&post(addr), &big)).await.unwrap();
-    assert_eq!(resp.status(), 413);
-    assert_eq!(
-        text(resp.into_body()).await,
-        "{\"error\":{\"message\":\"request too large\"}}"
-    );
-    // Cut short, the connection is not pooled.
-    assert_eq!(client.idle_count(&addr.to_string()), 0);
+    refused(&Client::default(), addr, &big).await;
     let _ = release_tx.send(true);
 }
