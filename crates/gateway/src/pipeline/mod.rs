@@ -243,12 +243,17 @@ async fn model_request(
     }
     let body = parse::read_body(ctx, req, snap.max_body_bytes, snap.body_read_timeout).await?;
     let body = parse::with_default_model(&ingress, body);
-    // For token estimates and body logs: shared when small, a bounded
-    // prefix when large (a record never keeps a 32 MiB body alive).
+    // For token estimates and body logs, shared. A large one is bounded
+    // when the record would outlive the request's own hold on it: at once
+    // for a stream (its relay can last minutes), else when the answer has
+    // ended and says whether its prompt count is needed (`submit`).
     if rt.shared.telemetry.enabled() || subjects.counted() {
         ctx.rec.keep_request_body(&body);
     }
     let mut request = parse::parse(ctx, &ingress, &body)?;
+    if request.stream {
+        ctx.rec.bound_request_body(true);
+    }
     if let Some(r) = &mut request.responses {
         // `previous_response_id`: the earlier turns, when stored here.
         let consumer = ctx.consumer.as_ref().map(|c| c.name.clone());

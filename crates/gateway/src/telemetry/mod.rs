@@ -123,6 +123,18 @@ fn shard_of_this_thread() -> usize {
     })
 }
 
+/// Queued, a record must not keep a large request body alive: its prefix
+/// is copied only for `log.bodies`, or for an estimate (an answer served
+/// and not accounted, without the prompt's count); else it is let go.
+fn bound_for_queue(rec: &mut RequestRecord, log_bodies: bool) {
+    if rec.holds_large_body() {
+        let estimate = rec.served().is_some()
+            && rec.accounted.is_none()
+            && account::quick_usage(rec).is_none();
+        rec.bound_request_body(log_bodies || estimate);
+    }
+}
+
 pub struct Telemetry {
     /// One per worker; empty when telemetry is off.
     shards: Box<[Shard]>,
@@ -260,11 +272,12 @@ impl Telemetry {
     /// Hand a finished record to this thread's worker; never blocks. The
     /// record is dropped (and counted) only when that worker's queue
     /// already holds its share of [`QUEUE_BYTES`].
-    pub fn submit(&self, rec: Box<RequestRecord>) {
+    pub fn submit(&self, mut rec: Box<RequestRecord>) {
         let n = self.shards.len();
         if n == 0 {
             return;
         }
+        bound_for_queue(&mut rec, self.body_limit.is_some());
         self.submit_to(shard_of_this_thread() % n, rec);
     }
 

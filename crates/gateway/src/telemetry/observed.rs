@@ -92,6 +92,8 @@ fn finish(mut this: Pin<&mut ObservedBody>, complete: bool) {
                 settle.run(&usage, cost.flatten());
             }
             None => {
+                // The estimate reads a large body's prefix, never all of it.
+                rec.bound_request_body(true);
                 let acc = account::account(&mut rec);
                 settle.run(&acc.usage, acc.cost_usd);
                 rec.accounted = Some(Box::new(acc));

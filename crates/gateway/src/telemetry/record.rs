@@ -141,19 +141,38 @@ pub const TAIL: usize = 64 * 1024;
 pub const REQUEST_KEEP: usize = 256 * 1024;
 
 impl RequestRecord {
-    /// Keep the request body for the prompt estimate and `log.bodies`: a
-    /// body up to [`REQUEST_KEEP`] bytes is shared (no copy); of a larger
-    /// one only its first [`REQUEST_KEEP`] bytes are copied, so the record
-    /// never keeps a large body's allocation alive (the estimate is then
-    /// scaled by length, see `account`). `request_body_len` is the whole
-    /// length either way.
+    /// Keep the request body for the prompt estimate and `log.bodies`,
+    /// shared (no copy). A body over [`REQUEST_KEEP`] bytes is bounded by
+    /// [`RequestRecord::bound_request_body`] before the record outlives
+    /// the request's own hold on it (a stream's relay, the worker's queue).
+    /// `request_body_len` is the whole length either way.
     pub fn keep_request_body(&mut self, body: &Bytes) {
         self.request_body_len = body.len();
-        self.request_body = Some(if body.len() <= REQUEST_KEEP {
-            body.clone()
-        } else {
-            Bytes::copy_from_slice(&body[..REQUEST_KEEP])
-        });
+        self.request_body = Some(body.clone());
+    }
+
+    /// A kept body over [`REQUEST_KEEP`] bytes is let go: `needed` (the
+    /// estimate or `log.bodies` may still read it) keeps a copy of its
+    /// first [`REQUEST_KEEP`] bytes (the estimate is then scaled by
+    /// length, see `account`), else nothing. So a record never keeps a
+    /// large body's allocation alive, and copies its prefix only when the
+    /// answer did not bring the prompt's token count.
+    pub fn bound_request_body(&mut self, needed: bool) {
+        if let Some(body) = &self.request_body
+            && body.len() > REQUEST_KEEP
+        {
+            self.request_body = needed
+                .then(|| body.get(..REQUEST_KEEP).map(Bytes::copy_from_slice))
+                .flatten();
+        }
+    }
+
+    /// Whether the record still shares a request body over [`REQUEST_KEEP`]
+    /// bytes (see [`RequestRecord::bound_request_body`]).
+    pub fn holds_large_body(&self) -> bool {
+        self.request_body
+            .as_ref()
+            .is_some_and(|b| b.len() > REQUEST_KEEP)
     }
 
     /// Whether the kept request body is only a prefix of the body.
@@ -312,8 +331,17 @@ mod tests {
         );
 
         let big = Bytes::from(vec![b'b'; 32 * 1024 * 1024]);
+        // Not needed (the answer counted the prompt): nothing is kept.
         let mut rec = record();
         rec.keep_request_body(&big);
+        assert!(rec.holds_large_body());
+        rec.bound_request_body(false);
+        assert!(rec.request_body.is_none() && !rec.holds_large_body());
+        assert_eq!(rec.request_body_len, big.len());
+        // Needed: its prefix, copied.
+        let mut rec = record();
+        rec.keep_request_body(&big);
+        rec.bound_request_body(true);
         assert_eq!(rec.request_body_len, big.len());
         assert!(rec.request_body_cut());
         let kept = rec.request_body.clone().unwrap();

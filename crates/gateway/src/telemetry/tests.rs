@@ -6,6 +6,7 @@ use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use http::HeaderValue;
 use switchyard_config::Config;
 use switchyard_providers::Dialect;
@@ -385,4 +386,33 @@ fn access_line_fields() {
     assert_eq!(attempts[0]["credential"], "sk-…test");
     assert_eq!(attempts[1]["error"], serde_json::Value::Null);
     assert!(attempts[1]["duration"].is_number());
+}
+
+/// A large request body is not queued with its record: dropped when the
+/// answer counted the prompt, its prefix copied when an estimate or
+/// `log.bodies` needs it.
+#[test]
+fn a_large_request_body_is_bounded_before_the_queue() {
+    let big = Bytes::from(vec![b'x'; REQUEST_KEEP + 1]);
+    let with_usage = Bytes::from_static(
+        br#"{"id":"c","model":"m","choices":[],"usage":{"prompt_tokens":70000,"completion_tokens":3,"total_tokens":70003}}"#,
+    );
+    let without = Bytes::from_static(br#"{"id":"c","model":"m","choices":[]}"#);
+    let kept = |answer: Option<&Bytes>, served: bool, log_bodies: bool| {
+        let mut rec = record("t", "m");
+        if !served {
+            rec.attempts.clear();
+        }
+        rec.keep_request_body(&big);
+        if let Some(a) = answer {
+            rec.capture(a, 1 << 20);
+        }
+        bound_for_queue(&mut rec, log_bodies);
+        assert!(!rec.holds_large_body());
+        rec.request_body.as_ref().map(Bytes::len)
+    };
+    assert_eq!(kept(Some(&with_usage), true, false), None);
+    assert_eq!(kept(Some(&without), true, false), Some(REQUEST_KEEP));
+    assert_eq!(kept(Some(&with_usage), true, true), Some(REQUEST_KEEP));
+    assert_eq!(kept(None, false, false), None);
 }
