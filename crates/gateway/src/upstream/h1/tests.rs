@@ -484,3 +484,51 @@ async fn an_answer_from_a_provider_that_stopped_reading_is_the_answer() {
     refused(&Client::default(), addr, &big).await;
     let _ = release_tx.send(true);
 }
+
+/// An interim `100 Continue` that arrives while a large body is still
+/// being written does not end the write: the whole body goes, and the
+/// final answer after it is the answer.
+#[tokio::test]
+async fn an_interim_head_during_the_write_does_not_cut_the_request() {
+    let (tx, mut seen) = mpsc::unbounded_channel();
+    let (addr, _) = server(move |mut s, _| {
+        let tx = tx.clone();
+        async move {
+            let mut buf = Vec::new();
+            let mut tmp = [0u8; 64 * 1024];
+            let head_end = loop {
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+                let n = s.read(&mut tmp).await.unwrap();
+                assert!(n > 0);
+                buf.extend_from_slice(&tmp[..n]);
+            };
+            // At once, before the body is read: the client is still writing.
+            s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.unwrap();
+            let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().unwrap())
+                .unwrap();
+            let mut body = buf.len() - head_end;
+            while body < len {
+                let n = s.read(&mut tmp).await.unwrap();
+                assert!(n > 0, "the client stopped after {body} of {len} body bytes");
+                body += n;
+            }
+            tx.send(body).unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+    let big = Bytes::from(vec![b'x'; 16 * 1024 * 1024]);
+    let client = Client::default();
+    let resp = within(client.send(&post(addr), &big)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(text(resp.into_body()).await, "ok");
+    assert_eq!(seen.recv().await, Some(big.len()));
+}
