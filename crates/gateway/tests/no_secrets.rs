@@ -396,7 +396,7 @@ otel: {{ endpoint: "http://{otel}", serviceName: no-secrets }}
 
     // Health checks of the tokens taken out run every 200 ms.
     assert!(
-        eventually(Duration::from_secs(3), || logs
+        eventually(Duration::from_secs(10), || logs
             .text()
             .contains("health check failed"))
         .await,

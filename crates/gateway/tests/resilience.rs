@@ -88,7 +88,7 @@ routes:
     }
     // Let several rounds of health checks run.
     assert!(
-        eventually(Duration::from_secs(3), || async {
+        eventually(Duration::from_secs(10), || async {
             checks(&east.emulator.requests()).len() >= 3
                 && checks(&west.emulator.requests()).len() >= 3
         })
