@@ -35,9 +35,9 @@ where
     (addr, accepted)
 }
 
-/// One request (head and content-length body) as text; `None` at end of
-/// file.
-async fn read_request(s: &mut TcpStream) -> Option<String> {
+/// Bytes read until a whole request head is in: them, the head's length
+/// and its `Content-Length` (0 when absent); `None` at end of file.
+async fn read_head(s: &mut TcpStream) -> Option<(Vec<u8>, usize, usize)> {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 4096];
     let head_end = loop {
@@ -59,6 +59,14 @@ async fn read_request(s: &mut TcpStream) -> Option<String> {
                 .then(|| v.trim().parse().unwrap())
         })
         .unwrap_or(0);
+    Some((buf, head_end, len))
+}
+
+/// One request (head and content-length body) as text; `None` at end of
+/// file.
+async fn read_request(s: &mut TcpStream) -> Option<String> {
+    let (mut buf, head_end, len) = read_head(s).await?;
+    let mut tmp = [0u8; 4096];
     while buf.len() < head_end + len {
         let n = s.read(&mut tmp).await.unwrap();
         assert!(n > 0);
@@ -426,13 +434,7 @@ const TOO_LARGE: &str = "{\"error\":{\"message\":\"request too large\"}}";
 /// the request's head only (the body left unread), then send `interim`
 /// and a 413.
 async fn refuse_after_head(s: &mut TcpStream, interim: &[u8]) {
-    let mut head = Vec::new();
-    let mut tmp = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = s.read(&mut tmp).await.unwrap();
-        assert!(n > 0);
-        head.extend_from_slice(&tmp[..n]);
-    }
+    read_head(s).await.expect("a request head");
     let answer = format!(
         "HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{TOO_LARGE}",
         TOO_LARGE.len()
@@ -494,24 +496,10 @@ async fn an_interim_head_during_the_write_does_not_cut_the_request() {
     let (addr, _) = server(move |mut s, _| {
         let tx = tx.clone();
         async move {
-            let mut buf = Vec::new();
-            let mut tmp = [0u8; 64 * 1024];
-            let head_end = loop {
-                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break i + 4;
-                }
-                let n = s.read(&mut tmp).await.unwrap();
-                assert!(n > 0);
-                buf.extend_from_slice(&tmp[..n]);
-            };
+            let (buf, head_end, len) = read_head(&mut s).await.unwrap();
             // At once, before the body is read: the client is still writing.
             s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.unwrap();
-            let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .map(|v| v.trim().parse().unwrap())
-                .unwrap();
+            let mut tmp = [0u8; 64 * 1024];
             let mut body = buf.len() - head_end;
             while body < len {
                 let n = s.read(&mut tmp).await.unwrap();
