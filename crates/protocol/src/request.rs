@@ -176,27 +176,23 @@ impl<'a> RequestView<'a> {
                 });
             }
         };
-        let mut include_usage = false;
-        let mut stream_options = None;
-        match top.stream_options {
-            // No options; where the `null` lies is kept for a rewrite.
-            Some((_, "null")) => stream_options = top.stream_options,
-            Some((so_span, so)) => {
-                #[derive(Deserialize)]
-                struct So {
-                    #[serde(default)]
-                    include_usage: Option<bool>,
-                }
-                let parsed: So =
-                    serde_json::from_str(so).map_err(|_| RequestError::InvalidField {
-                        field: "stream_options",
-                        expected: "an object such as {\"include_usage\": true}",
-                    })?;
-                include_usage = parsed.include_usage.unwrap_or(false);
-                stream_options = Some((so_span, so));
-            }
-            None => {}
+        #[derive(Deserialize)]
+        struct So {
+            #[serde(default)]
+            include_usage: Option<bool>,
         }
+        // Kept whether `null` or not: a rewrite replaces it where it lies.
+        let stream_options = top.stream_options;
+        let include_usage = match stream_options {
+            Some((_, so)) if so != "null" => serde_json::from_str::<So>(so)
+                .map_err(|_| RequestError::InvalidField {
+                    field: "stream_options",
+                    expected: "an object such as {\"include_usage\": true}",
+                })?
+                .include_usage
+                .unwrap_or(false),
+            _ => false,
+        };
         Ok(RequestView {
             model_span,
             model,
